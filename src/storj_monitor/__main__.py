@@ -1,0 +1,3 @@
+from storj_monitor.cli import main
+
+raise SystemExit(main())

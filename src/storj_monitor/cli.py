@@ -1,0 +1,125 @@
+"""Command line: parse flags, resolve settings, hand over to a service. Thin on purpose."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from storj_monitor import __version__
+from storj_monitor.nodespec import NodeSpecError, parse_ingest_spec, parse_node_spec
+from storj_monitor.settings import SETTINGS, SettingsError, load_settings
+
+log = logging.getLogger("storj_monitor")
+
+EPILOG = """\
+node syntax:
+  --node "NAME:LOG_SOURCE[:API_URL]"      (repeat for several nodes)
+
+  NAME is everything before the first ':'. The API part starts at the last
+  ':http://' or ':https://' and must include its scheme. LOG_SOURCE is a local
+  file, or host:port of a log forwarder when it has no path separator and ends
+  in ':PORT'. Windows paths (C:\\logs\\node.log) are files.
+  A local node with no API_URL is tried at http://localhost:14002.
+
+examples:
+  storj_monitor --node "My-Node:/var/log/storagenode.log"
+  storj_monitor --node "NAS:C:\\Storj\\storagenode.log:http://192.168.1.20:14002"
+  storj_monitor --node "Remote:nas.local:9000:http://nas.local:14002"
+  storj_monitor --ingest-log "My-Node:/var/log/storagenode.log.1"
+  storj_monitor --demo
+
+Every setting (see docs/configuration.md) can also be given in a TOML file
+(--config, key in lower case) or as STORJ_MONITOR_<NAME> in the environment.
+Precedence: flag > environment > file > default.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="storj_monitor",
+        description="Monitor Storj storage nodes: logs, latency, capacity, reputation, alerts.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"storj_monitor {__version__}")
+    p.add_argument("--node", action="append", default=[], metavar="NAME:LOG_SOURCE[:API_URL]",
+                   help="a node to monitor (repeatable)")
+    p.add_argument("--ingest-log", action="append", default=[], metavar="NAME:LOG_PATH",
+                   help="import a whole log file once into the database, then exit (repeatable)")
+    p.add_argument("--demo", action="store_true",
+                   help="run on a simulated node (log and node API) in a temporary directory")
+    p.add_argument("--db", dest="db_path", metavar="PATH", help="SQLite file (default storj_stats.db)")
+    p.add_argument("--config", metavar="FILE", help="TOML file with settings")
+    p.add_argument("--host", help="address to serve on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port to serve on (default 8765)")
+    p.add_argument("--auth-token", help="require this token on every HTTP/WebSocket request")
+    p.add_argument("--from-end", dest="follow_from_end", action="store_true", default=None,
+                   help="start new log files at their end instead of reading their history")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any setting, e.g. --set node_api_poll_interval=60")
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                   help="console log level of the monitor itself")
+    return p
+
+
+def _flags(args: argparse.Namespace) -> dict[str, object]:
+    flags: dict[str, object] = {
+        "db_path": args.db_path,
+        "host": args.host,
+        "port": args.port,
+        "auth_token": args.auth_token,
+        "follow_from_end": args.follow_from_end,
+    }
+    known = {s.key for s in SETTINGS}
+    for item in args.set:
+        key, eq, value = item.partition("=")
+        key = key.strip().lower()
+        if not eq or key not in known:
+            raise SettingsError(f"--set {item!r}: expected KEY=VALUE with a known setting key")
+        flags[key] = value
+    return flags
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s [%(levelname)s] %(message)s")
+    try:
+        settings = load_settings(args.config, flags=_flags(args))
+        nodes = [parse_node_spec(n) for n in args.node]
+        ingests = [parse_ingest_spec(i) for i in args.ingest_log]
+    except (SettingsError, NodeSpecError) as exc:
+        print(f"storj_monitor: error: {exc}", file=sys.stderr)
+        return 2
+    names = [n.name for n in nodes]
+    if len(set(names)) != len(names):
+        print("storj_monitor: error: node names must be unique", file=sys.stderr)
+        return 2
+
+    if ingests:
+        from storj_monitor.services.history import run_history_ingest
+
+        status = 0
+        for name, path in ingests:
+            status = max(status, run_history_ingest(settings, name, path))
+        return status
+    if args.demo:
+        from storj_monitor.demo.runner import run_demo
+
+        return run_demo(settings)
+    if not nodes:
+        parser.print_usage(sys.stderr)
+        print("storj_monitor: error: give at least one --node (or --ingest-log, or --demo)",
+              file=sys.stderr)
+        return 2
+
+    from storj_monitor.services.monitor import Monitor
+
+    try:
+        asyncio.run(Monitor(settings, nodes).run_forever())
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,62 @@
+"""Parsing of ``--node "NAME:LOG_SOURCE[:API_URL]"`` (pure, no I/O).
+
+The rule, chosen so that Windows paths and ``host:port`` sources are never mistaken for the
+API part:
+
+1. NAME is everything before the first ``:``; it must be non-empty and contain no ``:``.
+2. The API part, if any, starts at the last ``:http://`` or ``:https://``; an API URL must
+   always be written with its scheme.
+3. What remains is LOG_SOURCE. It is a remote forwarder (``host:port``) when it has no
+   path separator and ends in ``:PORT`` (e.g. ``nas.local:9000``, ``[2001:db8::1]:9000``);
+   anything else (``/var/log/node.log``, ``C:\\logs\\node.log``, ``C:/logs/node.log``,
+   ``node.log``) is a local file.
+"""
+
+from __future__ import annotations
+
+import re
+
+from storj_monitor.model import NodeSpec
+
+_API = re.compile(r":(https?://\S+)$", re.IGNORECASE)
+_REMOTE = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.\-]*):(\d{1,5})$")
+_NAME = re.compile(r"^[^:\x00-\x1f]{1,64}$")
+
+
+class NodeSpecError(ValueError):
+    """The --node value cannot be understood; the message says why and shows the syntax."""
+
+
+def parse_node_spec(text: str) -> NodeSpec:
+    """Split one ``--node`` argument into name, log source and optional API URL."""
+    syntax = 'expected "NAME:LOG_SOURCE[:API_URL]", e.g. "My-Node:/var/log/storagenode.log"'
+    name, sep, rest = text.partition(":")
+    name = name.strip()
+    if not sep or not rest.strip():
+        raise NodeSpecError(f"--node {text!r}: {syntax}")
+    if not _NAME.match(name):
+        raise NodeSpecError(f"--node {text!r}: node name must be 1-64 printable characters")
+    api_url: str | None = None
+    match = _API.search(rest)
+    if match:
+        api_url = match.group(1).rstrip("/")
+        rest = rest[: match.start()]
+    source = rest.strip()
+    if not source:
+        raise NodeSpecError(f"--node {text!r}: missing log source; {syntax}")
+    remote = _REMOTE.match(source)
+    is_remote = bool(remote) and "/" not in source and "\\" not in source
+    if is_remote and remote is not None and not 0 < int(remote.group(1)) < 65536:
+        raise NodeSpecError(f"--node {text!r}: port {remote.group(1)} is out of range")
+    return NodeSpec(name=name, log_source=source, api_url=api_url, is_remote=is_remote)
+
+
+def parse_ingest_spec(text: str) -> tuple[str, str]:
+    """Split ``--ingest-log "NAME:LOG_PATH"`` into (name, path); Windows paths are fine."""
+    name, sep, path = text.partition(":")
+    name = name.strip()
+    if not sep or not name or not path.strip():
+        raise NodeSpecError(f'--ingest-log {text!r}: expected "NAME:LOG_PATH"')
+    if not _NAME.match(name):
+        raise NodeSpecError(f"--ingest-log {text!r}: node name must be 1-64 printable characters")
+    return name, path.strip()

@@ -1,0 +1,98 @@
+"""The composition root: one Monitor wires the store, the per-node services and the server.
+
+Each feature adds its service here in one place; ``start()`` brings everything up in
+dependency order, ``stop()`` takes it down in reverse, bounded, idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from storj_monitor.model import NodeSpec
+from storj_monitor.services.bus import Bus
+from storj_monitor.settings import Settings
+from storj_monitor.store.database import Store
+
+log = logging.getLogger(__name__)
+
+
+class Service(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+class Monitor:
+    """Everything one ``storj_monitor --node ...`` process runs.
+
+    ``clock`` returns UTC unix seconds; tests inject their own.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        nodes: list[NodeSpec],
+        *,
+        clock: Callable[[], float] = time.time,
+        serve: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.nodes = nodes
+        self.clock = clock
+        self.serve = serve
+        self.bus = Bus()
+        self.store = Store(settings.db_path)
+        self.services: list[Service] = []
+        self.state: dict[str, Any] = {}  # shared read-mostly state (e.g. api availability)
+        self._started = False
+        self.web: Any = None  # the web server service, once started (has .port)
+
+    def _build_services(self) -> list[Service]:
+        """Create every service in start order. Features register themselves here."""
+        services: list[Service] = []
+        # Log ingest: one pipeline per node (issue: core pipeline).
+        from storj_monitor.services.ingest import NodeIngest
+
+        for node in self.nodes:
+            services.append(NodeIngest(self.settings, self.store, self.bus, node, clock=self.clock))
+        return services
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        self.store.open()
+        self.services = self._build_services()
+        for service in self.services:
+            await service.start()
+        self._started = True
+        log.info("monitoring %d node(s): %s", len(self.nodes), ", ".join(n.name for n in self.nodes))
+
+    async def stop(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        for service in reversed(self.services):
+            try:
+                await asyncio.wait_for(service.stop(), timeout=10)
+            except Exception:
+                log.exception("stopping %s failed", type(service).__name__)
+        self.services = []
+        await asyncio.get_running_loop().run_in_executor(None, self.store.close)
+
+    async def run_forever(self) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            log.info("shutting down")
+            await self.stop()

@@ -1,0 +1,224 @@
+"""The database schema as an ordered list of migrations.
+
+Each migration runs once, in order, inside a transaction; ``schema_version`` records the
+last one applied. Never edit a released migration: append a new one. Existing data is kept.
+
+Time columns are UTC unix seconds (REAL); sizes are bytes; durations milliseconds;
+scores percent (0..100).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run ``;``-separated statements inside the caller's transaction.
+
+    ``executescript`` would commit first, which breaks a migration's atomicity.
+    """
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _v1_core(conn: sqlite3.Connection) -> None:
+    run_script(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS events (
+            id INTEGER PRIMARY KEY,
+            timestamp REAL NOT NULL,           -- finish line time, UTC unix seconds
+            node_name TEXT NOT NULL,
+            action TEXT NOT NULL,              -- GET, PUT, GET_AUDIT, GET_REPAIR, PUT_REPAIR, ...
+            status TEXT NOT NULL,              -- success | failed | canceled
+            size INTEGER,                      -- bytes
+            satellite_id TEXT,
+            piece_id TEXT,
+            remote_ip TEXT,                    -- IPv4 or IPv6, no port
+            error TEXT,                        -- the node's message
+            error_category TEXT,               -- short category (file does not exist, timeout, ...)
+            duration_ms REAL,                  -- NULL when no start line was paired
+            duration_source TEXT               -- precise | arrival | log_seconds | field
+        );
+        CREATE INDEX IF NOT EXISTS idx_events_node_time ON events(node_name, timestamp);
+        CREATE INDEX IF NOT EXISTS idx_events_time ON events(timestamp);
+
+        CREATE TABLE IF NOT EXISTS log_records (
+            id INTEGER PRIMARY KEY,
+            timestamp REAL NOT NULL,
+            node_name TEXT NOT NULL,
+            kind TEXT NOT NULL,                -- hashstore_compaction, filewalker, retain, ...
+            level TEXT NOT NULL,
+            message TEXT NOT NULL,
+            satellite_id TEXT,
+            duration_ms REAL,
+            fields TEXT                        -- JSON object, snake_case keys
+        );
+        CREATE INDEX IF NOT EXISTS idx_log_records_node_kind_time
+            ON log_records(node_name, kind, timestamp);
+
+        CREATE TABLE IF NOT EXISTS log_offsets (
+            source TEXT PRIMARY KEY,           -- node name + file fingerprint
+            node_name TEXT NOT NULL,
+            path TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,         -- hash of the file's first bytes
+            fingerprint_len INTEGER NOT NULL,  -- how many bytes the fingerprint covers
+            offset INTEGER NOT NULL,           -- bytes consumed (always at a line boundary)
+            updated_at REAL NOT NULL
+        );
+
+        -- Per-minute and per-hour aggregates of piece operations. ``hist`` is a sparse
+        -- latency histogram in fixed log-spaced buckets (analytics.sketch), so percentiles
+        -- over long windows are sums of bucket counts.
+        CREATE TABLE IF NOT EXISTS rollups_minute (
+            node_name TEXT NOT NULL,
+            bucket_start REAL NOT NULL,        -- start of the minute, UTC unix seconds
+            satellite_id TEXT NOT NULL,        -- '' when unknown
+            action TEXT NOT NULL,
+            status TEXT NOT NULL,
+            error_category TEXT NOT NULL,      -- '' for successes
+            count INTEGER NOT NULL,
+            bytes INTEGER NOT NULL,
+            duration_count INTEGER NOT NULL,   -- operations that had a duration
+            duration_sum_ms REAL NOT NULL,
+            duration_min_ms REAL,
+            duration_max_ms REAL,
+            hist BLOB,
+            PRIMARY KEY (node_name, bucket_start, satellite_id, action, status, error_category)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS rollups_hour (
+            node_name TEXT NOT NULL,
+            bucket_start REAL NOT NULL,
+            satellite_id TEXT NOT NULL,
+            action TEXT NOT NULL,
+            status TEXT NOT NULL,
+            error_category TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            bytes INTEGER NOT NULL,
+            duration_count INTEGER NOT NULL,
+            duration_sum_ms REAL NOT NULL,
+            duration_min_ms REAL,
+            duration_max_ms REAL,
+            hist BLOB,
+            PRIMARY KEY (node_name, bucket_start, satellite_id, action, status, error_category)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE IF NOT EXISTS storage_snapshots (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            timestamp DATETIME NOT NULL,       -- UTC unix seconds
+            node_name TEXT NOT NULL,
+            total_bytes INTEGER,
+            used_bytes INTEGER,
+            available_bytes INTEGER,           -- free space, whatever the node version said
+            trash_bytes INTEGER,
+            used_percent REAL,
+            trash_percent REAL,
+            available_percent REAL,
+            source TEXT NOT NULL DEFAULT 'api' -- api | log
+        );
+        CREATE INDEX IF NOT EXISTS idx_storage_node_time ON storage_snapshots(node_name, timestamp);
+
+        CREATE TABLE IF NOT EXISTS satellite_storage (
+            id INTEGER PRIMARY KEY,
+            timestamp REAL NOT NULL,
+            node_name TEXT NOT NULL,
+            satellite_id TEXT NOT NULL,
+            satellite_name TEXT,
+            average_usage_bytes REAL,          -- this month's average bytes stored
+            storage_summary_byte_hours REAL,
+            egress_bytes INTEGER,              -- this month
+            ingress_bytes INTEGER
+        );
+        CREATE INDEX IF NOT EXISTS idx_sat_storage_node_time ON satellite_storage(node_name, timestamp);
+
+        CREATE TABLE IF NOT EXISTS reputation_history (
+            id INTEGER PRIMARY KEY,
+            timestamp REAL NOT NULL,
+            node_name TEXT NOT NULL,
+            satellite_id TEXT NOT NULL,
+            satellite_name TEXT,
+            audit_score REAL,                  -- percent
+            suspension_score REAL,
+            online_score REAL,
+            disqualified INTEGER NOT NULL DEFAULT 0,
+            suspended INTEGER NOT NULL DEFAULT 0,
+            vetted INTEGER,
+            total_audits INTEGER,
+            successful_audits INTEGER,
+            source TEXT NOT NULL DEFAULT 'api' -- api | log
+        );
+        CREATE INDEX IF NOT EXISTS idx_reputation_node_time ON reputation_history(node_name, timestamp);
+
+        CREATE TABLE IF NOT EXISTS payout_snapshots (
+            id INTEGER PRIMARY KEY,
+            timestamp REAL NOT NULL,
+            node_name TEXT NOT NULL,
+            raw TEXT NOT NULL                  -- /api/sno/estimated-payout as returned (JSON)
+        );
+        CREATE INDEX IF NOT EXISTS idx_payout_node_time ON payout_snapshots(node_name, timestamp);
+
+        CREATE TABLE IF NOT EXISTS node_info (
+            node_name TEXT PRIMARY KEY,
+            node_id TEXT,
+            wallet TEXT,
+            version TEXT,
+            api_url TEXT,
+            updated_at REAL NOT NULL,
+            raw TEXT                           -- last /api/sno/ (JSON)
+        );
+
+        CREATE TABLE IF NOT EXISTS alerts (
+            id INTEGER PRIMARY KEY,
+            node_name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,                 -- identifies the condition for deduplication
+            severity TEXT NOT NULL,            -- info | warning | critical
+            title TEXT NOT NULL,
+            message TEXT NOT NULL,
+            first_seen REAL NOT NULL,
+            last_seen REAL NOT NULL,
+            resolved_at REAL,
+            acknowledged_at REAL,
+            last_notified_at REAL,
+            details TEXT                       -- JSON
+        );
+        CREATE INDEX IF NOT EXISTS idx_alerts_open ON alerts(node_name, key, resolved_at);
+        """
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_core,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply every migration not yet applied; return the resulting version.
+
+    Refuses a database written by a newer storj_monitor rather than guessing.
+    """
+    version = current_version(conn)
+    if version > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"database schema version {version} is newer than this storj_monitor "
+            f"understands ({SCHEMA_VERSION}); upgrade storj_monitor"
+        )
+    for number in range(version + 1, SCHEMA_VERSION + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            MIGRATIONS[number - 1](conn)
+            conn.execute("INSERT INTO schema_version(version) VALUES (?)", (number,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return SCHEMA_VERSION
