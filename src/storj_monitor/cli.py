@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -118,8 +119,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from storj_monitor.services.monitor import Monitor
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(Monitor(settings, nodes).run_forever())
-    except KeyboardInterrupt:
-        pass
     return 0
