@@ -1,0 +1,39 @@
+"""Suite-wide guards: tests must close what they open and write nothing outside tmp_path."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+OWNED_THREAD_PREFIXES = ("store-writer", "store-read")
+
+
+def _owned_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith(OWNED_THREAD_PREFIXES)}
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_store_threads() -> Iterator[None]:
+    """Fail a test that leaves a Store open (its writer or reader threads still running)."""
+    before = _owned_threads()
+    yield
+    deadline = time.monotonic() + 2.0
+    leftover = _owned_threads() - before
+    while leftover and time.monotonic() < deadline:
+        time.sleep(0.02)
+        leftover = {t for t in leftover if t.is_alive()}
+    assert not leftover, f"test left store threads running: {sorted(t.name for t in leftover)}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_stray_database_in_the_working_tree() -> Iterator[None]:
+    stray = REPO / "storj_stats.db"
+    existed = stray.exists()
+    yield
+    if not existed and stray.exists():
+        pytest.fail(f"a test created {stray}; use tmp_path")
