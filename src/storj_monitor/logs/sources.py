@@ -1,0 +1,252 @@
+"""Log sources of one node: a local file (``tail.FileFollower``) or a remote forwarder.
+
+Both give the ingest pipeline the same thing: ``poll() -> list[Chunk]`` that never waits,
+chunks of complete lines tagged with the file identity and byte offsets to store. Both are
+driven from a worker thread, never from the event loop.
+
+The remote source connects to ``host:port`` of a ``logs.forwarder``, authenticates with the
+shared token, and tells the forwarder every offset it knows (stored in the database, or
+received on this run) so the forwarder resumes exactly there. A reader thread receives
+frames into a bounded queue (a slow monitor slows the forwarder through TCP, it never
+buffers without limit) and reconnects with exponential backoff and jitter.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from storj_monitor.logs.tail import Chunk, FileFollower, FileIdentity, OffsetLike, split_lines
+from storj_monitor.model import NodeSpec
+
+log = logging.getLogger(__name__)
+
+BACKOFF_MIN = 0.5  # seconds before the first reconnect attempt
+BACKOFF_MAX = 30.0
+MAX_FRAME_BYTES = 64 << 20
+
+
+class LogSource(Protocol):
+    """What the ingest pipeline needs of a source."""
+
+    caught_up: bool
+
+    def poll(self) -> list[Chunk]: ...
+    def reposition(self, fingerprint: str, offset: int) -> bool: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    fingerprint: str
+    fingerprint_len: int
+    offset: int
+
+
+def parse_host_port(source: str) -> tuple[str, int]:
+    """``nas.local:9000`` / ``[2001:db8::1]:9000`` → (host, port)."""
+    host, _, port = source.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+class RemoteFollower:
+    """Receives a node's log from a forwarder; same ``poll()`` contract as FileFollower."""
+
+    def __init__(
+        self,
+        address: str,
+        token: str,
+        *,
+        known_offsets: Callable[[], Sequence[OffsetLike]] = tuple,
+        from_end: bool = False,
+        connect_timeout: float = 10.0,
+        idle_timeout: float = 30.0,
+        max_queued_chunks: int = 64,
+    ):
+        self.address = address
+        self.host, self.port = parse_host_port(address)
+        self.token = token
+        self._known_offsets = known_offsets
+        self._from_end = from_end
+        self.connect_timeout = connect_timeout
+        self.idle_timeout = idle_timeout
+        self._queue: queue.Queue[Chunk] = queue.Queue(max_queued_chunks)
+        self._delivered: dict[str, _Known] = {}  # fingerprint → what this run received
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self.caught_up = False
+        self.connected = False
+        self.last_error: str | None = None
+        self.reconnects = 0
+
+    # --- LogSource -------------------------------------------------------------------
+    def poll(self) -> list[Chunk]:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name=f"log-remote-{self.address}", daemon=True
+            )
+            self._thread.start()
+        chunks: list[Chunk] = []
+        while True:
+            try:
+                chunks.append(self._queue.get_nowait())
+            except queue.Empty:
+                return chunks
+
+    def reposition(self, fingerprint: str, offset: int) -> bool:
+        with self._lock:
+            known = self._delivered.get(fingerprint)
+            if known is None:
+                return False
+            self._delivered[fingerprint] = _Known(fingerprint, known.fingerprint_len, offset)
+        self._drop_connection()  # the forwarder resumes from the corrected offset
+        return True
+
+    def close(self) -> None:
+        self._stop.set()
+        self._drop_connection()
+        if self._thread is not None:
+            while self._thread.is_alive():  # unblock a put() waiting on a full queue
+                try:
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    pass
+                self._thread.join(0.1)
+            self._thread = None
+
+    # --- reader thread ---------------------------------------------------------------
+    def _drop_connection(self) -> None:
+        sock = self._sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _offsets_for_hello(self) -> list[dict[str, object]]:
+        merged: dict[str, _Known] = {}
+        try:
+            for row in self._known_offsets():
+                merged[row.fingerprint] = _Known(row.fingerprint, row.fingerprint_len, row.offset)
+        except Exception as exc:  # a read error must not stop reconnecting
+            log.warning("%s: cannot read stored offsets: %s", self.address, exc)
+        with self._lock:
+            merged.update(self._delivered)
+        return [
+            {"fingerprint": k.fingerprint, "fingerprint_len": k.fingerprint_len, "offset": k.offset}
+            for k in merged.values()
+        ]
+
+    def _run(self) -> None:
+        delay = BACKOFF_MIN
+        first = True
+        while not self._stop.is_set():
+            try:
+                self._session(from_end=self._from_end and first)
+                delay = BACKOFF_MIN
+            except (OSError, ValueError) as exc:
+                if self.connected or self.last_error != str(exc):
+                    log.warning("log forwarder %s: %s; reconnecting", self.address, exc)
+                self.last_error = str(exc)
+            finally:
+                if self.connected:
+                    self.reconnects += 1
+                self.connected = False
+                self._sock = None
+            first = False
+            if self._stop.wait(delay * random.uniform(0.8, 1.2)):
+                return
+            delay = min(delay * 2, BACKOFF_MAX)
+
+    def _session(self, *, from_end: bool) -> None:
+        sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
+        self._sock = sock
+        with sock:
+            if self._stop.is_set():
+                return
+            hello = {
+                "v": 1,
+                "token": self.token,
+                "from_end": from_end,
+                "offsets": self._offsets_for_hello(),
+            }
+            sock.sendall(json.dumps(hello).encode() + b"\n")
+            sock.settimeout(self.idle_timeout)
+            reader = sock.makefile("rb", buffering=1 << 20)
+            reply = json.loads(reader.readline(MAX_FRAME_BYTES) or b"null")
+            if not isinstance(reply, dict) or not reply.get("ok"):
+                why = reply.get("error") if isinstance(reply, dict) else "no reply"
+                raise ValueError(f"forwarder refused the connection: {why}")
+            self.connected = True
+            self.last_error = None
+            log.info("log forwarder %s connected (%s)", self.address, reply.get("path"))
+            while not self._stop.is_set():
+                line = reader.readline(MAX_FRAME_BYTES)
+                if not line:
+                    raise ConnectionError("forwarder closed the connection")
+                header = json.loads(line)
+                if "ping" in header:
+                    self.caught_up = True
+                    continue
+                n = int(header["n"])
+                payload = reader.read(n)
+                if len(payload) != n:
+                    raise ConnectionError("forwarder closed the connection mid-frame")
+                self._deliver(header, payload)
+
+    def _deliver(self, header: dict[str, object], payload: bytes) -> None:
+        fp, fpl = str(header["fp"]), int(header["fpl"])  # type: ignore[call-overload]
+        end = int(header["end"])  # type: ignore[call-overload]
+        lines, _ = split_lines(payload)
+        arrival = header.get("t")
+        if arrival is not None:
+            self.caught_up = True
+        chunk = Chunk(
+            lines,
+            FileIdentity(f"{self.address}:{header.get('path')}", fp, fpl),
+            int(header["start"]),  # type: ignore[call-overload]
+            end,
+            float(arrival) if arrival is not None else None,  # type: ignore[arg-type]
+        )
+        while not self._stop.is_set():
+            try:
+                self._queue.put(chunk, timeout=0.2)
+                break
+            except queue.Full:
+                continue
+        with self._lock:
+            self._delivered[fp] = _Known(fp, fpl, end)
+
+
+def open_source(
+    node: NodeSpec,
+    *,
+    token: str,
+    known_offsets: Callable[[], Sequence[OffsetLike]],
+    block_bytes: int,
+    from_end: bool,
+    clock: Callable[[], float] = time.time,
+) -> LogSource:
+    """The source for ``node``: a forwarder client for ``host:port``, else a file follower."""
+    if node.is_remote:
+        return RemoteFollower(
+            node.log_source, token, known_offsets=known_offsets, from_end=from_end
+        )
+    return FileFollower(
+        node.log_source,
+        known_offsets=known_offsets,
+        block_bytes=block_bytes,
+        max_bytes_per_poll=max(block_bytes, 4 << 20),
+        from_end=from_end,
+        clock=clock,
+    )

@@ -1,0 +1,369 @@
+"""Follow one log file by identity and byte offset: the local half of every log source.
+
+Standard library only (the log forwarder, which runs on a node host, imports this file).
+
+A file's identity is a fingerprint of its first line (sha1 of the bytes up to and including
+the first ``\\n``, at most ``FINGERPRINT_BYTES``), not its path or inode: the first line
+carries a timestamp, so two log files never share it, a rotated file keeps it under any new
+name, and once a file has one complete line its identity never changes. Nothing is consumed
+before the first line is complete, so every consumed byte has a stable identity to store its
+offset under.
+
+The follower reads new bytes in large blocks, holds back a partial last line, normalises CRLF,
+decodes invalid UTF-8 with replacement characters, and handles:
+
+- rename rotation: the old file is read to its end through the open handle, then the new
+  file at the path is read from its beginning;
+- copytruncate: the file shrinks below the read position (or its first line changes), and
+  is read again from its beginning;
+- a file that does not exist yet: polled until it appears;
+- restart: the stored offsets (see ``store.events.LogOffset``) are matched by fingerprint,
+  and rotated siblings (``node.log.1``, ``node.log-2026...``) that were not finished when the
+  monitor stopped are read to their end first.
+
+Offsets are bytes from the start of the file, always at a line boundary. ``poll()`` never
+blocks; the caller decides how long to wait between polls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+FINGERPRINT_BYTES = 1024
+#: A "line" longer than this is cut and handed on, so one corrupt file cannot eat memory.
+MAX_LINE_BYTES = 8 * 1024 * 1024
+_COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4")
+
+
+class OffsetLike(Protocol):
+    """What the follower needs of a stored offset (``store.events.LogOffset`` has it)."""
+
+    @property
+    def fingerprint(self) -> str: ...
+    @property
+    def fingerprint_len(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FileIdentity:
+    """Which file bytes came from: its path when read and its first-line fingerprint."""
+
+    path: str
+    fingerprint: str
+    fingerprint_len: int
+
+
+@dataclass(slots=True)
+class Chunk:
+    """Complete lines read in one go, and where they sit in their file.
+
+    ``start``/``end`` are byte offsets: ``end`` is where to resume after these lines.
+    ``arrival`` is the clock (UTC unix seconds) when the bytes were read, set only for
+    lines read live (after the follower first reached the end of the file), None for
+    the historical backlog.
+    """
+
+    lines: list[str]
+    identity: FileIdentity
+    start: int
+    end: int
+    arrival: float | None
+
+
+def fingerprint_of(prefix: bytes) -> tuple[str, int] | None:
+    """(sha1 hex, length) of the first line in ``prefix``; None while it is incomplete."""
+    nl = prefix.find(b"\n", 0, FINGERPRINT_BYTES)
+    if nl >= 0:
+        n = nl + 1
+    elif len(prefix) >= FINGERPRINT_BYTES:
+        n = FINGERPRINT_BYTES
+    else:
+        return None
+    return hashlib.sha1(prefix[:n]).hexdigest(), n
+
+
+def match_offset(rows: Sequence[OffsetLike], prefix: bytes) -> OffsetLike | None:
+    """The stored offset whose fingerprint matches the file starting with ``prefix``."""
+    for row in rows:
+        n = row.fingerprint_len
+        if 0 < n <= len(prefix) and hashlib.sha1(prefix[:n]).hexdigest() == row.fingerprint:
+            return row
+    return None
+
+
+def split_lines(data: bytes) -> tuple[list[str], int]:
+    """Complete lines of ``data`` and how many bytes they cover (the rest is a partial line)."""
+    cut = data.rfind(b"\n") + 1
+    if not cut:
+        return [], 0
+    body = data[:cut] if cut < len(data) else data
+    if b"\r" in body:
+        body = body.replace(b"\r\n", b"\n")
+    lines = body.decode("utf-8", "replace").split("\n")
+    lines.pop()  # the empty string after the last newline
+    return lines, cut
+
+
+def _read_prefix(fd: int) -> bytes:
+    return os.pread(fd, FINGERPRINT_BYTES, 0)
+
+
+class _Open:
+    """One open file: handle, identity once known, read position, held-back bytes."""
+
+    __slots__ = ("fd", "final", "held", "identity", "ino", "path", "pos")
+
+    def __init__(self, path: str, fd: int, pos: int, *, final: bool = False):
+        self.path = path
+        self.final = final  # a rotated file found at start: read to its end, then move on
+        self.fd = fd
+        self.pos = pos  # bytes consumed into lines (a line boundary)
+        self.held = b""  # bytes after pos not yet ending in a newline
+        st = os.fstat(fd)
+        self.ino = (st.st_dev, st.st_ino)
+        self.identity: FileIdentity | None = None
+
+    def identify(self) -> FileIdentity | None:
+        if self.identity is None:
+            fp = fingerprint_of(_read_prefix(self.fd))
+            if fp is not None:
+                self.identity = FileIdentity(self.path, fp[0], fp[1])
+        return self.identity
+
+    def close(self) -> None:
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
+def _open_fd(path: str) -> int | None:
+    try:
+        return os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        log.warning("cannot open %s: %s", path, exc)
+        return None
+
+
+class FileFollower:
+    """Follows the log file at ``path`` across rotation, truncation and restarts.
+
+    ``known_offsets()`` returns the stored offsets of this node (any order); it is called
+    whenever a file is opened. ``from_end`` applies only to a file that exists at start and
+    has no stored offset. ``clock`` gives UTC unix seconds for arrival stamps.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        known_offsets: Callable[[], Sequence[OffsetLike]] = tuple,
+        block_bytes: int = 1 << 20,
+        max_bytes_per_poll: int = 8 << 20,
+        from_end: bool = False,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.path = os.fspath(path)
+        self._known_offsets = known_offsets
+        self.block_bytes = block_bytes
+        self.max_bytes_per_poll = max(block_bytes, max_bytes_per_poll)
+        self._from_end = from_end
+        self.clock = clock
+        self._cur: _Open | None = None
+        self._older: list[tuple[str, int]] = []  # rotated files to finish first: (path, offset)
+        self._started = False
+        self.caught_up = False  # reached the end of the file at least once
+        self.size = 0  # size of the current file when last checked (bytes)
+        self.rotations = 0
+        self.truncations = 0
+
+    # --- public ----------------------------------------------------------------------
+    @property
+    def position(self) -> int:
+        return self._cur.pos if self._cur else 0
+
+    @property
+    def identity(self) -> FileIdentity | None:
+        return self._cur.identity if self._cur else None
+
+    def poll(self) -> list[Chunk]:
+        """Read what is available now (at most ``max_bytes_per_poll``); never waits."""
+        if self._cur is None and not self._open_next():
+            self.caught_up = True  # nothing there yet: whatever appears later is live
+            return []
+        chunks: list[Chunk] = []
+        budget = self.max_bytes_per_poll
+        while budget > 0 and self._cur is not None:
+            cur = self._cur
+            try:
+                data = os.read(cur.fd, self.block_bytes)
+            except OSError as exc:
+                log.warning("reading %s failed: %s", cur.path, exc)
+                data = b""
+            if data:
+                budget -= len(data)
+                self._take(cur, data, chunks)
+                continue
+            if not self._at_end(chunks):
+                break
+        return chunks
+
+    def reposition(self, fingerprint: str, offset: int) -> bool:
+        """Continue the current file at ``offset`` (another writer stored up to there)."""
+        cur = self._cur
+        if cur is None or cur.identity is None or cur.identity.fingerprint != fingerprint:
+            return False
+        os.lseek(cur.fd, offset, os.SEEK_SET)
+        cur.pos, cur.held = offset, b""
+        return True
+
+    def close(self) -> None:
+        if self._cur is not None:
+            self._cur.close()
+            self._cur = None
+
+    # --- reading ---------------------------------------------------------------------
+    def _take(self, cur: _Open, data: bytes, chunks: list[Chunk]) -> None:
+        if cur.held:
+            data = cur.held + data
+        lines, used = split_lines(data)
+        if not used and len(data) > MAX_LINE_BYTES:
+            lines, used = [data.decode("utf-8", "replace")], len(data)
+        cur.held = data[used:]
+        if not used:
+            return
+        identity = cur.identify()
+        if identity is None:  # impossible once a newline was read; be safe
+            cur.held = data
+            return
+        start = cur.pos
+        cur.pos += used
+        arrival = self.clock() if self.caught_up else None
+        chunks.append(Chunk(lines, identity, start, cur.pos, arrival))
+
+    def _at_end(self, chunks: list[Chunk]) -> bool:
+        """At the end of the current file: check rotation/truncation; True to read on."""
+        cur = self._cur
+        assert cur is not None
+        if cur.final:  # a rotated file from before the restart: done, go on
+            self._finish(cur, chunks)
+            self._open_next()
+            return True
+        self.caught_up = True
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return False  # renamed away, the new one not created yet: keep waiting
+        except OSError as exc:
+            log.warning("cannot stat %s: %s", self.path, exc)
+            return False
+        if (st.st_dev, st.st_ino) != cur.ino:  # rename rotation
+            self._finish(cur, chunks)
+            self.rotations += 1
+            log.info("%s was rotated; following the new file", self.path)
+            return self._open_next()
+        fsize = os.fstat(cur.fd).st_size
+        self.size = fsize
+        consumed = cur.pos + len(cur.held)
+        truncated = fsize < consumed
+        if not truncated and cur.identity is not None and fsize > 0:
+            fp = fingerprint_of(_read_prefix(cur.fd))
+            truncated = fp is None or fp[0] != cur.identity.fingerprint
+        if truncated:
+            self.truncations += 1
+            log.info("%s was truncated (copytruncate?); reading it from the start", self.path)
+            os.lseek(cur.fd, 0, os.SEEK_SET)
+            cur.pos, cur.held, cur.identity = 0, b"", None
+            return True
+        return False
+
+    def _finish(self, cur: _Open, chunks: list[Chunk]) -> None:
+        """Close a file we will not come back to; a partial last line is passed on."""
+        if cur.held and cur.identify() is not None:
+            start = cur.pos
+            cur.pos += len(cur.held)
+            line = cur.held.rstrip(b"\r").decode("utf-8", "replace")
+            arrival = self.clock() if self.caught_up else None
+            assert cur.identity is not None
+            chunks.append(Chunk([line], cur.identity, start, cur.pos, arrival))
+        cur.held = b""
+        cur.close()
+        self._cur = None
+
+    # --- opening ---------------------------------------------------------------------
+    def _open_next(self) -> bool:
+        """Open the next file to read: an unfinished rotated file, else the path."""
+        first = not self._started
+        if first:
+            self._older = self._unfinished_rotated()
+            self._started = True
+        while self._older:
+            path, offset = self._older.pop(0)
+            fd = _open_fd(path)
+            if fd is not None:
+                log.info("finishing rotated file %s from byte %d", path, offset)
+                os.lseek(fd, offset, os.SEEK_SET)
+                self._cur = _Open(path, fd, offset, final=True)
+                return True
+        fd = _open_fd(self.path)
+        if fd is None:
+            return False
+        offset = self._resume_offset(fd, from_end=self._from_end and first)
+        os.lseek(fd, offset, os.SEEK_SET)
+        self._cur = _Open(self.path, fd, offset)
+        self.size = os.fstat(fd).st_size
+        self._cur.identify()
+        if first and offset < self.size:
+            log.info("%s: reading from byte %d of %d", self.path, offset, self.size)
+        return True
+
+    def _resume_offset(self, fd: int, *, from_end: bool) -> int:
+        size = os.fstat(fd).st_size
+        row = match_offset(self._known_offsets(), _read_prefix(fd))
+        if row is not None:
+            return row.offset if row.offset <= size else 0
+        if not from_end or size == 0:
+            return 0
+        tail_len = min(size, 1 << 16)
+        tail = os.pread(fd, tail_len, size - tail_len)
+        nl = tail.rfind(b"\n")
+        return size - tail_len + nl + 1 if nl >= 0 else size
+
+    def _unfinished_rotated(self) -> list[tuple[str, int]]:
+        """Rotated siblings of the path that a stored offset says were not read to the end."""
+        rows = list(self._known_offsets())
+        if not rows:
+            return []
+        folder, base = os.path.split(os.path.abspath(self.path))
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            return []
+        found: list[tuple[float, str, int]] = []
+        for name in names:
+            if name == base or not name.startswith(base) or name.endswith(_COMPRESSED):
+                continue
+            path = os.path.join(folder, name)
+            fd = _open_fd(path)
+            if fd is None:
+                continue
+            try:
+                row = match_offset(rows, _read_prefix(fd))
+                st = os.fstat(fd)
+            finally:
+                os.close(fd)
+            if row is not None and row.offset < st.st_size:
+                found.append((st.st_mtime, path, row.offset))
+        return [(path, offset) for _, path, offset in sorted(found)]

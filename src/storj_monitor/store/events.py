@@ -1,0 +1,225 @@
+"""Writes of the log pipeline: events, log records and the log offsets that cover them.
+
+The pipeline's exactly-once rule lives here: a batch of events and the byte offset just past
+the last line that produced them are written in ONE transaction (the caller's), so after any
+crash (even ``kill -9``) the database holds either both or neither. The offset update is a
+compare-and-set on the previous offset, so two writers on the same file (a live follower
+and an ``--ingest-log`` of the same file) can never both store the same lines: the second
+one gets :class:`OffsetConflict` and its transaction rolls back.
+
+All functions are plain ``fn(conn, ...)``; they run inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from operator import attrgetter
+
+import orjson
+
+from storj_monitor.model import Event, LogRecord
+
+_EVENT_COLUMNS = (
+    "timestamp",
+    "node_name",
+    "action",
+    "status",
+    "size",
+    "satellite_id",
+    "piece_id",
+    "remote_ip",
+    "error",
+    "error_category",
+    "duration_ms",
+    "duration_source",
+)
+_INSERT_EVENT = (
+    f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_EVENT_COLUMNS))})"
+)
+#: One C call per event builds the row tuple (much faster than a Python-level tuple).
+_event_row = attrgetter(*_EVENT_COLUMNS)
+
+_INSERT_RECORD = (
+    "INSERT INTO log_records "
+    "(timestamp, node_name, kind, level, message, satellite_id, duration_ms, fields) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def insert_events(conn: sqlite3.Connection, events: Iterable[Event]) -> None:
+    """Insert finished piece operations (one ``executemany``)."""
+    conn.executemany(_INSERT_EVENT, map(_event_row, events))
+
+
+def _record_row(r: LogRecord) -> tuple[object, ...]:
+    fields = orjson.dumps(r.fields, default=str).decode() if r.fields else None
+    return (
+        r.timestamp,
+        r.node_name,
+        r.kind,
+        r.level,
+        r.message,
+        r.satellite_id,
+        r.duration_ms,
+        fields,
+    )
+
+
+def insert_records(conn: sqlite3.Connection, records: Iterable[LogRecord]) -> None:
+    """Insert typed non-piece lines; ``fields`` is stored as a JSON object (text)."""
+    conn.executemany(_INSERT_RECORD, map(_record_row, records))
+
+
+# --- log offsets -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LogOffset:
+    """How far one log file of one node has been consumed.
+
+    A file is identified by ``fingerprint`` (sha1 hex of its first ``fingerprint_len``
+    bytes), not by its path: a rotated file keeps its identity under a new name.
+    ``offset`` is in bytes and always at a line boundary; ``updated_at`` UTC unix seconds.
+    """
+
+    node_name: str
+    path: str
+    fingerprint: str
+    fingerprint_len: int
+    offset: int
+    updated_at: float = 0.0
+
+    @property
+    def source(self) -> str:
+        return source_key(self.node_name, self.fingerprint)
+
+
+class OffsetConflict(RuntimeError):
+    """The stored offset is not the one this writer started from (someone else advanced it).
+
+    ``stored`` is the offset now in the table (None when the row is gone).
+    """
+
+    def __init__(self, source: str, expected: int | None, stored: int | None):
+        super().__init__(f"log offset of {source} is {stored}, expected {expected}")
+        self.source = source
+        self.expected = expected
+        self.stored = stored
+
+
+def source_key(node_name: str, fingerprint: str) -> str:
+    """The primary key of a log_offsets row: node name and file fingerprint."""
+    return f"{node_name}|{fingerprint}"
+
+
+_OFFSET_COLUMNS = "node_name, path, fingerprint, fingerprint_len, offset, updated_at"
+
+
+def get_offsets(conn: sqlite3.Connection, node_name: str) -> list[LogOffset]:
+    """Every file of ``node_name`` seen so far, most recently updated first."""
+    rows = conn.execute(
+        f"SELECT {_OFFSET_COLUMNS} FROM log_offsets WHERE node_name = ? ORDER BY updated_at DESC",
+        (node_name,),
+    ).fetchall()
+    return [LogOffset(*row) for row in rows]
+
+
+def get_offset(conn: sqlite3.Connection, source: str) -> LogOffset | None:
+    row = conn.execute(
+        f"SELECT {_OFFSET_COLUMNS} FROM log_offsets WHERE source = ?", (source,)
+    ).fetchone()
+    return LogOffset(*row) if row else None
+
+
+def advance_offset(
+    conn: sqlite3.Connection,
+    new: LogOffset,
+    *,
+    expected: int | None,
+    previous_source: str | None = None,
+) -> None:
+    """Move a file's offset to ``new.offset``, if it still is ``expected``.
+
+    ``expected`` is the offset this writer resumed from (None: it believed the file new).
+    ``previous_source`` is the row's key when the fingerprint was taken over fewer bytes
+    before (a file shorter than the fingerprint length grows): the row is re-keyed.
+    Raises :class:`OffsetConflict` when another writer got there first; the caller's
+    transaction must then roll back (raising does that in ``Store``/``transaction``).
+    """
+    old_key = previous_source or new.source
+    row = conn.execute("SELECT offset FROM log_offsets WHERE source = ?", (old_key,)).fetchone()
+    stored = None if row is None else int(row[0])
+    if stored != expected and not (stored is None and expected == 0):
+        raise OffsetConflict(old_key, expected, stored)
+    if row is None:
+        conn.execute(
+            f"INSERT INTO log_offsets (source, {_OFFSET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (new.source, new.node_name, new.path, new.fingerprint, new.fingerprint_len,
+             new.offset, new.updated_at),
+        )  # fmt: skip
+        return
+    if old_key != new.source:
+        # The longer fingerprint may already have a row (a second writer); drop ours.
+        conn.execute("DELETE FROM log_offsets WHERE source = ?", (new.source,))
+    conn.execute(
+        "UPDATE log_offsets SET source = ?, path = ?, fingerprint = ?, fingerprint_len = ?, "
+        "offset = ?, updated_at = ? WHERE source = ?",
+        (new.source, new.path, new.fingerprint, new.fingerprint_len, new.offset,
+         new.updated_at, old_key),
+    )  # fmt: skip
+
+
+def delete_events_before(conn: sqlite3.Connection, cutoff: float, limit: int = 50_000) -> int:
+    """Delete at most ``limit`` raw events older than ``cutoff`` (UTC unix seconds).
+
+    Bounded so one retention pass never holds the write lock for long; returns the count.
+    """
+    cur = conn.execute(
+        "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE timestamp < ? LIMIT ?)",
+        (cutoff, limit),
+    )
+    return cur.rowcount
+
+
+def delete_records_before(conn: sqlite3.Connection, cutoff: float, limit: int = 50_000) -> int:
+    """Delete at most ``limit`` log records older than ``cutoff`` (UTC unix seconds)."""
+    cur = conn.execute(
+        "DELETE FROM log_records WHERE id IN "
+        "(SELECT id FROM log_records WHERE timestamp < ? LIMIT ?)",
+        (cutoff, limit),
+    )
+    return cur.rowcount
+
+
+def count_events(conn: sqlite3.Connection, node_name: str | None = None) -> int:
+    if node_name is None:
+        return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+    return int(
+        conn.execute("SELECT COUNT(*) FROM events WHERE node_name = ?", (node_name,)).fetchone()[0]
+    )
+
+
+def event_status_counts(conn: sqlite3.Connection, node_name: str) -> dict[str, int]:
+    rows = conn.execute(
+        "SELECT status, COUNT(*) FROM events WHERE node_name = ? GROUP BY status", (node_name,)
+    ).fetchall()
+    return {status: int(n) for status, n in rows}
+
+
+__all__: Sequence[str] = (
+    "LogOffset",
+    "OffsetConflict",
+    "advance_offset",
+    "count_events",
+    "delete_events_before",
+    "delete_records_before",
+    "event_status_counts",
+    "get_offset",
+    "get_offsets",
+    "insert_events",
+    "insert_records",
+    "source_key",
+)
