@@ -1,0 +1,571 @@
+"""Storagenode log lines -> piece lines (to be paired into events) and typed records.
+
+Pure: no I/O, no clock, never raises (a line that cannot be read is counted, not thrown).
+
+Shapes understood (see docs/reference storj-log-format.md):
+
+* console: ``TS<TAB>LEVEL<TAB>[LOGGER<TAB>][CALLER<TAB>]MESSAGE<TAB>{JSON}``;
+* ``--log.encoding=json``: ``{"L": level, "T": time, "N": logger, "M": message, ...fields}``;
+* docker's json-file wrapper ``{"log": "<line>\\n", "stream": ..., "time": "<RFC3339Nano>"}``
+  and the ``docker logs -t`` prefix ``<RFC3339Nano> <line>``: the docker stamp becomes
+  ``precise_ts`` (nanosecond receipt time, which pairing prefers for durations);
+* journald / syslog prefixes (``Nov 28 10:30:15 host storagenode[1]: <line>``);
+* CRLF endings, every zap level, both field dialects (``"Piece ID"`` before v1.146,
+  ``"piece_id"`` after), duplicate keys (the last wins), ``"NaN"`` strings.
+
+The common piece lines take a fast path: one ``split("\\t")``, one dict lookup on the message,
+one ``orjson.loads`` of the fields, key lookups chosen by dialect, and a cached timestamp.
+Everything else goes through the record table (:data:`RECORD_KINDS`), where keys are
+normalised to snake_case. Times are UTC unix seconds, sizes bytes, durations ms.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from storj_monitor.logs.errors import categorize_error
+from storj_monitor.logs.goduration import parse_go_duration
+from storj_monitor.logs.timestamps import parse_timestamp
+from storj_monitor.model import LogRecord
+
+__all__ = ["RECORD_KINDS", "LineParser", "PieceLine", "snake_key", "split_remote_ip"]
+
+
+@dataclass(slots=True)
+class PieceLine:
+    """One piecestore transfer line: a ``... started`` line or the transfer's result line.
+
+    ``timestamp`` is the log's own time (UTC unix seconds, whole seconds on v1.83+);
+    ``precise_ts`` docker's nanosecond receive time when the line came through docker.
+    ``remote_addr`` is the raw ``ip:port`` (part of the pairing key), ``remote_ip`` the
+    address without port or brackets. ``size`` and ``available_space`` are bytes.
+    """
+
+    started: bool
+    timestamp: float
+    precise_ts: float | None
+    level: str
+    action: str
+    status: str | None
+    size: int | None
+    satellite_id: str | None
+    piece_id: str | None
+    remote_ip: str | None
+    remote_addr: str | None
+    error: str | None
+    error_category: str | None
+    available_space: int | None
+
+
+# --- piece lines ----------------------------------------------------------------------------
+
+# What a piece message needs beyond its status.
+_PLAIN, _RACE_LOST, _CANCELED, _DELETE = 0, 1, 2, 3
+
+#: message -> (is a start line, status of a result line, special handling)
+_PIECE_MESSAGES: dict[str, tuple[bool, str | None, int]] = {
+    "upload started": (True, None, _PLAIN),
+    "download started": (True, None, _PLAIN),
+    "uploaded": (False, "success", _PLAIN),
+    "downloaded": (False, "success", _PLAIN),
+    "upload canceled": (False, "canceled", _PLAIN),
+    "download canceled": (False, "canceled", _CANCELED),
+    # Followed by a DEBUG "download canceled" for the same piece: not a second transfer.
+    "download canceled (race lost or node shutdown)": (False, "canceled", _RACE_LOST),
+    "upload failed": (False, "failed", _PLAIN),
+    "download failed": (False, "failed", _PLAIN),
+    # DELETE transfer lines, written until v1.117 (they carry no Action field).
+    "deleted": (False, "success", _DELETE),
+    "delete failed": (False, "failed", _DELETE),
+}
+
+#: (piece, satellite, action, size, remote address, available space, offset) per dialect.
+_OLD_KEYS = ("Piece ID", "Satellite ID", "Action", "Size", "Remote Address", "Available Space")
+_NEW_KEYS = ("piece_id", "satellite_id", "action", "size", "remote_address", "available_space")
+
+# --- records --------------------------------------------------------------------------------
+
+#: Every ``LogRecord.kind`` this parser produces, with what it covers.
+RECORD_KINDS: dict[str, str] = {
+    "hashstore_compaction": "hashstore compaction rounds: stats, durations, reclaimed bytes",
+    "used_space_filewalker": "used-space filewalker start/completion (totals, duration)/failure",
+    "lazyfilewalker": "lazy filewalker subprocess lifecycle and exit status",
+    "gc_filewalker": "garbage-collection filewalker (bloom filter) start/completion",
+    "trash": "emptying trash (elapsed) and the trash-cleanup filewalker",
+    "retain": "bloom filter received, retain queued/prepared, pieces moved to trash (duration)",
+    "ping_failed": "contact: 'ping satellite failed ' (node unreachable, hurts online score)",
+    "reputation": "node scores updated/worsened: audit/online/suspension scores 0..1",
+    "version": "version checks: running/allowed/outdated version",
+    "startup": "node started, public/private server started, configuration loaded",
+    "disk_space": "disk smaller than the allocation, or more used than allocated",
+    "storage_check": "piecestore:monitor readability/writability checks and their failures",
+    "orders": "orders settled per satellite, or failed to settle (payout risk)",
+    "collector": "expired pieces collection completed (count) or failed",
+    "upload_rejected": "upload rejected, too many requests (concurrency limit)",
+    "upload_internal_error": "upload internal error (socket failure, no piece fields)",
+    "fatal": "unrecoverable error / failure during run: the node stops",
+}
+
+#: message -> (kind, logger prefix the line must have; "" = any logger, including none).
+_RECORD_MESSAGES: dict[str, tuple[str, str]] = {
+    "beginning compaction": ("hashstore_compaction", "hashstore"),
+    "compact once started": ("hashstore_compaction", "hashstore"),
+    "compaction acquired locks": ("hashstore_compaction", "hashstore"),
+    "compaction computed details": ("hashstore_compaction", "hashstore"),
+    "records rewritten": ("hashstore_compaction", "hashstore"),
+    "hashtbl rewritten": ("hashstore_compaction", "hashstore"),
+    "compact once finished": ("hashstore_compaction", "hashstore"),
+    "finished compaction": ("hashstore_compaction", "hashstore"),
+    "compaction failed": ("hashstore_compaction", "hashstore"),
+    "used-space-filewalker started": ("used_space_filewalker", "pieces"),
+    "used-space-filewalker completed": ("used_space_filewalker", "pieces"),
+    "used-space-filewalker failed": ("used_space_filewalker", "pieces"),
+    "starting subprocess": ("lazyfilewalker", "lazyfilewalker"),
+    "subprocess started": ("lazyfilewalker", "lazyfilewalker"),
+    "subprocess finished successfully": ("lazyfilewalker", "lazyfilewalker"),
+    "subprocess exited with status": ("lazyfilewalker", "lazyfilewalker"),
+    "failed to start subprocess": ("lazyfilewalker", "lazyfilewalker"),
+    "gc-filewalker started": ("gc_filewalker", "lazyfilewalker"),
+    "gc-filewalker completed": ("gc_filewalker", "lazyfilewalker"),
+    "emptying trash started": ("trash", "pieces:trash"),
+    "emptying trash finished": ("trash", "pieces:trash"),
+    "emptying trash failed": ("trash", "pieces:trash"),
+    "trash-filewalker started": ("trash", "lazyfilewalker"),
+    "trash-filewalker completed": ("trash", "lazyfilewalker"),
+    "New bloomfilter is received": ("retain", "piecestore"),
+    "Retain job queued": ("retain", "retain"),
+    "Prepared to run a Retain request.": ("retain", "retain"),
+    "Moved pieces to trash during retain": ("retain", "retain"),
+    "retain pieces failed": ("retain", "retain"),
+    "ping satellite failed ": ("ping_failed", "contact"),
+    "ping satellite failed": ("ping_failed", "contact"),
+    "node scores updated": ("reputation", "reputation"),
+    "node scores worsened": ("reputation", "reputation"),
+    "running on version": ("version", "version"),
+    "Running on allowed version.": ("version", "version"),
+    "Allowed minimum version from control server.": ("version", "version"),
+    "version not allowed/outdated": ("version", "version"),
+    "version is outdated": ("version", "version"),
+    "outdated software version": ("version", "version"),
+    "Configuration loaded": ("startup", ""),
+    "readability check done": ("storage_check", "piecestore:monitor"),
+    "writability check done": ("storage_check", "piecestore:monitor"),
+    "finished": ("orders", "orders"),
+    "failed to settle orders for satellite": ("orders", "orders"),
+    "expired pieces collection completed": ("collector", "collector"),
+    "error during expired pieces collection": ("collector", "collector"),
+    "collect": ("collector", "collector"),
+    "upload rejected, too many requests": ("upload_rejected", "piecestore"),
+    "upload internal error": ("upload_internal_error", "piecestore"),
+    "Unrecoverable error": ("fatal", ""),
+    "failure during run": ("fatal", ""),
+}
+
+#: Messages that embed data, matched by prefix: (prefix, kind, logger prefix).
+_RECORD_PREFIXES: tuple[tuple[str, str, str], ...] = (
+    ("Node ", "startup", ""),  # "Node <node id> started"
+    ("Public server started on", "startup", ""),
+    ("Private server started on", "startup", ""),
+    ("Disk space is less than requested", "disk_space", ""),
+    ("Used more space than allocated", "disk_space", ""),
+    ("Total disk space is less than required minimum", "disk_space", ""),
+    ("error verifying", "storage_check", "piecestore:monitor"),
+    ("timed out while verifying", "storage_check", "piecestore:monitor"),
+    ("failed to settle orders", "orders", "orders"),
+)
+
+_LEVELS = frozenset({"DEBUG", "INFO", "WARN", "ERROR", "DPANIC", "PANIC", "FATAL"})
+_LEVEL_ALIASES = {"WARNING": "WARN", "ERR": "ERROR", "CRITICAL": "FATAL"}
+#: zap JSON-encoding keys that are not fields.
+_ZAP_JSON_KEYS = ("L", "T", "N", "C", "M", "S")
+#: supervisord's own lines in the docker container: local time, comma millis, no tabs.
+_SUPERVISORD = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ ")
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_RACE_MEMORY = 1024
+_TS_CACHE_MAX = 8192
+_loads = orjson.loads
+
+
+_snake_cache: dict[str, str] = {}
+
+
+def snake_key(key: str) -> str:
+    """``"Piece ID"``, ``"satelliteID"``, ``"curr logSlots"`` -> ``piece_id``, ``satellite_id``,
+    ``curr_log_slots``: the v1.146+ spelling of a field name (cached)."""
+    cached = _snake_cache.get(key)
+    if cached is not None:
+        return cached
+    name = _CAMEL_BOUNDARY.sub("_", key).replace(" ", "_").replace("-", "_").lower()
+    while "__" in name:
+        name = name.replace("__", "_")
+    if len(_snake_cache) < 4096:
+        _snake_cache[key] = name
+    return name
+
+
+def split_remote_ip(addr: str | None) -> str | None:
+    """``"79.127.219.34:47146"`` -> ``79.127.219.34``; ``"[2a01:4f8::2]:34310"`` -> ``2a01:4f8::2``."""
+    if not addr:
+        return None
+    if addr[0] == "[":
+        end = addr.find("]")
+        return addr[1:end] if end > 1 else None
+    host, sep, _port = addr.rpartition(":")
+    if not sep or ":" in host:  # no port, or a bare IPv6 address
+        return addr
+    return host or None
+
+
+def _as_int(value: Any) -> int | None:
+    if type(value) is int:
+        return value
+    if isinstance(value, float) and value == value and abs(value) < 1e18:
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 20:
+        return int(value)
+    return None
+
+
+def _as_str(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
+
+
+class LineParser:
+    """Parses the lines of one node's log. Keeps a little state (timestamp cache, the last
+    race-lost downloads) and counters; one instance per log source.
+
+    Counters: ``lines`` seen, ``piece_lines`` and ``records`` returned, ``ignored`` (valid
+    lines not worth keeping: debug chatter, supervisord, updater, duplicates),
+    ``unparseable`` (not a log line: stack frames, garbage, broken JSON on a piece line).
+    """
+
+    def __init__(self, node_name: str) -> None:
+        self.node_name = node_name
+        self.lines = 0
+        self.piece_lines = 0
+        self.records = 0
+        self.ignored = 0
+        self.unparseable = 0
+        #: log time text -> UTC unix seconds; whole-second stamps repeat line after line.
+        self._ts_cache: dict[str, float] = {}
+        #: (piece id, satellite id) of recent race-lost downloads, whose DEBUG
+        #: ``download canceled`` twin must not become a second event.
+        self._race_lost: dict[tuple[str | None, str | None], None] = {}
+
+    def parse(self, line: str) -> PieceLine | LogRecord | None:
+        """One physical line (with or without its line ending) -> a piece line, a record or None."""
+        self.lines += 1
+        try:
+            # Fast path: a console piecestore line with a known time stamp. Trailing "\r\n"
+            # sits after the JSON column, where orjson skips it as whitespace.
+            parts = line.split("\t")
+            if len(parts) == 5 and parts[2] == "piecestore":
+                spec = _PIECE_MESSAGES.get(parts[3])
+                timestamp = self._ts_cache.get(parts[0])
+                if spec is not None and timestamp is not None and parts[1] in _LEVELS:
+                    piece = self._piece(timestamp, None, parts[1], parts[3], spec, _loads(parts[4]))
+                    if piece is not None and piece is not False:
+                        self.piece_lines += 1
+                        return piece  # type: ignore[return-value]
+                    result: PieceLine | LogRecord | bool | None = piece
+                else:
+                    result = self._parse(line, None)
+            else:
+                result = self._parse(line, None)
+        except Exception:  # a parser bug (or broken JSON) costs one line, never the pipeline
+            result = False
+        if result is None:
+            self.ignored += 1
+            return None
+        if result is False or result is True:
+            self.unparseable += 1
+            return None
+        if type(result) is PieceLine:
+            self.piece_lines += 1
+        else:
+            self.records += 1
+        return result
+
+    def _timestamp(self, text: str) -> float | None:
+        """Cached :func:`parse_timestamp` for the log's own time column."""
+        cache = self._ts_cache
+        timestamp = cache.get(text)
+        if timestamp is None:
+            timestamp = parse_timestamp(text)
+            if timestamp is not None:
+                if len(cache) >= _TS_CACHE_MAX:
+                    cache.clear()
+                cache[text] = timestamp
+        return timestamp
+
+    # -- shapes ------------------------------------------------------------------------------
+
+    def _parse(self, line: str, precise: float | None) -> PieceLine | LogRecord | bool | None:
+        """None = ignored, False = unparseable."""
+        line = line.rstrip("\r\n")
+        parts = line.split("\t")
+        if len(parts) < 3:
+            return self._parse_untabbed(line, precise)
+        ts_text = parts[0]
+        timestamp = self._timestamp(ts_text)
+        if timestamp is None:
+            ts_text, prefix_ts = _strip_prefix(ts_text)
+            timestamp = self._timestamp(ts_text)
+            if timestamp is None:
+                return False
+            if precise is None:
+                precise = prefix_ts
+        level = parts[1]
+        if level not in _LEVELS:
+            level = _LEVEL_ALIASES.get(level.upper(), level.upper())
+            if level not in _LEVELS:
+                return False
+        last = parts[-1]
+        if last[:1] == "{":
+            fields_text: str | None = last
+            middle = parts[2:-1]
+        else:
+            fields_text = None
+            middle = parts[2:]
+        if len(middle) == 2:
+            logger, message = middle
+            if logger.endswith(_CALLER_TAIL) and ".go:" in logger:
+                logger = ""  # root logger with --log.caller
+        elif len(middle) == 1:
+            logger, message = "", middle[0]
+        elif len(middle) >= 3:
+            logger, message = middle[0], middle[-1]
+        else:
+            return False
+
+        spec = _PIECE_MESSAGES.get(message)
+        if spec is not None and logger == "piecestore":
+            if fields_text is None:
+                return False
+            try:
+                fields = orjson.loads(fields_text)
+            except orjson.JSONDecodeError:
+                return False
+            if type(fields) is not dict:
+                return False
+            return self._piece(timestamp, precise, level, message, spec, fields)
+        return self._record(timestamp, level, logger, message, fields_text)
+
+    def _parse_untabbed(
+        self, line: str, precise: float | None
+    ) -> PieceLine | LogRecord | bool | None:
+        """JSON encodings, docker wrappers, prefixes in front of them, and non-log lines."""
+        if not line.strip() or _SUPERVISORD.match(line):
+            return None
+        start = line.find("{")
+        if start < 0 or (start > 0 and line[start - 1] != " "):
+            return False  # stack frames, panics, "Error: ..." output, shell noise
+        if start > 0:
+            # "<docker -t stamp> {json}" or "<journald prefix> {json}"
+            prefix_ts = _prefix_time(line[:start])
+            return self._parse(line[start:], precise if precise is not None else prefix_ts)
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return False
+        if type(obj) is not dict:
+            return False
+        inner = obj.get("log")
+        if isinstance(inner, str) and "M" not in obj:
+            # docker json-file: {"log": "<line>\n", "stream": "stdout", "time": "...Z"}
+            docker_ts = parse_timestamp(obj.get("time"))
+            return self._parse(inner, docker_ts if docker_ts is not None else precise)
+        return self._zap_json(obj, precise)
+
+    def _zap_json(
+        self, obj: dict[str, Any], precise: float | None
+    ) -> PieceLine | LogRecord | bool | None:
+        """``--log.encoding=json``: ``{"L": ..., "T": ..., "N": ..., "M": ..., fields...}``."""
+        message = obj.get("M")
+        level = obj.get("L")
+        if not isinstance(message, str) or not isinstance(level, str):
+            return False
+        level = level.upper()
+        level = _LEVEL_ALIASES.get(level, level)
+        if level not in _LEVELS:
+            return False
+        raw_ts = obj.get("T")
+        if isinstance(raw_ts, (int, float)) and not isinstance(raw_ts, bool):
+            timestamp: float | None = float(raw_ts) if raw_ts == raw_ts else None
+        else:
+            timestamp = self._timestamp(raw_ts) if isinstance(raw_ts, str) else None
+        if timestamp is None:
+            return False
+        logger = obj.get("N") or ""
+        if not isinstance(logger, str):
+            return False
+        spec = _PIECE_MESSAGES.get(message)
+        if spec is not None and logger == "piecestore":
+            return self._piece(timestamp, precise, level, message, spec, obj)
+        fields = {k: v for k, v in obj.items() if k not in _ZAP_JSON_KEYS}
+        return self._record(timestamp, level, logger, message, fields)
+
+    # -- piece lines -------------------------------------------------------------------------
+
+    def _piece(
+        self,
+        timestamp: float,
+        precise: float | None,
+        level: str,
+        message: str,
+        spec: tuple[bool, str | None, int],
+        fields: dict[str, Any],
+    ) -> PieceLine | bool | None:
+        if type(fields) is not dict:
+            return False
+        piece_key, sat_key, action_key, size_key, addr_key, space_key = (
+            _OLD_KEYS if ("Piece ID" in fields or "Action" in fields) else _NEW_KEYS
+        )
+        started, status, special = spec
+        piece_id = fields.get(piece_key)
+        if type(piece_id) is not str:
+            piece_id = _as_str(piece_id)
+        satellite_id = fields.get(sat_key)
+        if type(satellite_id) is not str:
+            satellite_id = _as_str(satellite_id)
+        action = fields.get(action_key)
+        if type(action) is not str:
+            if special != _DELETE:
+                return False
+            action = "DELETE"
+
+        if special:
+            race_lost = self._race_lost
+            if special == _CANCELED and level == "DEBUG" and (piece_id, satellite_id) in race_lost:
+                del race_lost[(piece_id, satellite_id)]
+                return None  # the race-lost line already counted this transfer
+            if special == _RACE_LOST:
+                race_lost[(piece_id, satellite_id)] = None
+                if len(race_lost) > _RACE_MEMORY:
+                    del race_lost[next(iter(race_lost))]
+
+        size = fields.get(size_key)
+        if size is not None and type(size) is not int:
+            size = _as_int(size)
+        remote_addr = fields.get(addr_key)
+        if type(remote_addr) is str:
+            host, sep, _port = remote_addr.rpartition(":")
+            remote_ip = host if sep and host and ":" not in host else split_remote_ip(remote_addr)
+        else:
+            remote_addr = remote_ip = None
+        if started:
+            space = fields.get(space_key)
+            if space is not None and type(space) is not int:
+                space = _as_int(space)
+            return PieceLine(
+                True, timestamp, precise, level, action, None, size, satellite_id, piece_id,
+                remote_ip, remote_addr, None, None, space,
+            )  # fmt: skip
+        error = fields.get("error")
+        if error is None and status == "canceled":
+            error = fields.get("reason")
+        if error is not None:
+            error = _as_str(error)
+            category = categorize_error(error)
+        else:
+            category = None
+        return PieceLine(
+            False, timestamp, precise, level, action, status, size, satellite_id, piece_id,
+            remote_ip, remote_addr, error, category, None,
+        )  # fmt: skip
+
+    # -- records -----------------------------------------------------------------------------
+
+    def _record(
+        self,
+        timestamp: float,
+        level: str,
+        logger: str,
+        message: str,
+        fields_source: str | dict[str, Any] | None,
+    ) -> LogRecord | None:
+        kind = _record_kind(logger, message)
+        if kind is None:
+            return None
+        if isinstance(fields_source, str):
+            try:
+                raw = orjson.loads(fields_source)
+            except orjson.JSONDecodeError:
+                raw = {}
+        else:
+            raw = fields_source or {}
+        if type(raw) is not dict:
+            raw = {}
+        process = raw.get("Process", raw.get("process"))
+        if process is not None and process != "storagenode":
+            return None  # storagenode-updater lines in the docker container
+        fields = {snake_key(k): v for k, v in raw.items() if isinstance(k, str)}
+        fields.pop("process", None)
+        if kind == "startup":
+            _startup_fields(message, fields)
+        satellite = fields.get("satellite_id", fields.get("satellite"))
+        duration = fields.get("duration", fields.get("elapsed"))
+        return LogRecord(
+            timestamp=timestamp,
+            node_name=self.node_name,
+            kind=kind,
+            level=level,
+            message=message,
+            satellite_id=satellite if isinstance(satellite, str) else None,
+            duration_ms=parse_go_duration(duration),
+            fields=fields,
+        )
+
+
+_CALLER_TAIL = tuple("0123456789")
+
+
+def _record_kind(logger: str, message: str) -> str | None:
+    rule = _RECORD_MESSAGES.get(message)
+    if rule is not None:
+        kind, logger_prefix = rule
+        return kind if logger.startswith(logger_prefix) else None
+    for prefix, kind, logger_prefix in _RECORD_PREFIXES:
+        if message.startswith(prefix) and logger.startswith(logger_prefix):
+            if kind == "startup" and prefix == "Node " and not message.endswith(" started"):
+                continue
+            return kind
+    if logger in ("version", "version:chore"):
+        return "version"
+    return None
+
+
+def _startup_fields(message: str, fields: dict[str, Any]) -> None:
+    """Data embedded in start-up messages: the node id, the server addresses."""
+    if message.startswith("Node ") and message.endswith(" started"):
+        fields.setdefault("node_id", message[5:-8].strip())
+    elif " server started on " in message:
+        fields.setdefault("address", message.rsplit(" ", 1)[-1])
+
+
+def _strip_prefix(text: str) -> tuple[str, float | None]:
+    """Split a wrapper prefix off the time column.
+
+    ``docker logs -t``: ``"<RFC3339Nano> <log time>"``; journald/syslog: ``"Nov 28 10:30:15
+    host storagenode[1]: <log time>"``. Returns (log time text, prefix time) where the prefix
+    time is kept only when it is an RFC 3339 stamp finer than a second (docker's, or
+    ``journalctl -o short-iso-precise``).
+    """
+    prefix, sep, ts_text = text.rpartition(" ")
+    if not sep:
+        return text, None
+    return ts_text, _prefix_time(prefix)
+
+
+def _prefix_time(prefix: str) -> float | None:
+    """The time at the start of a wrapper prefix, if it is sub-second RFC 3339."""
+    first = prefix.lstrip().split(" ", 1)[0]
+    if first[19:20] in (".", ","):
+        return parse_timestamp(first.rstrip(":"))
+    return None

@@ -1,0 +1,77 @@
+"""Log timestamps (RFC 3339 / ISO 8601 in every form the storagenode wrote) to UTC unix seconds.
+
+Forms: ``2026-11-28T10:30:15Z``, ``2026-11-28T11:30:15+01:00``, ``2025-10-06T00:20:52-07:00``,
+pre-v1.83 ``2023-06-01T10:30:15.123+0100`` and ``…Z``, docker's RFC3339Nano
+``2025-10-06T07:00:02.482913377Z`` (all nine digits kept), ``+01`` hour-only offsets, a space
+instead of ``T``, and no zone at all (taken as UTC). Anything else gives None.
+
+Speed: whole-second stamps repeat for every line of the same second, so the parser keeps a
+per-string cache in front of this; below that, the ``YYYY-MM-DDTHH:MM:SS`` head is
+cached on its own so nanosecond stamps (always unique) cost a dict lookup and a few slices.
+Pure, never raises.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+
+__all__ = ["parse_timestamp"]
+
+_HEAD = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)\Z")
+_ZONE = re.compile(r"([+-])(\d\d)(?::?(\d\d))?\Z")
+
+_head_cache: dict[str, float] = {}
+_HEAD_CACHE_MAX = 65_536
+
+
+def _head_seconds(head: str) -> float | None:
+    """``YYYY-MM-DDTHH:MM:SS`` read as UTC -> unix seconds (cached)."""
+    secs = _head_cache.get(head)
+    if secs is not None:
+        return secs
+    match = _HEAD.match(head)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(g) for g in match.groups())
+    if year < 1 or not (1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1]):
+        return None
+    if hour > 23 or minute > 59 or second > 60:  # 60: a leap second, as RFC 3339 allows
+        return None
+    secs = float(calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0)))
+    if len(_head_cache) >= _HEAD_CACHE_MAX:
+        _head_cache.clear()
+    _head_cache[head] = secs
+    return secs
+
+
+def parse_timestamp(text: object) -> float | None:
+    """An RFC 3339 / ISO 8601 timestamp to UTC unix seconds, or None if it is not one."""
+    if not isinstance(text, str) or len(text) < 19 or len(text) > 40:
+        return None
+    secs = _head_seconds(text[:19])
+    if secs is None:
+        return None
+    rest = text[19:]
+    if not rest or rest == "Z" or rest == "z":
+        return secs
+    fraction = 0.0
+    if rest[0] in ".,":
+        digits_end = 1
+        while digits_end < len(rest) and rest[digits_end].isdigit():
+            digits_end += 1
+        digits = rest[1:digits_end]
+        if not digits or not digits.isascii():
+            return None
+        fraction = int(digits) / 10 ** len(digits)
+        rest = rest[digits_end:]
+        if not rest or rest == "Z" or rest == "z":
+            return secs + fraction
+    zone = _ZONE.match(rest)
+    if zone is None:
+        return None
+    sign, hours, minutes = zone.groups()
+    offset = int(hours) * 3600 + int(minutes or 0) * 60
+    if int(hours) > 23 or int(minutes or 0) > 59:
+        return None
+    return secs + fraction - offset if sign == "+" else secs + fraction + offset
