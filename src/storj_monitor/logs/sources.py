@@ -13,6 +13,7 @@ buffers without limit) and reconnects with exponential backoff and jitter.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
@@ -117,10 +118,8 @@ class RemoteFollower:
         self._drop_connection()
         if self._thread is not None:
             while self._thread.is_alive():  # unblock a put() waiting on a full queue
-                try:
+                with contextlib.suppress(queue.Empty):
                     self._queue.get_nowait()
-                except queue.Empty:
-                    pass
                 self._thread.join(0.1)
             self._thread = None
 
@@ -128,10 +127,8 @@ class RemoteFollower:
     def _drop_connection(self) -> None:
         sock = self._sock
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def _offsets_for_hello(self) -> list[dict[str, object]]:
         merged: dict[str, _Known] = {}

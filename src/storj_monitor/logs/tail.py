@@ -27,6 +27,7 @@ blocks; the caller decides how long to wait between polls.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -141,10 +142,8 @@ class _Open:
         return self.identity
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             os.close(self.fd)
-        except OSError:
-            pass
 
 
 def _open_fd(path: str) -> int | None:

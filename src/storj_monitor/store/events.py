@@ -5,7 +5,7 @@ the last line that produced them are written in ONE transaction (the caller's), 
 crash (even ``kill -9``) the database holds either both or neither. The offset update is a
 compare-and-set on the previous offset, so two writers on the same file (a live follower
 and an ``--ingest-log`` of the same file) can never both store the same lines: the second
-one gets :class:`OffsetConflict` and its transaction rolls back.
+one gets :class:`OffsetConflictError` and its transaction rolls back.
 
 All functions are plain ``fn(conn, ...)``; they run inside the caller's transaction.
 """
@@ -20,6 +20,11 @@ from operator import attrgetter
 import orjson
 
 from storj_monitor.model import Event, LogRecord
+
+try:  # per-minute/hour aggregates, written in the same transaction as the raw events
+    from storj_monitor.store.rollups import write_rollups as _write_rollups
+except ImportError:  # pragma: no cover - until store/rollups.py exists
+    _write_rollups = None
 
 _EVENT_COLUMNS = (
     "timestamp",
@@ -97,7 +102,7 @@ class LogOffset:
         return source_key(self.node_name, self.fingerprint)
 
 
-class OffsetConflict(RuntimeError):
+class OffsetConflictError(RuntimeError):
     """The stored offset is not the one this writer started from (someone else advanced it).
 
     ``stored`` is the offset now in the table (None when the row is gone).
@@ -139,21 +144,18 @@ def advance_offset(
     new: LogOffset,
     *,
     expected: int | None,
-    previous_source: str | None = None,
 ) -> None:
     """Move a file's offset to ``new.offset``, if it still is ``expected``.
 
     ``expected`` is the offset this writer resumed from (None: it believed the file new).
-    ``previous_source`` is the row's key when the fingerprint was taken over fewer bytes
-    before (a file shorter than the fingerprint length grows): the row is re-keyed.
-    Raises :class:`OffsetConflict` when another writer got there first; the caller's
+    Raises :class:`OffsetConflictError` when another writer got there first; the caller's
     transaction must then roll back (raising does that in ``Store``/``transaction``).
     """
-    old_key = previous_source or new.source
-    row = conn.execute("SELECT offset FROM log_offsets WHERE source = ?", (old_key,)).fetchone()
+    key = new.source
+    row = conn.execute("SELECT offset FROM log_offsets WHERE source = ?", (key,)).fetchone()
     stored = None if row is None else int(row[0])
-    if stored != expected and not (stored is None and expected == 0):
-        raise OffsetConflict(old_key, expected, stored)
+    if stored != expected:
+        raise OffsetConflictError(key, expected, stored)
     if row is None:
         conn.execute(
             f"INSERT INTO log_offsets (source, {_OFFSET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -161,15 +163,31 @@ def advance_offset(
              new.offset, new.updated_at),
         )  # fmt: skip
         return
-    if old_key != new.source:
-        # The longer fingerprint may already have a row (a second writer); drop ours.
-        conn.execute("DELETE FROM log_offsets WHERE source = ?", (new.source,))
     conn.execute(
-        "UPDATE log_offsets SET source = ?, path = ?, fingerprint = ?, fingerprint_len = ?, "
-        "offset = ?, updated_at = ? WHERE source = ?",
-        (new.source, new.path, new.fingerprint, new.fingerprint_len, new.offset,
-         new.updated_at, old_key),
-    )  # fmt: skip
+        "UPDATE log_offsets SET path = ?, offset = ?, updated_at = ? WHERE source = ?",
+        (new.path, new.offset, new.updated_at, key),
+    )
+
+
+def write_batch(
+    conn: sqlite3.Connection,
+    events: Sequence[Event],
+    records: Sequence[LogRecord],
+    offsets: Sequence[tuple[LogOffset, int | None]] = (),
+) -> None:
+    """One pipeline transaction: offsets (compare-and-set first, so a conflict costs
+    nothing), raw events, their rollups, and log records.
+
+    ``offsets`` pairs each file's new offset with the offset the writer started from.
+    """
+    for new, expected in offsets:
+        advance_offset(conn, new, expected=expected)
+    if events:
+        insert_events(conn, events)
+        if _write_rollups is not None:
+            _write_rollups(conn, events)
+    if records:
+        insert_records(conn, records)
 
 
 def delete_events_before(conn: sqlite3.Connection, cutoff: float, limit: int = 50_000) -> int:
@@ -211,7 +229,7 @@ def event_status_counts(conn: sqlite3.Connection, node_name: str) -> dict[str, i
 
 __all__: Sequence[str] = (
     "LogOffset",
-    "OffsetConflict",
+    "OffsetConflictError",
     "advance_offset",
     "count_events",
     "delete_events_before",
@@ -222,4 +240,5 @@ __all__: Sequence[str] = (
     "insert_events",
     "insert_records",
     "source_key",
+    "write_batch",
 )

@@ -1,0 +1,286 @@
+"""The live log pipeline of one node: source → parser → pairer → store writer and bus.
+
+All the work (reading, parsing, pairing) happens on one worker thread per node, so a large
+backlog never blocks the event loop; results reach the loop through
+``call_soon_threadsafe``. Each write transaction holds a batch of events, their rollups, the
+log records and the offsets just past the lines that produced them, so a restart (even after
+``kill -9``) resumes exactly there. One batch is in flight while the next is parsed.
+
+Live lines are published on the bus as soon as they are parsed (low latency); the backlog
+of a first read is stored but only its last ``BROADCAST_BACKLOG_SECONDS`` are published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+
+from storj_monitor.logs.pipeline import LineProcessor, Processed
+from storj_monitor.logs.sources import LogSource, open_source
+from storj_monitor.logs.tail import Chunk
+from storj_monitor.model import NodeSpec
+from storj_monitor.services.bus import Bus
+from storj_monitor.services.progress import CatchupProgress
+from storj_monitor.settings import Settings
+from storj_monitor.store import events as store_events
+from storj_monitor.store.database import Store
+from storj_monitor.store.events import LogOffset, OffsetConflictError
+
+log = logging.getLogger(__name__)
+
+BROADCAST_BACKLOG_SECONDS = 3600.0
+FAST_POLL = 0.01  # seconds between polls while lines keep coming
+PROGRESS_MIN_BYTES = 32 << 20  # a first read this large shows progress
+
+
+class _Batch:
+    """Events, records and offsets not yet handed to the writer."""
+
+    __slots__ = ("events", "offsets", "records", "since")
+
+    def __init__(self) -> None:
+        self.events: list = []
+        self.records: list = []
+        self.offsets: dict[str, LogOffset] = {}  # source key → newest offset
+        self.since = 0.0  # monotonic time of the first pending item
+
+    def __bool__(self) -> bool:
+        return bool(self.offsets)
+
+
+class NodeIngest:
+    """Follows one node's log and feeds the store and the bus; start/stop are idempotent.
+
+    Counters (for /metrics): ``lines``, ``events``, ``records``, ``unparseable``,
+    ``backlog_bytes`` (bytes of the local file not yet read), ``caught_up``,
+    ``last_event_time`` (UTC unix seconds), ``available_space`` ((log time, free bytes) of
+    the newest ``upload started`` line that said it), ``conflicts``, ``write_errors``.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        bus: Bus,
+        node: NodeSpec,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.bus = bus
+        self.node = node
+        self.clock = clock
+        self.processor = LineProcessor(
+            node.name,
+            max_pending=settings.pairing_max_pending,
+            ttl_seconds=settings.pairing_ttl_seconds,
+        )
+        self.events = 0
+        self.records = 0
+        self.conflicts = 0
+        self.write_errors = 0
+        self.last_event_time: float | None = None
+        self.available_space: tuple[float, int] | None = None
+        self._source: LogSource | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._committed: dict[str, int | None] = {}  # source key → offset submitted
+        self._inflight: tuple[Future[None], _Batch] | None = None
+
+    # --- counters --------------------------------------------------------------------
+    @property
+    def lines(self) -> int:
+        return self.processor.lines
+
+    @property
+    def unparseable(self) -> int:
+        return self.processor.unparseable
+
+    @property
+    def caught_up(self) -> bool:
+        return bool(self._source is not None and self._source.caught_up)
+
+    @property
+    def backlog_bytes(self) -> int:
+        src = self._source
+        size, pos = getattr(src, "size", 0), getattr(src, "position", 0)
+        return max(0, size - pos)
+
+    # --- lifecycle -------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._run, name=f"ingest-{self.node.name}", daemon=True
+        )
+        self._thread.start()
+
+    async def stop(self) -> None:
+        thread = self._thread
+        if thread is None:
+            return
+        self._stop.set()
+        await asyncio.get_running_loop().run_in_executor(None, thread.join, 8.0)
+        if thread.is_alive():
+            log.error("%s: ingest thread did not stop in time", self.node.name)
+        self._thread = None
+
+    # --- worker thread ---------------------------------------------------------------
+    def _known_offsets(self) -> list[LogOffset]:
+        return self.store.read_sync(lambda c: store_events.get_offsets(c, self.node.name))
+
+    def _run(self) -> None:
+        s = self.settings
+        try:
+            source = open_source(
+                self.node,
+                token=s.forwarder_token,
+                known_offsets=self._known_offsets,
+                block_bytes=s.log_read_block_bytes,
+                from_end=s.follow_from_end,
+                clock=self.clock,
+            )
+        except Exception:
+            log.exception("%s: cannot open log source %s", self.node.name, self.node.log_source)
+            return
+        self._source = source
+        progress: CatchupProgress | None = None
+        batch = _Batch()
+        delay = FAST_POLL
+        try:
+            while not self._stop.is_set():
+                chunks = source.poll()
+                for chunk in chunks:
+                    self._process(chunk, batch)
+                backlog = self.backlog_bytes
+                if progress is None and not source.caught_up and backlog >= PROGRESS_MIN_BYTES:
+                    progress = CatchupProgress(self.node.name, self.backlog_bytes)
+                if progress is not None:
+                    progress.update(self.backlog_bytes, self.lines)
+                    if source.caught_up:
+                        progress.close()
+                        progress = None
+                if batch and self._due(batch):
+                    self._submit(batch)
+                    batch = _Batch()
+                if chunks:
+                    delay = FAST_POLL
+                    continue
+                self._stop.wait(delay)
+                delay = min(delay * 2, s.log_poll_interval)
+            if batch:
+                self._submit(batch)
+            self._wait_inflight()
+        except Exception:
+            log.exception("%s: log ingest stopped by an unexpected error", self.node.name)
+        finally:
+            if progress is not None:
+                progress.close()
+            source.close()
+
+    def _process(self, chunk: Chunk, batch: _Batch) -> None:
+        out = self.processor.process(chunk.lines, chunk.arrival)
+        ident = chunk.identity
+        key = store_events.source_key(self.node.name, ident.fingerprint)
+        if key not in self._committed:
+            stored = self.store.read_sync(lambda c: store_events.get_offset(c, key))
+            self._committed[key] = stored.offset if stored is not None else None
+        if not batch:
+            batch.since = time.monotonic()
+        batch.offsets[key] = LogOffset(
+            self.node.name, ident.path, ident.fingerprint, ident.fingerprint_len, chunk.end,
+            self.clock(),
+        )  # fmt: skip
+        batch.events += out.events
+        batch.records += out.records
+        if out.events:
+            self.last_event_time = out.events[-1].timestamp
+        if out.available_space is not None:
+            self.available_space = out.available_space
+        self._publish(out, live=chunk.arrival is not None)
+
+    def _due(self, batch: _Batch) -> bool:
+        s = self.settings
+        if len(batch.events) + len(batch.records) >= s.db_batch_size:
+            return True
+        return time.monotonic() - batch.since >= s.db_commit_interval
+
+    def _publish(self, out: Processed, *, live: bool) -> None:
+        if not (out.events or out.records) or self._loop is None:
+            return
+        events, records = out.events, out.records
+        if not live:  # backlog: only what is recent enough to matter to live views
+            horizon = self.clock() - BROADCAST_BACKLOG_SECONDS
+            if events and events[-1].timestamp < horizon:
+                events = []
+            elif events and events[0].timestamp < horizon:
+                events = [e for e in events if e.timestamp >= horizon]
+            if records and records[-1].timestamp < horizon:
+                records = []
+        if events or records:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: shutting down
+                self._loop.call_soon_threadsafe(self._deliver, events, records)
+
+    def _deliver(self, events: list, records: list) -> None:
+        if events:
+            self.bus.publish("events", self.node.name, events)
+        if records:
+            self.bus.publish("records", self.node.name, records)
+
+    # --- writing ---------------------------------------------------------------------
+    def _submit(self, batch: _Batch) -> None:
+        """Hand a batch to the writer after the previous one committed (one in flight)."""
+        if not self._wait_inflight():
+            return  # the previous batch failed: this one was built on it, drop it too
+        offsets = [(new, self._committed.get(key)) for key, new in batch.offsets.items()]
+        events, records = batch.events, batch.records
+        fut = self.store.submit_write(
+            lambda conn: store_events.write_batch(conn, events, records, offsets)
+        )
+        for key, new in batch.offsets.items():
+            self._committed[key] = new.offset
+        self._inflight = (fut, batch)
+
+    def _wait_inflight(self) -> bool:
+        """Wait for the batch in flight; False if it failed (and recover from that)."""
+        if self._inflight is None:
+            return True
+        fut, batch = self._inflight
+        self._inflight = None
+        try:
+            fut.result()
+        except OffsetConflictError as exc:
+            self.conflicts += 1
+            log.warning(
+                "%s: another writer stored this log up to byte %s; continuing from there",
+                self.node.name, exc.stored,
+            )  # fmt: skip
+            self._resync(batch)
+            return False
+        except Exception:
+            self.write_errors += 1
+            log.exception("%s: writing %d events failed", self.node.name, len(batch.events))
+            self._resync(batch)
+            self._stop.wait(1.0)  # the lines are read again; do not spin on a broken disk
+            return False
+        self.events += len(batch.events)
+        self.records += len(batch.records)
+        return True
+
+    def _resync(self, batch: _Batch) -> None:
+        """After a failed write: re-read the stored offsets and continue from them."""
+        assert self._source is not None
+        for key, new in batch.offsets.items():
+            stored = self.store.read_sync(lambda c, k=key: store_events.get_offset(c, k))
+            self._committed[key] = stored.offset if stored is not None else None
+            offset = stored.offset if stored is not None else 0
+            self._source.reposition(new.fingerprint, offset)
