@@ -1,0 +1,102 @@
+"""Alert rules over log lines and API availability, pure.
+
+- A failed ``GET_AUDIT`` in the log is an alert of its own, before any score moves: each
+  failure costs about 0.1 audit-score point and 40 in a row disqualify a perfect node.
+  Missing or corrupt pieces (the cause of disqualification) are critical; other failures
+  (timeouts, canceled contexts) a warning.
+- ``ping satellite failed`` means a satellite could not reach the node (online score at risk).
+- An API unreachable for longer than NODE_API_OFFLINE_ALERT_SECONDS: node possibly offline.
+
+These are one-shot conditions (``AlertEngine.fire``) except the offline one, which the
+poller reconciles every poll.
+"""
+
+from __future__ import annotations
+
+from storj_monitor.model import AlertCondition, Event, LogRecord
+
+LOG_KINDS = frozenset({"audit_failed", "ping_failed"})
+API_KINDS = frozenset({"node_offline"})
+#: Seconds a one-shot log alert stays open after its last occurrence.
+AUDIT_FAILED_RESOLVE_AFTER = 24 * 3600.0
+PING_FAILED_RESOLVE_AFTER = 3600.0
+
+_MISSING_PIECE_HINTS = ("file does not exist", "not found", "no such file", "corrupt", "hash")
+
+
+def _short(sat: str | None) -> str:
+    return (sat or "unknown satellite")[:12]
+
+
+def failed_audit_condition(event: Event) -> AlertCondition | None:
+    """A failed ``GET_AUDIT`` event as a condition; None for any other event."""
+    if event.action != "GET_AUDIT" or event.status != "failed":
+        return None
+    error = (event.error or "").strip()
+    lowered = (error + " " + (event.error_category or "")).lower()
+    missing = any(h in lowered for h in _MISSING_PIECE_HINTS)
+    reason = event.error_category or error or "unknown error"
+    return AlertCondition(
+        node_name=event.node_name,
+        kind="audit_failed",
+        key=f"audit_failed:{event.satellite_id or ''}",
+        severity="critical" if missing else "warning",
+        title=f"Failed Audit on {event.node_name}",
+        message=(
+            f"A GET_AUDIT for piece {event.piece_id or '?'} from satellite {_short(event.satellite_id)} "
+            f"failed: {reason}. Each failed audit lowers the audit score; below 96% the node is "
+            "disqualified."
+        ),
+        details={
+            "satellite_id": event.satellite_id,
+            "piece_id": event.piece_id,
+            "error": error[:500],
+            "timestamp": event.timestamp,
+        },
+    )
+
+
+def ping_failed_condition(record: LogRecord) -> AlertCondition | None:
+    """``ping satellite failed`` as a condition; None for any other record."""
+    if record.kind != "ping_failed":
+        return None
+    error = str(record.fields.get("error") or "")
+    return AlertCondition(
+        node_name=record.node_name,
+        kind="ping_failed",
+        key=f"ping_failed:{record.satellite_id or ''}",
+        severity="warning",
+        title=f"Satellite Cannot Reach {record.node_name}",
+        message=(
+            f"Satellite {_short(record.satellite_id)} failed to ping the node"
+            f"{': ' + error[:300] if error else ''}. Check port forwarding and the firewall; "
+            "the online score drops while the node is unreachable."
+        ),
+        details={"satellite_id": record.satellite_id, "timestamp": record.timestamp},
+    )
+
+
+def node_offline_condition(
+    node_name: str,
+    api_url: str,
+    failing_since: float | None,
+    now: float,
+    threshold_seconds: float,
+    reason: str = "",
+) -> AlertCondition | None:
+    """The node API has failed continuously for longer than ``threshold_seconds``."""
+    if failing_since is None or now - failing_since < threshold_seconds:
+        return None
+    minutes = (now - failing_since) / 60.0
+    return AlertCondition(
+        node_name=node_name,
+        kind="node_offline",
+        key="node_offline",
+        severity="critical",
+        title=f"Node Possibly Offline: {node_name}",
+        message=(
+            f"The node API at {api_url} has not answered for {minutes:.0f} minutes"
+            f"{' (' + reason + ')' if reason else ''}. The node may be down."
+        ),
+        details={"api_url": api_url, "failing_since": failing_since},
+    )
