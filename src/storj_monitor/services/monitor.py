@@ -60,6 +60,10 @@ class Monitor:
 
         for node in self.nodes:
             services.append(NodeIngest(self.settings, self.store, self.bus, node, clock=self.clock))
+        # Retention of raw events and log records.
+        from storj_monitor.services.maintenance import Maintenance
+
+        services.append(Maintenance(self.settings, self.store, clock=self.clock))
         return services
 
     async def start(self) -> None:
