@@ -121,7 +121,9 @@ class AlertEngine:
             wanted: dict[str, AlertCondition] = {}
             for cond in conditions:
                 if cond.node_name != node_name or cond.kind not in kinds:
-                    log.debug("condition %s/%s outside scope %s ignored", cond.node_name, cond.kind, kinds)
+                    log.debug(
+                        "condition %s/%s outside scope %s ignored", cond.node_name, cond.kind, kinds
+                    )
                     continue
                 wanted[cond.key] = cond  # last one wins for a duplicated key
             for cond in wanted.values():
@@ -154,7 +156,8 @@ class AlertEngine:
             due = [
                 a
                 for a in self._open.values()
-                if a.details.get(AUTO_RESOLVE_KEY) is not None and a.details[AUTO_RESOLVE_KEY] <= now
+                if a.details.get(AUTO_RESOLVE_KEY) is not None
+                and a.details[AUTO_RESOLVE_KEY] <= now
             ]
             for alert in due:
                 await self._resolve(alert, now)

@@ -66,13 +66,21 @@ def score_conditions(score: SatelliteScore, settings: Any) -> list[AlertConditio
             )
         )
     limits = {
-        "audit_score": (score.audit_score, settings.audit_score_warning, settings.audit_score_critical),
+        "audit_score": (
+            score.audit_score,
+            settings.audit_score_warning,
+            settings.audit_score_critical,
+        ),
         "suspension_score": (
             score.suspension_score,
             settings.suspension_score_warning,
             settings.suspension_score_critical,
         ),
-        "online_score": (score.online_score, settings.online_score_warning, settings.online_score_critical),
+        "online_score": (
+            score.online_score,
+            settings.online_score_warning,
+            settings.online_score_critical,
+        ),
     }
     for kind, (value, warning, critical) in limits.items():
         status = classify(value, float(warning), float(critical))
@@ -81,7 +89,11 @@ def score_conditions(score: SatelliteScore, settings: Any) -> list[AlertConditio
         label, consequence = _LABELS[kind]
         threshold = float(critical if status == "critical" else warning)
         message = f"{label} on {sat} is {value:.2f}% (threshold: {threshold:.1f}%; the satellite {consequence})."
-        details: dict[str, Any] = {"satellite_id": score.satellite_id, "score": value, "threshold": threshold}
+        details: dict[str, Any] = {
+            "satellite_id": score.satellite_id,
+            "score": value,
+            "threshold": threshold,
+        }
         if kind == "audit_score":
             left = audits_until_disqualification(value)
             details["failed_audits_until_disqualification"] = left

@@ -30,9 +30,7 @@ def _get(obj: Any, key: str) -> Any:
     return getattr(obj, key, None)
 
 
-def disk_usage_condition(
-    node_name: str, snapshot: Any, settings: Any
-) -> AlertCondition | None:
+def disk_usage_condition(node_name: str, snapshot: Any, settings: Any) -> AlertCondition | None:
     """Percent-full rule on one snapshot (dict or StorageSnapshot); None when below warning."""
     used_percent = _get(snapshot, "used_percent")
     if used_percent is None:
@@ -40,7 +38,10 @@ def disk_usage_condition(
     free_gb = (_get(snapshot, "available_bytes") or 0) / GB
     critical = float(settings.storage_critical_percent)
     warning = float(settings.storage_warning_percent)
-    details = {"used_percent": round(used_percent, 2), "available_bytes": _get(snapshot, "available_bytes")}
+    details = {
+        "used_percent": round(used_percent, 2),
+        "available_bytes": _get(snapshot, "available_bytes"),
+    }
     if used_percent > critical:
         return AlertCondition(
             node_name=node_name,
@@ -85,7 +86,11 @@ def disk_forecast_condition(
     low, high = forecast.get("days_until_full_low"), forecast.get("days_until_full_high")
     range_text = ""
     if low is not None:
-        range_text = f" (likely {low:.1f}–{high:.1f} days)" if high is not None else f" (at least {low:.1f} days)"
+        range_text = (
+            f" (likely {low:.1f}–{high:.1f} days)"
+            if high is not None
+            else f" (at least {low:.1f} days)"
+        )
     details = {
         "days_until_full": days,
         "days_until_full_low": low,

@@ -123,8 +123,8 @@ def theil_sen_slope(
         m = int((labels == label).sum())
         var_s += m * (m - 1) * (2 * m + 5) / 18.0
     c = _Z90 * math.sqrt(var_s)
-    lo_rank = max(int(math.floor((npairs - c) / 2.0)), 0)
-    hi_rank = min(int(math.ceil((npairs + c) / 2.0)), npairs - 1)
+    lo_rank = max(math.floor((npairs - c) / 2.0), 0)
+    hi_rank = min(math.ceil((npairs + c) / 2.0), npairs - 1)
     return slope, float(slopes[lo_rank]), float(slopes[hi_rank]), npairs
 
 
@@ -137,7 +137,9 @@ def growth_rate(
     data_points, span_days, segments; status "ok" or "insufficient data".
     """
     start = now - window_days * DAY
-    rows = [s for s in snapshots if s.get("timestamp") is not None and start <= s["timestamp"] <= now]
+    rows = [
+        s for s in snapshots if s.get("timestamp") is not None and start <= s["timestamp"] <= now
+    ]
     t, y = fit_series(rows)
     n = len(t)
     span = float(t[-1] - t[0]) if n else 0.0
@@ -199,7 +201,11 @@ def forecast_days_until_full(
     out = growth_rate(snapshots, now, window_days)
     if free_bytes is None:
         latest = max(
-            (s for s in snapshots if s.get("available_bytes") is not None and s.get("timestamp") is not None),
+            (
+                s
+                for s in snapshots
+                if s.get("available_bytes") is not None and s.get("timestamp") is not None
+            ),
             key=lambda s: s["timestamp"],
             default=None,
         )

@@ -50,7 +50,7 @@ def audits_until_disqualification(
         return None
     if score_percent <= limit_percent:
         return 0
-    n = int(math.floor(math.log(limit_percent / score_percent) / math.log(lam)))
+    n = math.floor(math.log(limit_percent / score_percent) / math.log(lam))
     # Guard against rounding in the logarithms: make the answer exact.
     while n > 0 and score_after_failures(score_percent, n, lam) < limit_percent:
         n -= 1

@@ -150,7 +150,9 @@ def snapshot_payload(row: dict[str, Any]) -> dict[str, Any]:
 def stale_after(source: str, settings: Any) -> float:
     """Seconds after which a snapshot of this source counts as stale."""
     if source == "log":
-        return 3 * max(float(settings.storage_log_sample_interval), float(settings.node_api_poll_interval))
+        return 3 * max(
+            float(settings.storage_log_sample_interval), float(settings.node_api_poll_interval)
+        )
     return 2.5 * float(settings.node_api_poll_interval) + float(settings.node_api_timeout)
 
 
@@ -219,10 +221,20 @@ def latest_scores(conn: sqlite3.Connection, node_name: str) -> list[dict[str, An
         "WHERE r.node_name=? GROUP BY r.satellite_id ORDER BY r.satellite_name, r.satellite_id",
         (node_name, node_name),
     ).fetchall()
-    keys = (
-        "timestamp satellite_id satellite_name audit_score suspension_score online_score "
-        "disqualified suspended vetted total_audits successful_audits source"
-    ).split()
+    keys = [
+        "timestamp",
+        "satellite_id",
+        "satellite_name",
+        "audit_score",
+        "suspension_score",
+        "online_score",
+        "disqualified",
+        "suspended",
+        "vetted",
+        "total_audits",
+        "successful_audits",
+        "source",
+    ]
     return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
@@ -233,12 +245,21 @@ def get_reputation_data(
     survive before 96 %, a status per score (ok | warning | critical | unknown) with its colour,
     the thresholds used, and ``stale``."""
     thresholds = {
-        "audit": {"warning": settings.audit_score_warning, "critical": settings.audit_score_critical,
-                  "network_limit": AUDIT_DQ_PERCENT},
-        "suspension": {"warning": settings.suspension_score_warning,
-                       "critical": settings.suspension_score_critical, "network_limit": 60.0},
-        "online": {"warning": settings.online_score_warning,
-                   "critical": settings.online_score_critical, "network_limit": 60.0},
+        "audit": {
+            "warning": settings.audit_score_warning,
+            "critical": settings.audit_score_critical,
+            "network_limit": AUDIT_DQ_PERCENT,
+        },
+        "suspension": {
+            "warning": settings.suspension_score_warning,
+            "critical": settings.suspension_score_critical,
+            "network_limit": 60.0,
+        },
+        "online": {
+            "warning": settings.online_score_warning,
+            "critical": settings.online_score_critical,
+            "network_limit": 60.0,
+        },
     }
     stale_limit = max(3 * float(settings.node_api_poll_interval), 5 * 3600.0)
     out = []

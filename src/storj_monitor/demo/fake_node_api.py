@@ -1,0 +1,354 @@
+"""A fake storagenode dashboard API: a real aiohttp app speaking ``/api/sno/...``.
+
+Used by the tests (on 127.0.0.1, port 0) and by the demo. Its :class:`FakeNodeState` is mutable
+while the server runs, so a test or the demo can change the disk usage, the scores or the
+failure mode live (``state.used_bytes += ...``, ``state.mode = "http500"``, ``state.advance(s)``).
+
+Scenarios (:data:`SCENARIOS`): healthy, disk_nearly_full, disk_filling_fast, low_audit,
+suspended, legacy_disk (the pre-v1.143 ``diskSpace`` meaning), and the failure modes
+http500, garbage (not JSON), html (the dashboard page, as the node answers unknown paths),
+truncated (JSON cut short), hang (never answers).
+
+Run standalone: ``python -m storj_monitor.demo.fake_node_api --port 14002 --scenario healthy``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+SATELLITES = {
+    "121RTSDpyNZVcEU84Ticf2L1ntiuUimbWgfATz21tuvgk3vzoA6": "ap1.storj.io:7777",
+    "12EayRS2V1kEsWESU9QMRseFhdxYxKicsiFmxrsLZHeLUtdps3S": "us1.storj.io:7777",
+    "12L9ZFwhzVpuEKMUNUqkaTLGzwY9G24tbiigLiXpmZWKwmcNDDs": "eu1.storj.io:7777",
+    "1wFTAgs9DP5RSnCqKV1eLf6N9wtk4EAtmN5DpSxcs8EjT69tGE": "saltlake.tardigrade.io:7777",
+}
+NODE_ID = "1VeT2sEfuRhZTHXDXQZ7oNfwWhJzBmjbQWDhSKcVTNVJ6vLyMQ"
+WALLET = "0x9aC1f3d4B7e2a0c5D8F6b3E1A2c4D5e6F7a8B9C0"
+MODES = ("ok", "http500", "garbage", "html", "truncated", "hang")
+HTML = (
+    b"<!DOCTYPE html><html><head><title>Storage Node Dashboard</title></head><body></body></html>"
+)
+
+
+@dataclass
+class SatState:
+    audit: float = 1.0  # fractions 0..1, as the API returns them
+    suspension: float = 1.0
+    online: float = 0.9987
+    disqualified: str | None = None  # RFC 3339 or None
+    suspended: str | None = None
+    vetted_at: str | None = "2024-09-27T11:02:13.417Z"
+
+
+@dataclass
+class FakeNodeState:
+    """Everything the fake answers; mutate it freely while the server runs."""
+
+    allocated_bytes: int = 2_000_000_000_000
+    used_bytes: int = 1_200_000_000_000  # pieces only, trash excluded
+    trash_bytes: int = 20_000_000_000
+    legacy_disk: bool = False  # True: pre-v1.143 diskSpace (available = allocated total)
+    growth_bytes_per_second: float = 0.0  # applied by advance()
+    version: str = "1.162.3"
+    mode: str = "ok"  # one of MODES
+    satellites: dict[str, SatState] = field(
+        default_factory=lambda: {sid: SatState() for sid in SATELLITES}
+    )
+    requests: int = 0
+
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` of growth happen."""
+        self.used_bytes = int(self.used_bytes + self.growth_bytes_per_second * seconds)
+
+    def disk_space(self) -> dict[str, Any]:
+        if self.legacy_disk:
+            return {
+                "used": self.used_bytes,
+                "available": self.allocated_bytes,
+                "trash": self.trash_bytes,
+                "overused": 0,
+            }
+        occupied = self.used_bytes + self.trash_bytes
+        return {
+            "used": occupied,
+            "available": max(self.allocated_bytes - occupied, 0),
+            "overused": max(occupied - self.allocated_bytes, 0),
+            "allocated": self.allocated_bytes,
+            "trash": self.trash_bytes,
+            "reclaimable": 0,
+        }
+
+
+def scenario(name: str) -> FakeNodeState:
+    """A fresh state for a named scenario."""
+    s = FakeNodeState()
+    if name == "healthy":
+        return s
+    if name == "disk_nearly_full":  # 96.5 % used, 70 GB free: the seed's critical example
+        return replace(s, used_bytes=1_910_000_000_000, trash_bytes=20_000_000_000)
+    if name == "disk_filling_fast":  # 1.6 TB used, +100 GB/day
+        return replace(s, used_bytes=1_500_000_000_000, growth_bytes_per_second=100e9 / 86400)
+    if name == "low_audit":
+        s.satellites["12EayRS2V1kEsWESU9QMRseFhdxYxKicsiFmxrsLZHeLUtdps3S"].audit = 0.962
+        s.satellites["121RTSDpyNZVcEU84Ticf2L1ntiuUimbWgfATz21tuvgk3vzoA6"].audit = 0.975
+        return s
+    if name == "suspended":
+        sat = s.satellites["1wFTAgs9DP5RSnCqKV1eLf6N9wtk4EAtmN5DpSxcs8EjT69tGE"]
+        sat.suspension, sat.suspended, sat.vetted_at = 0.55, "2026-08-14T06:00:00Z", None
+        return s
+    if name == "legacy_disk":
+        return replace(s, legacy_disk=True, version="1.120.4")
+    if name in MODES:
+        return replace(s, mode=name)
+    raise ValueError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
+
+
+SCENARIOS = (
+    "healthy",
+    "disk_nearly_full",
+    "disk_filling_fast",
+    "low_audit",
+    "suspended",
+    "legacy_disk",
+    "http500",
+    "garbage",
+    "html",
+    "truncated",
+    "hang",
+)
+
+
+def _now_rfc3339() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "123Z"
+
+
+def dashboard_json(state: FakeNodeState) -> dict[str, Any]:
+    return {
+        "nodeID": NODE_ID,
+        "wallet": WALLET,
+        "walletFeatures": None,
+        "satellites": [
+            {
+                "id": sid,
+                "url": SATELLITES[sid],
+                "disqualified": sat.disqualified,
+                "suspended": sat.suspended,
+                "vettedAt": sat.vetted_at,
+            }
+            for sid, sat in state.satellites.items()
+        ],
+        "diskSpace": state.disk_space(),
+        "bandwidth": {"used": 1873466230784, "available": 0},
+        "lastPinged": _now_rfc3339(),
+        "version": state.version,
+        "allowedVersion": "1.155.2",
+        "upToDate": True,
+        "startedAt": "2026-08-19T03:12:55.100813275Z",
+        "configuredPort": "28967",
+        "quicStatus": "OK",
+        "lastQuicPingedAt": _now_rfc3339(),
+    }
+
+
+def _audits(sid: str, sat: SatState) -> dict[str, Any]:
+    return {
+        "auditScore": sat.audit,
+        "suspensionScore": sat.suspension,
+        "onlineScore": sat.online,
+        "satelliteName": SATELLITES[sid],
+    }
+
+
+def satellites_json(state: FakeNodeState) -> dict[str, Any]:
+    return {
+        "storageDaily": None,
+        "bandwidthDaily": None,
+        "storageSummary": 2043118771260044.5,
+        "averageUsageBytes": float(state.used_bytes),
+        "bandwidthSummary": 1873466230784,
+        "egressSummary": 611508219904,
+        "ingressSummary": 1261958010880,
+        "earliestJoinedAt": "2024-09-04T07:13:40.52Z",
+        "audits": [_audits(sid, sat) for sid, sat in state.satellites.items()],
+    }
+
+
+def satellite_json(state: FakeNodeState, sid: str) -> dict[str, Any]:
+    sat = state.satellites[sid]
+    share = state.used_bytes / max(len(state.satellites), 1)
+    return {
+        "id": sid,
+        "storageDaily": None,
+        "bandwidthDaily": None,
+        "storageSummary": share * 24 * 20,
+        "averageUsageBytes": share,
+        "bandwidthSummary": 178490465280,
+        "egressSummary": 57075424512,
+        "ingressSummary": 121415040768,
+        "audits": _audits(sid, sat),
+        "auditHistory": {"score": sat.online, "windows": None},
+        "priceModel": {
+            "EgressBandwidth": 200,
+            "RepairBandwidth": 200,
+            "AuditBandwidth": 200,
+            "DiskSpace": 149,
+        },
+        "nodeJoinedAt": "2024-09-04T07:13:40.520Z",
+        "vettedAt": sat.vetted_at,
+    }
+
+
+PAYOUT = {
+    "currentMonth": {
+        "egressBandwidth": 412338917376,
+        "egressBandwidthPayout": 82.47,
+        "egressRepairAudit": 61224337408,
+        "egressRepairAuditPayout": 12.24,
+        "diskSpace": 2874110302917.3,
+        "diskSpacePayout": 431.12,
+        "heldRate": 0,
+        "payout": 525.83,
+        "held": 0,
+    },
+    "previousMonth": {
+        "egressBandwidth": 618004250624,
+        "egressBandwidthPayout": 123.6,
+        "egressRepairAudit": 88113815552,
+        "egressRepairAuditPayout": 17.62,
+        "diskSpace": 4127003412011.6,
+        "diskSpacePayout": 619.05,
+        "heldRate": 0,
+        "payout": 760.27,
+        "held": 0,
+    },
+    "currentMonthExpectations": 760,
+}
+
+
+def make_app(state: FakeNodeState) -> web.Application:
+    """The aiohttp app; every request reads ``state`` at that moment."""
+
+    def reply(payload: Any) -> web.StreamResponse:
+        body = orjson.dumps(payload)
+        if state.mode == "truncated":
+            return web.Response(body=body[: len(body) // 2], content_type="application/json")
+        return web.Response(body=body, content_type="application/json")
+
+    @web.middleware
+    async def failure_modes(request: web.Request, handler: Any) -> web.StreamResponse:
+        state.requests += 1
+        if state.mode == "hang":
+            await asyncio.Event().wait()  # until the client gives up / the server stops
+        if state.mode == "http500":
+            return web.json_response({"error": "console: internal error"}, status=500)
+        if state.mode == "garbage":
+            return web.Response(body=b"\x00\x17garbage not json", content_type="application/json")
+        if state.mode == "html":
+            return web.Response(body=HTML, content_type="text/html")
+        return await handler(request)
+
+    async def sno(request: web.Request) -> web.StreamResponse:
+        return reply(dashboard_json(state))
+
+    async def sno_redirect(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPMovedPermanently("/api/sno/")
+
+    async def satellites(request: web.Request) -> web.StreamResponse:
+        return reply(satellites_json(state))
+
+    async def satellite(request: web.Request) -> web.StreamResponse:
+        sid = request.match_info["sid"]
+        if len(sid) < 40:
+            return web.json_response({"error": "consoleapi storagenode: invalid id"}, status=400)
+        if sid not in state.satellites:
+            return web.json_response(
+                {"error": "consoleapi storagenode: console: trust: satellite is untrusted"},
+                status=404,
+            )
+        return reply(satellite_json(state, sid))
+
+    async def payout(request: web.Request) -> web.StreamResponse:
+        return reply(PAYOUT)
+
+    async def anything(request: web.Request) -> web.StreamResponse:
+        return web.Response(body=HTML, content_type="text/html")  # the dashboard, as the node does
+
+    app = web.Application(middlewares=[failure_modes])
+    app.router.add_get("/api/sno/", sno)
+    app.router.add_get("/api/sno", sno_redirect)
+    app.router.add_get("/api/sno/satellites", satellites)
+    app.router.add_get("/api/sno/satellite/{sid}", satellite)
+    app.router.add_get("/api/sno/estimated-payout", payout)
+    app.router.add_get("/{tail:.*}", anything)
+    return app
+
+
+class FakeNodeApi:
+    """Runs :func:`make_app` on ``host:port`` (port 0 = a free one); ``url`` once started."""
+
+    def __init__(
+        self, state: FakeNodeState | None = None, *, host: str = "127.0.0.1", port: int = 0
+    ):
+        self.state = state or FakeNodeState()
+        self.host = host
+        self.port = port
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> FakeNodeApi:
+        self._runner = web.AppRunner(make_app(self.state), shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server
+        if server is not None and server.sockets:  # type: ignore[union-attr]
+            self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeNodeApi:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+async def _serve(port: int, name: str) -> None:
+    api = await FakeNodeApi(scenario(name), port=port).start()
+    print(f"fake storagenode API ({name}) on {api.url}/api/sno/", flush=True)
+    try:
+        while True:
+            await asyncio.sleep(60)
+            api.state.advance(60)
+    finally:
+        await api.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description="Fake storagenode dashboard API for demos and tests."
+    )
+    parser.add_argument("--port", type=int, default=14002)
+    parser.add_argument("--scenario", choices=SCENARIOS, default="healthy")
+    args = parser.parse_args()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(args.port, args.scenario))
+
+
+if __name__ == "__main__":
+    main()
