@@ -1,0 +1,442 @@
+"""A seeded generator of realistic storagenode log lines (for the demo, tests and benchmarks).
+
+What it writes follows the storagenode's own format (console encoding, tab separated, zap's
+spaced JSON) and a busy healthy node's mix (reference: storj-details.md A.12):
+
+* transfers arrive as a Poisson stream of ``ops_per_second``: ~70 % GET, ~20 % PUT, ~3 %
+  GET_AUDIT, ~4 % GET_REPAIR, ~3 % PUT_REPAIR;
+* each transfer has a DEBUG ``... started`` line (when ``debug``) and exactly one result line
+  ``latency`` seconds later (log-normal, sub-second to multi-second): success, canceled
+  (``upload canceled``, ``download canceled`` with a reason, rarely the race-lost pair) or
+  failed with the node's real error texts; DEBUG ``upload failed: unexpected EOF`` only when
+  ``debug``;
+* log timestamps are whole seconds (RFC 3339, ``Z``); lines come out in time order;
+* ``dialect``: ``old`` (Title Case keys, before v1.146), ``new`` (snake_case) or ``mixed``
+  (chosen per transfer);
+* background lines now and then (``background_per_hour``): reputation scores, hashstore
+  compaction, used-space filewalker, ping satellite failed, trash, retain, orders, collector;
+* satellite IDs of the real satellites, base32 piece IDs, IPv4 and IPv6 peers;
+* ``docker=True`` wraps every line as docker's json-file log, whose ``time`` is the
+  line's exact (sub-second) time, so pairing can measure precise durations.
+
+Usage::
+
+    gen = LogGenerator(seed=1)
+    for line in gen.lines(1000): ...                     # continues where it stopped
+    for line in gen.lines_between(t0, t1): ...           # live demo: the lines of [t0, t1)
+    gen.failure_line("GET_AUDIT", "file does not exist")  # one specific result line
+
+Deterministic for a seed; ~3 µs per line. Lines have no line ending.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+import time
+from base64 import b32encode
+from collections.abc import Iterator
+from typing import Literal
+
+import orjson
+
+__all__ = ["DEFAULT_START", "SATELLITES", "LogGenerator"]
+
+Dialect = Literal["old", "new", "mixed"]
+
+#: 2026-01-05T08:00:00Z: a fixed default so a seed always gives the same lines.
+DEFAULT_START = 1_767_600_000.0
+
+#: The public satellites (id, share of traffic).
+SATELLITES: tuple[tuple[str, float], ...] = (
+    ("121RTSDpyNZVcEU84Ticf2L1ntiuUimbWgfATz21tuvgk3vzoA6", 0.40),  # us1
+    ("12EayRS2V1kEsWESU9QMRseFhdxYxKicsiFmxrsLZHeLUtdps3S", 0.30),  # eu1
+    ("12L9ZFwhzVpuEKMUNUqkaTLGzwY9G24tbiigLiXpmZWKwmcNDDs", 0.15),  # ap1
+    ("1wFTAgs9DP5RSnCqKV1eLf6N9wtk4EAtmN5DpSxcs8EjT69tGE", 0.15),  # saltlake
+)
+
+#: action -> (share, median latency s, log-normal sigma)
+_ACTIONS: dict[str, tuple[float, float, float]] = {
+    "GET": (0.70, 0.35, 0.9),
+    "PUT": (0.20, 0.9, 0.8),
+    "GET_AUDIT": (0.03, 0.08, 0.7),
+    "GET_REPAIR": (0.04, 1.2, 0.8),
+    "PUT_REPAIR": (0.03, 1.5, 0.8),
+}
+#: action -> (P(canceled), P(failed)); the rest succeed.
+_OUTCOMES: dict[str, tuple[float, float]] = {
+    "GET": (0.035, 0.012),
+    "PUT": (0.06, 0.045),
+    "GET_AUDIT": (0.001, 0.001),
+    "GET_REPAIR": (0.03, 0.015),
+    "PUT_REPAIR": (0.05, 0.04),
+}
+_DOWNLOAD_ERRORS = (
+    "write tcp 172.17.0.3:28967->{peer}: write: broken pipe",
+    "manager closed: read tcp 172.17.0.3:28967->{peer}: read: connection reset by peer",
+    "context deadline exceeded",
+    "use of closed network connection",
+    "file does not exist",
+    "pieces error: filestore error: database is locked",
+)
+#: Upload errors: (text, DEBUG-level cancel-like error).
+_UPLOAD_ERRORS = (
+    ("unexpected EOF", True),
+    ("unexpected EOF", True),
+    ("context canceled", True),
+    ("speed too low, current:12345 < limit:65536", True),
+    ("manager closed: read tcp 172.17.0.3:28967->{peer}: read: connection reset by peer", False),
+    ("write tcp 172.17.0.3:28967->{peer}: write: broken pipe", False),
+    ("context deadline exceeded", False),
+    (
+        "pieces error: filestore error: write /app/storage/temp/blob-123.partial: no space left on device",
+        False,
+    ),
+)
+_CANCEL_REASONS = (
+    "context canceled",
+    "context canceled",
+    "stream closed by peer",
+    "downloaded size (327680 bytes) does not match received message size (579840 bytes)",
+)
+_SIZES = (2319360, 2319360, 2319360, 1048576, 181504, 92416, 36352, 9472, 2560, 1280)
+_OLD = ("Piece ID", "Satellite ID", "Action", "Remote Address", "Size", "Offset", "Available Space")
+_NEW = ("piece_id", "satellite_id", "action", "remote_address", "size", "offset", "available_space")
+_BACKGROUND = ("reputation", "compaction", "filewalker", "ping_failed", "trash", "retain", "orders", "collector")  # fmt: skip
+
+
+def _json_str(value: str) -> str:
+    return orjson.dumps(value).decode()
+
+
+class LogGenerator:
+    """Seeded, stateful stream of storagenode log lines (see the module doc)."""
+
+    def __init__(
+        self,
+        seed: int = 0,
+        dialect: Dialect = "mixed",
+        start: float = DEFAULT_START,
+        ops_per_second: float = 50.0,
+        debug: bool = True,
+        background_per_hour: float = 30.0,
+        docker: bool = False,
+    ) -> None:
+        if dialect not in ("old", "new", "mixed"):
+            raise ValueError(f"dialect must be old, new or mixed, not {dialect!r}")
+        if ops_per_second <= 0:
+            raise ValueError("ops_per_second must be positive")
+        self.dialect = dialect
+        self.debug = debug
+        self.docker = docker
+        self.ops_per_second = ops_per_second
+        self._rng = random.Random(seed)
+        self._next_arrival = float(start)
+        self._background_rate = background_per_hour / 3600.0
+        self._next_background = self._after(float(start), self._background_rate)
+        self._heap: list[tuple[float, int, str]] = []
+        self._seq = 0
+        self._stamp_cache: dict[int, str] = {}
+        self._available = 14_478_332_563_968
+        rng = self._rng
+        self._customers = [self._random_address() for _ in range(400)]
+        self._workers = [f"34.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}" for _ in range(12)]  # fmt: skip
+        self._action_names = list(_ACTIONS)
+        self._action_weights = [share for share, _, _ in _ACTIONS.values()]
+        self._sat_ids = [sat for sat, _ in SATELLITES]
+        self._sat_weights = [share for _, share in SATELLITES]
+
+    # -- public --------------------------------------------------------------------------
+
+    def lines(self, n: int) -> Iterator[str]:
+        """The next ``n`` lines, in time order; a later call continues the same stream."""
+        heap = self._heap
+        for _ in range(n):
+            while not heap or heap[0][0] > self._next_arrival:
+                self._schedule_next()
+            yield heapq.heappop(heap)[2]
+
+    def lines_between(self, t0: float, t1: float) -> Iterator[str]:
+        """The lines whose time is in ``[t0, t1)`` (UTC unix seconds), for live replay.
+
+        Call it with consecutive windows; a window that starts after the stream's current
+        time skips the gap (no backlog flood after a pause).
+        """
+        heap = self._heap
+        while heap and heap[0][0] < t0:
+            heapq.heappop(heap)
+        if self._next_arrival < t0:
+            self._next_arrival = t0 + self._rng.expovariate(self.ops_per_second)
+        if self._next_background < t0:
+            self._next_background = self._after(t0, self._background_rate)
+        while True:
+            while (not heap or heap[0][0] > self._next_arrival) and self._next_arrival < t1:
+                self._schedule_next()
+            if heap and heap[0][0] < t1:
+                yield heapq.heappop(heap)[2]
+            else:
+                return
+
+    def transfer(
+        self,
+        action: str = "GET",
+        status: Literal["success", "canceled", "failed"] = "success",
+        error: str | None = None,
+        at: float | None = None,
+        latency: float = 0.5,
+        debug: bool | None = None,
+        dialect: Literal["old", "new"] | None = None,
+        satellite_id: str | None = None,
+        piece_id: str | None = None,
+        remote_address: str | None = None,
+        size: int | None = None,
+    ) -> list[str]:
+        """The lines of one transfer: the start line (if ``debug``) and its result line.
+
+        ``at`` is the start time (default: the stream's current time); ``error`` the failure
+        text or cancel reason. Does not advance the stream.
+        """
+        start = self._next_arrival if at is None else at
+        sat = satellite_id or self._rng.choice(self._sat_ids)
+        piece = piece_id or self._piece_id()
+        peer = remote_address or self._peer(action)
+        keys = self._keys(dialect)
+        size = size if size is not None else (256 if action == "GET_AUDIT" else 2319360)
+        out = []
+        if self.debug if debug is None else debug:
+            out.append(self._start_line(start, action, keys, sat, piece, peer, size))
+        out.append(
+            self._result_line(start + latency, action, status, keys, sat, piece, peer, size, error)
+        )
+        return out
+
+    def failure_line(
+        self,
+        action: str = "GET_AUDIT",
+        error: str = "file does not exist",
+        at: float | None = None,
+        **kwargs: object,
+    ) -> str:
+        """One ``download failed``/``upload failed`` line with exactly this error text (any
+        text: it is JSON-escaped like zap does). Keyword arguments as for :meth:`transfer`."""
+        lines = self.transfer(action, "failed", error, at=at, latency=0.0, debug=False, **kwargs)  # type: ignore[arg-type]
+        return lines[-1]
+
+    # -- transfers -----------------------------------------------------------------------
+
+    def _schedule_next(self) -> None:
+        """Schedule the transfer (or background line) due next and advance the clock."""
+        rng = self._rng
+        if self._next_background <= self._next_arrival:
+            at = self._next_background
+            self._next_background = self._after(at, self._background_rate)
+            for offset, line in self._background(at):
+                self._push(at + offset, line)
+            return
+        start = self._next_arrival
+        self._next_arrival = start + rng.expovariate(self.ops_per_second)
+        action = rng.choices(self._action_names, self._action_weights)[0]
+        _, median, sigma = _ACTIONS[action]
+        latency = min(120.0, rng.lognormvariate(math.log(median), sigma))
+        p_cancel, p_fail = _OUTCOMES[action]
+        roll = rng.random()
+        status = "canceled" if roll < p_cancel else "failed" if roll < p_cancel + p_fail else "success"  # fmt: skip
+        keys = self._keys(None)
+        sat = rng.choices(self._sat_ids, self._sat_weights)[0]
+        piece = self._piece_id()
+        peer = self._peer(action)
+        size = 256 if action == "GET_AUDIT" else rng.choice(_SIZES)
+        if action == "GET_AUDIT" and status == "failed":
+            error: str | None = "file does not exist"
+        else:
+            error = None
+        if self.debug:
+            self._push(start, self._start_line(start, action, keys, sat, piece, peer, size))
+        end = start + latency
+        if status == "canceled" and action == "GET" and rng.random() < 0.05:
+            for line in self._race_lost_lines(end, keys, sat, piece, peer, size):
+                self._push(end, line)
+        else:
+            self._push(end, self._result_line(end, action, status, keys, sat, piece, peer, size, error))  # fmt: skip
+
+    def _race_lost_lines(
+        self, at: float, keys: tuple[str, ...], sat: str, piece: str, peer: str, size: int
+    ) -> list[str]:
+        """The rare race-lost cancel: an INFO line, then (DEBUG) its twin with the error."""
+        k_piece, k_sat, k_action, k_addr, k_size, k_offset, _ = keys
+        fields = f'{{"{"Process" if keys is _OLD else "process"}": "storagenode", "{k_piece}": "{piece}", "{k_sat}": "{sat}", "{k_action}": "GET", "{k_offset}": 0, "{k_size}": {size}, "{k_addr}": "{peer}"'  # fmt: skip
+        lines = [self._format(at, "INFO", "piecestore", "download canceled (race lost or node shutdown)", fields + "}")]  # fmt: skip
+        if self.debug:
+            lines.append(self._format(at, "DEBUG", "piecestore", "download canceled", fields + ', "error": "context canceled"}'))  # fmt: skip
+        return lines
+
+    def _start_line(
+        self,
+        at: float,
+        action: str,
+        keys: tuple[str, ...],
+        sat: str,
+        piece: str,
+        peer: str,
+        size: int,
+    ) -> str:
+        k_piece, k_sat, k_action, k_addr, k_size, k_offset, k_space = keys
+        head = f'{{"{"Process" if keys is _OLD else "process"}": "storagenode", "{k_piece}": "{piece}", "{k_sat}": "{sat}", "{k_action}": "{action}", '  # fmt: skip
+        if action.startswith("PUT"):
+            self._available -= size
+            body = f'"{k_addr}": "{peer}", "{k_space}": {self._available}}}'
+            return self._format(at, "DEBUG", "piecestore", "upload started", head + body)
+        body = f'"{k_offset}": 0, "{k_size}": {size}, "{k_addr}": "{peer}"}}'
+        return self._format(at, "DEBUG", "piecestore", "download started", head + body)
+
+    def _result_line(
+        self,
+        at: float,
+        action: str,
+        status: str,
+        keys: tuple[str, ...],
+        sat: str,
+        piece: str,
+        peer: str,
+        size: int,
+        error: str | None,
+    ) -> str:
+        rng = self._rng
+        k_piece, k_sat, k_action, k_addr, k_size, k_offset, _ = keys
+        head = f'{{"{"Process" if keys is _OLD else "process"}": "storagenode", "{k_piece}": "{piece}", "{k_sat}": "{sat}", "{k_action}": "{action}", '  # fmt: skip
+        level = "INFO"
+        if action.startswith("PUT"):
+            if status == "success":
+                message = "uploaded"
+            elif status == "canceled":
+                message = "upload canceled"
+                size = rng.randrange(0, size + 1, 256)
+            else:
+                message = "upload failed"
+                if error is None:
+                    text, cancel_like = rng.choice(_UPLOAD_ERRORS)
+                    if cancel_like and not self.debug:
+                        text, cancel_like = _UPLOAD_ERRORS[6]
+                    error = text.format(peer=peer)
+                else:
+                    cancel_like = False
+                level = "DEBUG" if cancel_like else "WARN" if keys is _NEW and ("pipe" in error or "reset" in error) else "ERROR"  # fmt: skip
+                size = rng.randrange(0, size + 1, 256)
+            body = f'"{k_addr}": "{peer}", "{k_size}": {size}'
+        else:
+            offset = rng.randrange(0, 2319104, 256) if action == "GET_AUDIT" else 0
+            body = f'"{k_offset}": {offset}, "{k_size}": {size}, "{k_addr}": "{peer}"'
+            if status == "success":
+                message = "downloaded"
+            elif status == "canceled":
+                message = "download canceled"
+                reason = error or rng.choice(_CANCEL_REASONS)
+                body += f', "reason": {_json_str(reason)}'
+                error = None
+            else:
+                message = "download failed"
+                level = "ERROR"
+                if error is None:
+                    error = rng.choice(_DOWNLOAD_ERRORS).format(peer=peer)
+        if error is not None:
+            escaped = _json_str(error)
+            body += f', "error": {escaped}, "errorVerbose": {escaped[:-1]}\\n\\tstorj.io/common/rpc/rpcstatus.NamedWrap:93"'  # fmt: skip
+        return self._format(at, level, "piecestore", message, head + body + "}")
+
+    # -- background ----------------------------------------------------------------------
+
+    def _background(self, at: float) -> list[tuple[float, str]]:
+        rng = self._rng
+        kind = rng.choice(_BACKGROUND)
+        sat = rng.choices(self._sat_ids, self._sat_weights)[0]
+        old = self._keys(None) is _OLD
+        proc = '"Process": "storagenode"' if old else '"process": "storagenode"'
+        sat_key = "Satellite ID" if old else "satellite_id"
+        if kind == "reputation":
+            audit = 1 if rng.random() < 0.8 else round(rng.uniform(0.97, 1), 6)
+            online = round(rng.uniform(0.95, 1), 6)
+            names = ("Total Audits", "Successful Audits", "Audit Score", "Online Score", "Suspension Score") if old else ("total_audits", "successful_audits", "audit_score", "online_score", "suspension_score")  # fmt: skip
+            total = rng.randrange(1000, 5_000_000)
+            fields = f'{proc}, "{sat_key}": "{sat}", "{names[0]}": {total}, "{names[1]}": {total - rng.randrange(0, 3)}, "{names[2]}": {audit}, "{names[3]}": {online}, "{names[4]}": 1'  # fmt: skip
+            message, level = ("node scores updated", "INFO") if audit == 1 else ("node scores worsened", "WARN")  # fmt: skip
+            return [
+                (0.0, self._format(at, level, "reputation:service", message, "{" + fields + "}"))
+            ]
+        if kind == "compaction":
+            store = rng.choice(("s0", "s1"))
+            secs = rng.uniform(2, 200)
+            base = f'{proc}, "satellite": "{sat}", "store": "{store}"'
+            reclaimed = "total_records" if not old else "total records"
+            return [
+                (0.0, self._format(at, "INFO", "hashstore", "beginning compaction", f'{{{base}, "stats": {{"NumLogs":210,"LenLogs":"390.9 GiB"}}}}')),
+                (secs, self._format(at + secs, "INFO", "hashstore", "hashtbl rewritten", f'{{{base}, "duration": "{secs * 0.4:.6f}s", "{reclaimed}": {rng.randrange(10**5, 10**6)}, "reclaim_ratio": "NaN"}}')),
+                (secs, self._format(at + secs, "INFO", "hashstore", "finished compaction", f'{{{base}, "duration": "{int(secs // 60)}m{secs % 60:.9f}s", "stats": {{"NumLogs":208,"LenLogs":"388.1 GiB"}}}}')),
+            ]  # fmt: skip
+        if kind == "filewalker":
+            secs = rng.uniform(60, 3000)
+            dur = "Duration" if old else "duration"
+            names = ("Total Pieces Size", "Total Pieces Count") if old else ("total_pieces_size", "total_pieces_count")  # fmt: skip
+            return [(0.0, self._format(at, "INFO", "pieces", "used-space-filewalker completed", f'{{{proc}, "{sat_key}": "{sat}", "{names[0]}": {rng.randrange(10**11, 10**13)}, "{names[1]}": {rng.randrange(10**5, 10**7)}, "{dur}": "{int(secs // 60)}m{secs % 60:.6f}s"}}'))]  # fmt: skip
+        if kind == "ping_failed":
+            err = _json_str("ping satellite: failed to ping storage node, your node indicated error code: 0, rpc: tcp connector failed: rpc: dial tcp 203.0.113.45:28967: connect: connection refused")  # fmt: skip
+            return [(0.0, self._format(at, "ERROR", "contact:service", "ping satellite failed ", f'{{{proc}, "{sat_key}": "{sat}", "attempts": {rng.randrange(1, 6)}, "error": {err}}}'))]  # fmt: skip
+        if kind == "trash":
+            secs = rng.uniform(1, 60)
+            return [
+                (0.0, self._format(at, "INFO", "pieces:trash", "emptying trash started", f'{{{proc}, "{sat_key}": "{sat}"}}')),
+                (secs, self._format(at + secs, "INFO", "pieces:trash", "emptying trash finished", f'{{{proc}, "{sat_key}": "{sat}", "elapsed": "{secs:.9f}s"}}')),
+            ]  # fmt: skip
+        if kind == "retain":
+            secs = rng.uniform(30, 1800)
+            names = ("Deleted pieces", "Pieces count", "Duration") if old else ("deleted_pieces", "pieces_count", "duration")  # fmt: skip
+            return [(0.0, self._format(at, "INFO", "retain", "Moved pieces to trash during retain", f'{{{proc}, "{names[0]}": {rng.randrange(0, 30000)}, "{names[1]}": {rng.randrange(10**5, 10**6)}, "{sat_key}": "{sat}", "{names[2]}": "{int(secs // 60)}m{secs % 60:.6f}s"}}'))]  # fmt: skip
+        if kind == "orders":
+            return [(0.0, self._format(at, "INFO", "orders", "finished", f'{{{proc}, "{"satelliteID" if old else "satellite_id"}": "{sat}", "count": {rng.randrange(100, 9000)}}}'))]  # fmt: skip
+        return [(0.0, self._format(at, "INFO", "collector", "expired pieces collection completed", f'{{{proc}, "count": {rng.randrange(0, 500)}}}'))]  # fmt: skip
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _push(self, at: float, line: str) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (at, self._seq, line))
+
+    def _after(self, at: float, rate: float) -> float:
+        return at + self._rng.expovariate(rate) if rate > 0 else math.inf
+
+    def _keys(self, dialect: Literal["old", "new"] | None) -> tuple[str, ...]:
+        choice = dialect or self.dialect
+        if choice == "mixed":
+            return _OLD if self._rng.random() < 0.5 else _NEW
+        return _OLD if choice == "old" else _NEW
+
+    def _piece_id(self) -> str:
+        return b32encode(self._rng.randbytes(32)).decode()[:52]
+
+    def _random_address(self) -> str:
+        rng = self._rng
+        port = rng.randrange(1024, 65536)
+        if rng.random() < 0.12:
+            groups = ":".join(f"{rng.randrange(65536):x}" for _ in range(4))
+            return f"[2a01:4f8:{groups}::{rng.randrange(1, 255):x}]:{port}"
+        return f"{rng.randrange(1, 224)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}:{port}"  # fmt: skip
+
+    def _peer(self, action: str) -> str:
+        rng = self._rng
+        if action in ("GET_AUDIT", "GET_REPAIR", "PUT_REPAIR"):
+            return f"{rng.choice(self._workers)}:{rng.randrange(1024, 65536)}"
+        return rng.choice(self._customers)
+
+    def _format(self, at: float, level: str, logger: str, message: str, fields: str) -> str:
+        second = int(at)
+        stamp = self._stamp_cache.get(second)
+        if stamp is None:
+            if len(self._stamp_cache) > 4096:
+                self._stamp_cache.clear()
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+            self._stamp_cache[second] = stamp
+        line = f"{stamp}\t{level}\t{logger}\t{message}\t{fields}"
+        if self.docker:
+            nanos = f"{(at - second):.9f}"[2:]
+            return orjson.dumps({"log": line + "\n", "stream": "stderr", "time": f"{stamp[:-1]}.{nanos}Z"}).decode()  # fmt: skip
+        return line
