@@ -6,6 +6,8 @@ Topics and their payloads (all positional arguments to the callback):
 - ``records`` (node_name: str, records: list[LogRecord]) — typed non-piece lines
 - ``alert``   (alert: Alert, change: str) — change is new | updated | resolved | acknowledged
 - ``poll``    (node_name: str, result: object) — a node API poll finished (services.pollers)
+- ``storage_sample`` (node_name: str, timestamp: float, available_bytes: int) — free space
+  from the newest ``upload started`` line of a parsed chunk (services.log_watch samples it)
 
 Callbacks must be cheap and must not block; a callback that raises is logged and skipped,
 never allowed to break the publisher.

@@ -206,6 +206,11 @@ class NodeIngest:
             self.last_event_time = out.events[-1].timestamp
         if out.available_space is not None:
             self.available_space = out.available_space
+            if self._loop is not None:  # log-derived storage samples (services.log_watch)
+                with contextlib.suppress(RuntimeError):
+                    self._loop.call_soon_threadsafe(
+                        self.bus.publish, "storage_sample", self.node.name, *out.available_space
+                    )
         self._publish(out, live=chunk.arrival is not None)
 
     def _due(self, batch: _Batch) -> bool:
