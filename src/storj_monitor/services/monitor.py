@@ -51,10 +51,40 @@ class Monitor:
         self.state: dict[str, Any] = {}  # shared read-mostly state (e.g. api availability)
         self._started = False
         self.web: Any = None  # the web server service, once started (has .port)
+        self.alert_engine: Any = None  # alerts.engine.AlertEngine, once built
+        self.pollers: Any = None  # services.pollers.Pollers (node API), once built
 
     def _build_services(self) -> list[Service]:
         """Create every service in start order. Features register themselves here."""
         services: list[Service] = []
+        # Alerts core, notifications, log-derived storage/reputation/audit alerts (issue 3).
+        # Built before ingest so the log watch hears the first lines.
+        from storj_monitor.alerts.engine import AlertEngine
+        from storj_monitor.notify import Notifier
+        from storj_monitor.services.log_watch import LogWatch
+        from storj_monitor.services.pollers import Pollers
+
+        engine = AlertEngine(self.settings, self.store, self.bus, clock=self.clock)
+        self.alert_engine = engine
+        self.pollers = Pollers(
+            self.settings, self.store, self.bus, engine, self.nodes, clock=self.clock
+        )
+        services.append(engine)
+        services.append(
+            Notifier(
+                self.settings,
+                self.store,
+                self.bus,
+                clock=self.clock,
+                open_alerts=engine.open_alerts,
+            )
+        )
+        services.append(
+            LogWatch(
+                self.settings, self.store, self.bus, engine,
+                clock=self.clock, has_live_api=self.pollers.has_live_api,
+            )
+        )  # fmt: skip
         # Log ingest: one pipeline per node (issue: core pipeline).
         from storj_monitor.services.ingest import NodeIngest
 
@@ -64,6 +94,8 @@ class Monitor:
         from storj_monitor.services.maintenance import Maintenance
 
         services.append(Maintenance(self.settings, self.store, clock=self.clock))
+        # Node API pollers: storage snapshots, reputation, payout (issue 3).
+        services.append(self.pollers)
         return services
 
     async def start(self) -> None:
@@ -74,7 +106,9 @@ class Monitor:
         for service in self.services:
             await service.start()
         self._started = True
-        log.info("monitoring %d node(s): %s", len(self.nodes), ", ".join(n.name for n in self.nodes))
+        log.info(
+            "monitoring %d node(s): %s", len(self.nodes), ", ".join(n.name for n in self.nodes)
+        )
 
     async def stop(self) -> None:
         if not self._started:

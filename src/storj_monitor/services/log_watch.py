@@ -1,0 +1,223 @@
+"""What the log alone says about storage, reputation and audits (bus ``events``/``records``/
+``storage_sample`` in; snapshots, reputation rows and alerts out).
+
+- **Storage without an API**: the free space of ``upload started`` lines (bus
+  ``storage_sample``, published by the ingest service) becomes a ``storage_snapshots`` row with
+  ``source = 'log'`` at most once per STORAGE_LOG_SAMPLE_INTERVAL of *log* time, so a backlog
+  read gives a history too; the forecast and its alerts follow. Only total/percent are unknown
+  (the log does not say), so the percent-full rule cannot fire, the forecast rules can.
+  Skipped while the node's API answers (the API's snapshots are better).
+- **Failed GET_AUDIT** in the log: an alert at once (``AlertEngine.fire``), before any score moves.
+- **ping satellite failed**: a warning that resolves itself after an hour without another.
+- **node scores updated/worsened** (every 4 h per satellite): a ``reputation_history`` row with
+  ``source = 'log'``; reputation alerts are evaluated from them when the node has no live API.
+
+All work runs on one worker task fed by a queue, so bus callbacks stay cheap and ordered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from storj_monitor.alerts.engine import AlertEngine
+from storj_monitor.alerts.log_rules import (
+    AUDIT_FAILED_RESOLVE_AFTER,
+    PING_FAILED_RESOLVE_AFTER,
+    failed_audit_condition,
+    ping_failed_condition,
+)
+from storj_monitor.alerts.reputation_rules import REPUTATION_KINDS, reputation_conditions
+from storj_monitor.alerts.storage_rules import STORAGE_KINDS, storage_conditions
+from storj_monitor.model import Event, LogRecord, SatelliteScore, StorageSnapshot
+from storj_monitor.services.bus import Bus
+from storj_monitor.store import snapshots as snaps
+from storj_monitor.store.database import Store
+
+log = logging.getLogger("storj_monitor.log_watch")
+
+
+def _percent(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return round(float(value) * 100.0, 6)
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def score_from_record(record: LogRecord) -> SatelliteScore | None:
+    """A ``node scores updated/worsened`` record as a SatelliteScore (percent), or None."""
+    if record.kind != "reputation" or not record.satellite_id:
+        return None
+    f = record.fields
+    audit = _percent(f.get("audit_score"))
+    if audit is None and _percent(f.get("online_score")) is None:
+        return None
+    return SatelliteScore(
+        timestamp=record.timestamp,
+        node_name=record.node_name,
+        satellite_id=record.satellite_id,
+        satellite_name=None,
+        audit_score=audit,
+        suspension_score=_percent(f.get("suspension_score")),
+        online_score=_percent(f.get("online_score")),
+        total_audits=_int(f.get("total_audits")),
+        successful_audits=_int(f.get("successful_audits")),
+        source="log",
+    )
+
+
+def log_snapshot(node_name: str, timestamp: float, free_bytes: int) -> StorageSnapshot:
+    """A log-derived snapshot: only the free space is known."""
+    return StorageSnapshot(
+        timestamp=timestamp,
+        node_name=node_name,
+        total_bytes=None,
+        used_bytes=None,
+        available_bytes=int(free_bytes),
+        trash_bytes=None,
+        used_percent=None,
+        trash_percent=None,
+        available_percent=None,
+        source="log",
+    )
+
+
+class LogWatch:
+    """Service; ``has_live_api(node_name, now)`` tells whether the API covers a node."""
+
+    def __init__(
+        self,
+        settings: Any,
+        store: Store,
+        bus: Bus,
+        engine: AlertEngine,
+        *,
+        clock: Callable[[], float],
+        has_live_api: Callable[[str, float], bool] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.bus = bus
+        self.engine = engine
+        self.clock = clock
+        self.has_live_api = has_live_api or (lambda node, now: False)
+        self._queue: asyncio.Queue[tuple[str, tuple[Any, ...]]] = asyncio.Queue()
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._last_sample: dict[str, float] = {}
+        self._log_scores: dict[str, dict[str, SatelliteScore]] = {}
+        self._pending_storage: dict[str, int] = {}
+        self.samples_written = 0
+        self.audit_failures = 0
+
+    # --- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._task is not None:
+            return
+        self._unsubscribe = [
+            self.bus.subscribe("events", self._on_events),
+            self.bus.subscribe("records", self._on_records),
+            self.bus.subscribe("storage_sample", self._on_storage_sample),
+        ]
+        self._task = asyncio.create_task(self._work(), name="log-watch")
+
+    async def stop(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def drain(self) -> None:
+        """Wait until every queued item is handled (tests)."""
+        await self._queue.join()
+
+    # --- bus callbacks (cheap: filter and queue) -----------------------------------------
+    def _on_events(self, node_name: str, events: list[Event]) -> None:
+        for e in events:
+            if e.action == "GET_AUDIT" and e.status == "failed":
+                self._queue.put_nowait(("audit", (e,)))
+
+    def _on_records(self, node_name: str, records: list[LogRecord]) -> None:
+        for r in records:
+            if r.kind in ("reputation", "ping_failed"):
+                self._queue.put_nowait((r.kind, (r,)))
+
+    def _on_storage_sample(self, node_name: str, timestamp: float, free_bytes: int) -> None:
+        last = self._last_sample.get(node_name)
+        interval = float(self.settings.storage_log_sample_interval)
+        if last is not None and timestamp - last < interval:
+            return
+        if self.has_live_api(node_name, self.clock()):
+            return
+        self._last_sample[node_name] = timestamp
+        self._pending_storage[node_name] = self._pending_storage.get(node_name, 0) + 1
+        self._queue.put_nowait(("storage", (node_name, timestamp, free_bytes)))
+
+    # --- the worker ----------------------------------------------------------------------
+    async def _work(self) -> None:
+        handlers = {
+            "audit": self._handle_audit,
+            "ping_failed": self._handle_ping,
+            "reputation": self._handle_reputation,
+            "storage": self._handle_storage,
+        }
+        while True:
+            kind, args = await self._queue.get()
+            try:
+                await handlers[kind](*args)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("log watch: handling %s failed", kind)
+            finally:
+                self._queue.task_done()
+
+    async def _handle_audit(self, event: Event) -> None:
+        cond = failed_audit_condition(event)
+        if cond is None:
+            return
+        self.audit_failures += 1
+        await self.engine.fire(cond, event.timestamp, auto_resolve_after=AUDIT_FAILED_RESOLVE_AFTER)
+
+    async def _handle_ping(self, record: LogRecord) -> None:
+        cond = ping_failed_condition(record)
+        if cond is not None:
+            await self.engine.fire(
+                cond, record.timestamp, auto_resolve_after=PING_FAILED_RESOLVE_AFTER
+            )
+
+    async def _handle_reputation(self, record: LogRecord) -> None:
+        score = score_from_record(record)
+        if score is None:
+            return
+        await self.store.write(lambda c: snaps.insert_reputation(c, [score]))
+        latest = self._log_scores.setdefault(score.node_name, {})
+        latest[score.satellite_id] = score
+        if not self.has_live_api(score.node_name, self.clock()):
+            conditions = reputation_conditions(latest.values(), self.settings)
+            await self.engine.evaluate(
+                score.node_name, REPUTATION_KINDS, conditions, score.timestamp
+            )
+
+    async def _handle_storage(self, node_name: str, timestamp: float, free_bytes: int) -> None:
+        self._pending_storage[node_name] -= 1
+        snapshot = log_snapshot(node_name, timestamp, free_bytes)
+        await self.store.write(lambda c: snaps.insert_storage_snapshot(c, snapshot))
+        self.samples_written += 1
+        if self._pending_storage[node_name] > 0:
+            return  # more samples queued (a backlog): forecast once at its end
+        forecast = await self.store.read(
+            lambda c: snaps.node_forecast(c, node_name, timestamp, self.settings)
+        )
+        conditions = storage_conditions(node_name, snapshot, forecast, self.settings)
+        await self.engine.evaluate(node_name, STORAGE_KINDS, conditions, timestamp)
