@@ -1,0 +1,219 @@
+"""Traffic queries: aggregated piece operations over a window, for traffic_stats and the map.
+
+Counts, bandwidth, satellites, error categories and the time series come from the rollup
+tables (``rollups_minute`` for windows up to :data:`MINUTE_ROLLUP_MAX_HOURS`, ``rollups_hour``
+beyond), so a 30-day window is a sum over a few thousand rows, not a scan of millions of
+events. Size buckets, the most requested pieces and remote addresses need raw events; they
+cover at most the last :data:`RAW_MAX_HOURS` of the window (reported as
+``details_window_hours``). When the rollups hold nothing for the window (e.g. a database
+filled before rollups existed) the aggregates fall back to raw events.
+
+Plain ``fn(conn, ...)`` functions; times are UTC unix seconds, sizes bytes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from storj_monitor.analytics.traffic import (
+    SIZE_BUCKET_EDGES,
+    iso_utc,
+    series_step,
+    summarize_countries,
+    summarize_sizes,
+    summarize_traffic,
+    traffic_series,
+)
+
+MINUTE_ROLLUP_MAX_HOURS = 48.0
+RAW_MAX_HOURS = 24.0
+DOWNLOAD_ACTIONS = ("GET", "GET_AUDIT", "GET_REPAIR")
+
+
+def _in(names: Sequence[str]) -> str:
+    return ",".join("?" * len(names))
+
+
+def _size_case() -> str:
+    parts = [f"WHEN size < {edge} THEN {i}" for i, edge in enumerate(SIZE_BUCKET_EDGES)]
+    return f"CASE {' '.join(parts)} ELSE {len(SIZE_BUCKET_EDGES)} END"
+
+
+_SIZE_CASE = _size_case()
+
+
+def _rollup_table(hours: float) -> tuple[str, int]:
+    """The rollup table for a window and its bucket length in seconds."""
+    return ("rollups_minute", 60) if hours <= MINUTE_ROLLUP_MAX_HOURS else ("rollups_hour", 3600)
+
+
+def traffic_rows(
+    conn: sqlite3.Connection, node_names: Sequence[str], start: float, end: float, hours: float
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], int]:
+    """Aggregate rows and series rows for a window, plus the series step in seconds.
+
+    Aggregate rows: ``(satellite_id, action, status, error_category, count, bytes)``;
+    series rows: ``(bucket_start, action, status, count, bytes)``.
+    """
+    step = series_step(hours)
+    if not node_names:
+        return [], [], step
+    table, bucket = _rollup_table(hours)
+    first = (start // bucket) * bucket  # a partial first bucket counts whole
+    names = list(node_names)
+    where = f"node_name IN ({_in(names)}) AND bucket_start >= ? AND bucket_start <= ?"
+    args = (*names, first, end)
+    agg = conn.execute(
+        f"SELECT satellite_id, action, status, error_category, SUM(count), SUM(bytes) "
+        f"FROM {table} WHERE {where} GROUP BY satellite_id, action, status, error_category",
+        args,
+    ).fetchall()
+    if agg:
+        step = max(step, bucket)
+        series = conn.execute(
+            f"SELECT CAST(bucket_start / {step} AS INTEGER) * {step} AS b, action, status, "
+            f"SUM(count), SUM(bytes) FROM {table} WHERE {where} GROUP BY b, action, status",
+            args,
+        ).fetchall()
+        return agg, series, step
+    ev_where = f"node_name IN ({_in(names)}) AND timestamp >= ? AND timestamp <= ?"
+    ev_args = (*names, start, end)
+    agg = conn.execute(
+        "SELECT COALESCE(satellite_id, ''), action, status, COALESCE(error_category, ''), "
+        "COUNT(*), SUM(COALESCE(size, 0)) FROM events WHERE "
+        f"{ev_where} GROUP BY 1, 2, 3, 4",
+        ev_args,
+    ).fetchall()
+    series = conn.execute(
+        f"SELECT CAST(timestamp / {step} AS INTEGER) * {step} AS b, action, status, COUNT(*), "
+        f"SUM(COALESCE(size, 0)) FROM events WHERE {ev_where} GROUP BY b, action, status",
+        ev_args,
+    ).fetchall()
+    return agg, series, step
+
+
+def size_rows(
+    conn: sqlite3.Connection, node_names: Sequence[str], start: float, end: float
+) -> list[tuple[Any, ...]]:
+    """``(action, size_bucket_index, count)`` of successful operations with a size."""
+    if not node_names:
+        return []
+    return conn.execute(
+        f"SELECT action, {_SIZE_CASE} AS b, COUNT(*) FROM events "
+        f"WHERE node_name IN ({_in(node_names)}) AND timestamp >= ? AND timestamp <= ? "
+        "AND status = 'success' AND size IS NOT NULL GROUP BY action, b",
+        (*node_names, start, end),
+    ).fetchall()
+
+
+def top_pieces(
+    conn: sqlite3.Connection, node_names: Sequence[str], start: float, end: float, limit: int
+) -> list[dict[str, Any]]:
+    """The most downloaded pieces (GET, GET_AUDIT, GET_REPAIR of any status), busiest first."""
+    if not node_names:
+        return []
+    rows = conn.execute(
+        "SELECT piece_id, COUNT(*) AS n, SUM(status = 'success'), "
+        "SUM(CASE WHEN status = 'success' THEN COALESCE(size, 0) ELSE 0 END), "
+        "MAX(satellite_id), MAX(timestamp) FROM events "
+        f"WHERE node_name IN ({_in(node_names)}) AND timestamp >= ? AND timestamp <= ? "
+        f"AND action IN ({_in(DOWNLOAD_ACTIONS)}) AND piece_id IS NOT NULL "
+        "GROUP BY piece_id ORDER BY n DESC, piece_id LIMIT ?",
+        (*node_names, start, end, *DOWNLOAD_ACTIONS, limit),
+    ).fetchall()
+    return [
+        {
+            "piece_id": piece,
+            "count": int(n),
+            "successful": int(ok or 0),
+            "egress_bytes": int(b or 0),
+            "satellite_id": sat,
+            "last_seen": iso_utc(last),
+        }
+        for piece, n, ok, b, sat, last in rows
+    ]
+
+
+def get_traffic_stats(
+    conn: sqlite3.Connection,
+    node_names: Sequence[str],
+    hours: float,
+    now: float,
+    *,
+    top_errors: int = 10,
+    top_pieces_limit: int = 10,
+) -> dict[str, Any]:
+    """Everything ``traffic_stats`` shows for ``node_names`` over the last ``hours`` (now: UTC s).
+
+    Returns the :func:`analytics.traffic.summarize_traffic` fields plus ``series``
+    (``{"step_seconds", "points"}``), ``size_buckets``, ``top_pieces``, ``start``/``end``
+    (ISO) and ``details_window_hours`` (what the raw-event parts cover).
+    """
+    start = now - hours * 3600.0
+    agg, series_rows, step = traffic_rows(conn, node_names, start, now, hours)
+    detail_hours = min(hours, RAW_MAX_HOURS)
+    detail_start = now - detail_hours * 3600.0
+    out = summarize_traffic(agg, top_errors=top_errors)
+    out["series"] = {
+        "step_seconds": step,
+        "points": traffic_series(series_rows, start=start, end=now, step=step),
+    }
+    out["size_buckets"] = summarize_sizes(size_rows(conn, node_names, detail_start, now))
+    out["top_pieces"] = top_pieces(conn, node_names, detail_start, now, top_pieces_limit)
+    out["start"] = iso_utc(start)
+    out["end"] = iso_utc(now)
+    out["hours"] = hours
+    out["details_window_hours"] = detail_hours
+    return out
+
+
+def remote_ip_rows(
+    conn: sqlite3.Connection, node_names: Sequence[str], start: float, end: float
+) -> list[tuple[Any, ...]]:
+    """``(remote_ip, count, bytes of successful operations)`` per remote address."""
+    if not node_names:
+        return []
+    return conn.execute(
+        "SELECT remote_ip, COUNT(*), "
+        "SUM(CASE WHEN status = 'success' THEN COALESCE(size, 0) ELSE 0 END) FROM events "
+        f"WHERE node_name IN ({_in(node_names)}) AND timestamp >= ? AND timestamp <= ? "
+        "AND remote_ip IS NOT NULL GROUP BY remote_ip",
+        (*node_names, start, end),
+    ).fetchall()
+
+
+def get_geo_stats(
+    conn: sqlite3.Connection,
+    node_names: Sequence[str],
+    hours: float,
+    now: float,
+    lookup: Callable[[str], str | None],
+) -> dict[str, Any]:
+    """Traffic by country of the remote address over the last ``hours`` (at most RAW_MAX_HOURS).
+
+    ``lookup`` maps an IP to an ISO country code (see :mod:`storj_monitor.geoip`).
+    """
+    window = min(hours, RAW_MAX_HOURS)
+    start = now - window * 3600.0
+    countries = summarize_countries(remote_ip_rows(conn, node_names, start, now), lookup)
+    return {
+        "countries": countries,
+        "hours": hours,
+        "window_hours": window,
+        "start": iso_utc(start),
+        "end": iso_utc(now),
+    }
+
+
+def nodes_with_api(conn: sqlite3.Connection) -> set[str]:
+    """Nodes whose API has answered at least once (a row in node_info or an API snapshot)."""
+    names = {r[0] for r in conn.execute("SELECT node_name FROM node_info")}
+    names.update(
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT node_name FROM storage_snapshots WHERE source = 'api'"
+        )
+    )
+    return names

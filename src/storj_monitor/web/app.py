@@ -1,0 +1,265 @@
+"""The web server: dashboard files, ``/ws``, ``/api/...``, ``/healthz`` and ``/metrics``.
+
+:class:`WebServer` is one Monitor service (started last, stopped first). It owns the hub of
+WebSocket clients, the live traffic statistics and the alert broadcasts, because all of them
+exist only for connected clients. Port 0 binds an ephemeral port; the bound one is logged and
+exposed as ``WebServer.port`` (``monitor.web.port``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from storj_monitor import __version__
+from storj_monitor.analytics.traffic import iso_utc
+from storj_monitor.geoip import GeoIP
+from storj_monitor.model import Alert
+from storj_monitor.services.hub import Hub
+from storj_monitor.services.live_stats import LiveStats
+from storj_monitor.web import rest, ws
+from storj_monitor.web.auth import auth_middleware, exposure_warning
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+#: Settings the dashboard needs (thresholds for colours, the push period, defaults).
+UI_SETTINGS = (
+    "storage_warning_percent",
+    "storage_critical_percent",
+    "storage_forecast_warning_days",
+    "storage_forecast_critical_days",
+    "latency_warning_ms",
+    "latency_critical_ms",
+    "latency_histogram_bucket_ms",
+    "slow_operations_limit",
+    "audit_score_warning",
+    "audit_score_critical",
+    "suspension_score_warning",
+    "suspension_score_critical",
+    "online_score_warning",
+    "online_score_critical",
+    "node_api_poll_interval",
+    "stats_push_interval",
+    "events_retention_days",
+)
+
+
+class ApiContext:
+    """What request handlers may use: the monitor's store, settings and clock, the hub, the
+    live stats, the GeoIP cache, and request counters for /metrics."""
+
+    def __init__(self, monitor: Any, hub: Hub, live: LiveStats, geo: GeoIP) -> None:
+        self.monitor = monitor
+        self.settings = monitor.settings
+        self.store = monitor.store
+        self.clock = monitor.clock
+        self.node_names: list[str] = [n.name for n in monitor.nodes]
+        self.hub = hub
+        self.live = live
+        self.geo = geo
+        self.ws_connections = 0
+        self.ws_messages = 0
+        self.ws_errors = 0
+        self.rest_requests = 0
+
+    def now_iso(self) -> str | None:
+        return iso_utc(self.clock())
+
+    def alert_engine(self) -> Any:
+        """The running AlertEngine, if the monitor has one."""
+        engine = getattr(self.monitor, "alert_engine", None)
+        if engine is not None:
+            return engine
+        for service in self.monitor.services:
+            if hasattr(service, "acknowledge") and hasattr(service, "open_alerts"):
+                return service
+        return None
+
+    def pollers(self) -> dict[str, Any]:
+        """Node API pollers by node name (``monitor.pollers.pollers``, else found in services)."""
+        group = getattr(self.monitor, "pollers", None)
+        found = getattr(group, "pollers", None)
+        if isinstance(found, dict):
+            return found
+        return {
+            s.node_name: s
+            for s in self.monitor.services
+            if hasattr(s, "node_name") and hasattr(s, "last_update_success")
+        }
+
+    async def nodes_payload(self) -> list[dict[str, Any]]:
+        """Every node with whether API data exists for it (now, or stored earlier)."""
+        from storj_monitor.store.traffic import nodes_with_api
+
+        stored = await self.store.read(nodes_with_api)
+        pollers = self.pollers()
+        out = []
+        for node in self.monitor.nodes:
+            poller = pollers.get(node.name)
+            live = bool(poller is not None and poller.last_update_success)
+            out.append(
+                {
+                    "name": node.name,
+                    "has_api": live or node.name in stored,
+                    "api_live": live,
+                    "api_url": getattr(poller, "api_url", None) or node.api_url,
+                    "last_api_success": iso_utc(getattr(poller, "last_success", None)),
+                    "remote_log": node.is_remote,
+                }
+            )
+        return out
+
+    async def init_message(self) -> dict[str, Any]:
+        nodes = await self.nodes_payload()
+        return {
+            "type": "init",
+            "version": __version__,
+            "server_time": self.now_iso(),
+            "node_names": self.node_names,
+            "nodes": nodes,
+            "view": ["Aggregate"],
+            "settings": {k: self.settings.get(k) for k in UI_SETTINGS},
+            "requests": sorted(ws.HANDLERS),
+        }
+
+
+async def _static(request: web.Request) -> web.StreamResponse:
+    """Files of the dashboard; ``/`` is index.html. Paths never leave STATIC_DIR."""
+    rel = request.match_info.get("path", "") or "index.html"
+    root = STATIC_DIR.resolve()
+    try:
+        path = (root / rel).resolve()
+        path.relative_to(root)
+    except (ValueError, OSError):
+        raise web.HTTPNotFound() from None
+    if path.is_dir():
+        path = path / "index.html"
+    if not path.is_file():
+        if rel == "index.html":
+            return web.Response(
+                text="<!doctype html><title>storj_monitor</title><p>storj_monitor is running; "
+                "the dashboard files are not installed. See <a href='api/nodes'>api/nodes</a>.",
+                content_type="text/html",
+            )
+        raise web.HTTPNotFound()
+    return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    registry: CollectorRegistry = request.app["registry"]
+    body = await asyncio.get_running_loop().run_in_executor(None, generate_latest, registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def create_app(
+    ctx: ApiContext, *, token: str = "", registry: CollectorRegistry | None = None
+) -> web.Application:
+    """The aiohttp application for one monitor (routes, auth, metrics registry)."""
+    from storj_monitor.web.metrics import make_registry
+
+    middlewares = [auth_middleware(token)] if token else []
+    app = web.Application(middlewares=middlewares, client_max_size=64 * 1024)
+    app["ctx"] = ctx
+    app["registry"] = make_registry(ctx, registry)
+    app.router.add_get("/ws", ws.websocket_handler)
+    rest.add_routes(app)
+    app.router.add_get("/metrics", _metrics)
+    app.router.add_get("/", _static)
+    app.router.add_get("/{path:.+}", _static)
+    return app
+
+
+class WebServer:
+    """The Monitor service serving the app on ``settings.host``:``settings.port``."""
+
+    def __init__(self, settings: Any, monitor: Any, *, registry: CollectorRegistry | None = None):
+        self.settings = settings
+        self.monitor = monitor
+        self.registry = registry
+        self.hub = Hub(settings.ws_client_queue_size)
+        self.live = LiveStats(
+            monitor.bus,
+            self.hub,
+            [n.name for n in monitor.nodes],
+            interval=settings.stats_push_interval,
+            clock=monitor.clock,
+        )
+        self.geo = GeoIP(settings.geoip_city_db)
+        self.ctx = ApiContext(monitor, self.hub, self.live, self.geo)
+        self.port: int | None = None
+        self.url: str | None = None
+        self._runner: web.AppRunner | None = None
+        self._unsubscribe: list[Any] = []
+        self._storage_alerts_sent: dict[str, list[dict[str, str]]] = {}
+
+    async def start(self) -> None:
+        if self._runner is not None:
+            return
+        s = self.settings
+        warning = exposure_warning(s.host, s.auth_token)
+        if warning:
+            log.warning(warning)
+            print(f"storj_monitor: {warning}", file=sys.stderr)
+        app = create_app(self.ctx, token=s.auth_token, registry=self.registry)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, s.host, s.port)
+        try:
+            await site.start()
+        except OSError:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        addresses = runner.addresses
+        self.port = int(addresses[0][1]) if addresses else int(s.port)
+        host = s.host if ":" not in s.host else f"[{s.host}]"
+        self.url = f"http://{host}:{self.port}/"
+        self.monitor.web = self
+        await self.live.start()
+        bus = self.monitor.bus
+        self._unsubscribe = [
+            bus.subscribe("alert", self._on_alert),
+            bus.subscribe("poll", self._on_poll),
+        ]
+        log.info("dashboard at %s (WebSocket /ws, REST /api, metrics /metrics)", self.url)
+
+    async def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is None:
+            return
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
+        await self.live.stop()
+        await self.hub.stop()
+        with contextlib.suppress(Exception):
+            await runner.cleanup()
+        self.geo.close()
+
+    # --- broadcasts ------------------------------------------------------------------
+    def _on_alert(self, alert: Alert, change: str) -> None:
+        """Bus ``alert`` (new, updated, resolved, acknowledged): tell every client; the page
+        filters by its view."""
+        from storj_monitor.store.alerts import alert_payload
+
+        self.hub.broadcast({"type": "alert", "change": change, "alert": alert_payload(alert)})
+
+    def _on_poll(self, node_name: str, result: Any) -> None:
+        """Bus ``poll``: the seed's ``storage_alerts`` when a node has storage alerts (and once
+        more with an empty list when they clear)."""
+        alerts = list(getattr(result, "storage_alerts", None) or [])
+        if not getattr(result, "ok", False):
+            return
+        previous = self._storage_alerts_sent.get(node_name)
+        if not alerts and not previous:
+            return
+        self._storage_alerts_sent[node_name] = alerts
+        self.hub.broadcast({"type": "storage_alerts", "node_name": node_name, "alerts": alerts})

@@ -1,0 +1,161 @@
+"""Prometheus metrics through a custom collector that reads the monitor's state at scrape time.
+
+Nothing is counted twice and no global gauges exist: the collector is registered on a registry
+passed in (``CollectorRegistry()`` in tests), and each scrape walks the running services (log
+ingest counters, node API pollers, the alert engine, the WebSocket hub, live stats, the store's
+write queue).
+
+| metric | type | labels | meaning |
+|---|---|---|---|
+| storj_monitor_info | gauge | version | always 1 |
+| storj_monitor_ingest_lines_total | counter | node | log lines read |
+| storj_monitor_ingest_events_total | counter | node | piece operations stored |
+| storj_monitor_ingest_records_total | counter | node | other typed log lines stored |
+| storj_monitor_ingest_unparseable_lines_total | counter | node | lines that could not be read |
+| storj_monitor_ingest_backlog_bytes | gauge | node | bytes of the log not read yet |
+| storj_monitor_ingest_caught_up | gauge | node | 1 once the log's backlog is read |
+| storj_monitor_last_event_timestamp_seconds | gauge | node | log time of the newest operation |
+| storj_monitor_events_total | counter | node, action, status | operations seen live since start |
+| storj_monitor_node_api_up | gauge | node | 1 when the last API poll succeeded |
+| storj_monitor_node_api_polls_total | counter | node | API polls run |
+| storj_monitor_node_api_last_success_timestamp_seconds | gauge | node | last good poll |
+| storj_monitor_alerts_open | gauge | severity | open alerts |
+| storj_monitor_websocket_clients | gauge | | connected WebSocket clients |
+| storj_monitor_websocket_dropped_clients_total | counter | | clients dropped as too slow |
+| storj_monitor_websocket_messages_total | counter | | frames received from clients |
+| storj_monitor_websocket_errors_total | counter | | requests answered with an error |
+| storj_monitor_store_write_queue_depth | gauge | | write jobs waiting for the writer |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from storj_monitor import __version__
+
+if TYPE_CHECKING:
+    from storj_monitor.web.app import ApiContext
+
+P = "storj_monitor_"
+SEVERITIES = ("info", "warning", "critical")
+
+
+def _ingests(ctx: ApiContext) -> list[Any]:
+    return [s for s in ctx.monitor.services if hasattr(s, "node") and hasattr(s, "lines")]
+
+
+class MonitorCollector(Collector):
+    """Reads the state of one running monitor (through its web ApiContext) at each scrape."""
+
+    def __init__(self, ctx: ApiContext) -> None:
+        self.ctx = ctx
+
+    def collect(self) -> Iterator[Metric]:
+        ctx = self.ctx
+        info = GaugeMetricFamily(P + "info", "storj_monitor build", labels=["version"])
+        info.add_metric([__version__], 1)
+        yield info
+
+        counters = {
+            "lines": ("ingest_lines", "Log lines read"),
+            "events": ("ingest_events", "Piece operations stored"),
+            "records": ("ingest_records", "Other typed log lines stored"),
+            "unparseable": ("ingest_unparseable_lines", "Log lines that could not be read"),
+        }
+        families = {
+            attr: CounterMetricFamily(P + name, text, labels=["node"])
+            for attr, (name, text) in counters.items()
+        }
+        backlog = GaugeMetricFamily(
+            P + "ingest_backlog_bytes", "Bytes of the log not read yet", labels=["node"]
+        )
+        caught_up = GaugeMetricFamily(
+            P + "ingest_caught_up", "1 once the log's backlog is read", labels=["node"]
+        )
+        last_event = GaugeMetricFamily(
+            P + "last_event_timestamp_seconds",
+            "Log time of the newest piece operation (UTC unix seconds)",
+            labels=["node"],
+        )
+        for ing in _ingests(ctx):
+            name = ing.node.name
+            for attr, fam in families.items():
+                fam.add_metric([name], float(getattr(ing, attr, 0) or 0))
+            backlog.add_metric([name], float(getattr(ing, "backlog_bytes", 0) or 0))
+            caught_up.add_metric([name], 1.0 if getattr(ing, "caught_up", False) else 0.0)
+            if getattr(ing, "last_event_time", None) is not None:
+                last_event.add_metric([name], float(ing.last_event_time))
+        yield from families.values()
+        yield backlog
+        yield caught_up
+        yield last_event
+
+        events = CounterMetricFamily(
+            P + "events",
+            "Piece operations seen live since start",
+            labels=["node", "action", "status"],
+        )
+        for (node, action, status), n in sorted(ctx.live.live_counts.items()):
+            events.add_metric([node, action, status], float(n))
+        yield events
+
+        up = GaugeMetricFamily(
+            P + "node_api_up", "1 when the node's last API poll succeeded", labels=["node"]
+        )
+        polls = CounterMetricFamily(P + "node_api_polls", "Node API polls run", labels=["node"])
+        last_ok = GaugeMetricFamily(
+            P + "node_api_last_success_timestamp_seconds",
+            "Time of the last successful API poll (UTC unix seconds)",
+            labels=["node"],
+        )
+        for poller in ctx.pollers().values():
+            up.add_metric([poller.node_name], 1.0 if poller.last_update_success else 0.0)
+            polls.add_metric([poller.node_name], float(getattr(poller, "polls", 0) or 0))
+            if getattr(poller, "last_success", None) is not None:
+                last_ok.add_metric([poller.node_name], float(poller.last_success))
+        yield up
+        yield polls
+        yield last_ok
+
+        alerts = GaugeMetricFamily(P + "alerts_open", "Open alerts", labels=["severity"])
+        counts = dict.fromkeys(SEVERITIES, 0)
+        engine = ctx.alert_engine()
+        if engine is not None:
+            for alert in engine.open_alerts():
+                counts[alert.severity] = counts.get(alert.severity, 0) + 1
+        for severity, n in counts.items():
+            alerts.add_metric([severity], float(n))
+        yield alerts
+
+        hub = ctx.hub
+        yield GaugeMetricFamily(
+            P + "websocket_clients", "Connected WebSocket clients", value=len(hub.clients)
+        )
+        yield CounterMetricFamily(
+            P + "websocket_dropped_clients",
+            "WebSocket clients dropped as too slow",
+            value=hub.dropped_clients,
+        )
+        yield CounterMetricFamily(
+            P + "websocket_messages", "Frames received from clients", value=ctx.ws_messages
+        )
+        yield CounterMetricFamily(
+            P + "websocket_errors", "Requests answered with an error", value=ctx.ws_errors
+        )
+        yield GaugeMetricFamily(
+            P + "store_write_queue_depth",
+            "Write jobs waiting for the store writer",
+            value=ctx.store.write_queue_depth,
+        )
+
+
+def make_registry(ctx: ApiContext, registry: CollectorRegistry | None = None) -> CollectorRegistry:
+    """Register a :class:`MonitorCollector` for ``ctx`` on ``registry`` (a new one by default)."""
+    registry = CollectorRegistry(auto_describe=False) if registry is None else registry
+    registry.register(MonitorCollector(ctx))
+    return registry

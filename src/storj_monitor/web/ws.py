@@ -1,0 +1,339 @@
+"""The WebSocket API of the seed: one handler per request type, in a table filled by a decorator.
+
+Each entry says the request ``type``, the response ``type`` and the parameter schema
+(:mod:`storj_monitor.web.params`); the REST API (:mod:`storj_monitor.web.rest`) calls the same
+handlers, so both validate and answer alike. A bad frame (binary, malformed JSON, not an
+object, too large, unknown type, bad parameter) or a failing handler becomes
+``{"type": "error", "message": ...}`` and the socket stays open.
+
+Responses echo the request's ``id`` when it has one, so a client can match them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from storj_monitor.services.hub import Client
+from storj_monitor.web.params import (
+    ALERT_ID,
+    BUCKET_SIZE_MS,
+    DAYS,
+    HOURS,
+    LIMIT,
+    NODE_NAME,
+    VIEW,
+    Param,
+    ParamError,
+    validate,
+    view_param,
+)
+
+if TYPE_CHECKING:
+    from storj_monitor.web.app import ApiContext
+
+log = logging.getLogger(__name__)
+
+#: Text frames longer than this are answered with an error (the socket stays open).
+MAX_MESSAGE_BYTES = 64 * 1024
+#: Frames beyond this are refused by aiohttp itself (the connection is closed).
+MAX_FRAME_BYTES = 4 * 1024 * 1024
+#: Requests of one client waiting to be handled; more are answered with an error.
+MAX_PENDING_REQUESTS = 32
+HEARTBEAT_SECONDS = 30.0
+
+HandlerFn = Callable[["ApiContext", dict[str, Any], Client | None], Awaitable[dict[str, Any]]]
+
+
+class UnavailableError(RuntimeError):
+    """The data behind a request is not available (feature missing or not started)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Handler:
+    type: str
+    response: str
+    params: tuple[Param, ...]
+    fn: HandlerFn
+    ws_only: bool = False
+
+
+HANDLERS: dict[str, Handler] = {}
+
+
+def handler(
+    type_: str, response: str, params: Sequence[Param] = (), *, ws_only: bool = False
+) -> Callable[[HandlerFn], HandlerFn]:
+    """Register ``fn`` as the handler of request ``type_`` answered by ``response``."""
+
+    def register(fn: HandlerFn) -> HandlerFn:
+        HANDLERS[type_] = Handler(type_, response, tuple(params), fn, ws_only)
+        return fn
+
+    return register
+
+
+async def call(
+    ctx: ApiContext, type_: str, message: dict[str, Any], client: Client | None = None
+) -> dict[str, Any]:
+    """Validate ``message`` for request ``type_`` and run its handler; the response object.
+
+    Raises ParamError (bad request), UnavailableError, or whatever the handler raised.
+    """
+    h = HANDLERS.get(type_)
+    if h is None or (client is None and h.ws_only):
+        raise ParamError(f"unknown message type {type_!r}")
+    params = validate(h.params, message, ctx.node_names)
+    body = await h.fn(ctx, params, client)
+    return {"type": h.response, **body}
+
+
+def _query(module: str, name: str) -> Callable[..., Any]:
+    """A query function of another part, imported when first needed."""
+    try:
+        mod = __import__(f"storj_monitor.{module}", fromlist=[name])
+        return getattr(mod, name)  # type: ignore[no-any-return]
+    except (ImportError, AttributeError):
+        raise UnavailableError(f"{module}.{name} is not available in this build") from None
+
+
+# --- handlers ----------------------------------------------------------------------------
+
+
+@handler("set_view", "stats_update", (view_param(required=True),), ws_only=True)
+async def _set_view(ctx: ApiContext, p: dict[str, Any], client: Client | None) -> dict[str, Any]:
+    assert client is not None
+    client.view = p["view"]
+    client.view_label = p["view_label"]
+    snap = ctx.live.snapshot(client.view, client.view_label, now=ctx.clock())
+    snap.pop("type")
+    return snap
+
+
+@handler("get_latency_stats", "latency_stats", (VIEW, HOURS))
+async def _latency_stats(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
+    fn = _query("store.latency_queries", "get_latency_stats")
+    s, now = ctx.settings, ctx.clock()
+    data = await ctx.store.read(
+        lambda conn: fn(
+            conn,
+            p["view"],
+            p["hours"],
+            now,
+            slow_threshold_ms=s.latency_warning_ms,
+            slow_limit=s.slow_operations_limit,
+        )
+    )
+    return {"view": p["view_label"], "hours": p["hours"], "data": data}
+
+
+@handler("get_latency_histogram", "latency_histogram", (VIEW, HOURS, BUCKET_SIZE_MS))
+async def _latency_histogram(
+    ctx: ApiContext, p: dict[str, Any], _c: Client | None
+) -> dict[str, Any]:
+    fn = _query("store.latency_queries", "get_latency_histogram")
+    bucket = p["bucket_size_ms"] or ctx.settings.latency_histogram_bucket_ms
+    now = ctx.clock()
+    data = await ctx.store.read(lambda conn: fn(conn, p["view"], p["hours"], bucket, now))
+    return {"view": p["view_label"], "hours": p["hours"], "bucket_size_ms": bucket, "data": data}
+
+
+@handler("get_storage_data", "storage_data", (VIEW,))
+async def _storage_data(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
+    fn = _query("store.snapshots", "get_storage_data")
+    now = ctx.clock()
+    data = await ctx.store.read(lambda conn: fn(conn, p["view"], now, ctx.settings))
+    return {"view": p["view_label"], "data": data}
+
+
+@handler("get_storage_history", "storage_history", (NODE_NAME, DAYS))
+async def _storage_history(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
+    fn = _query("store.snapshots", "get_storage_history")
+    now = ctx.clock()
+    data = await ctx.store.read(lambda conn: fn(conn, p["node_name"], p["days"], now, ctx.settings))
+    return {"node_name": p["node_name"], "days": p["days"], "data": data}
+
+
+@handler("get_reputation_data", "reputation_data", (VIEW,))
+async def _reputation_data(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
+    fn = _query("store.snapshots", "get_reputation_data")
+    now = ctx.clock()
+    data = await ctx.store.read(lambda conn: fn(conn, p["view"], now, ctx.settings))
+    return {"view": p["view_label"], "data": data}
+
+
+@handler("get_active_alerts", "active_alerts", (VIEW,))
+async def _active_alerts(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
+    fn = _query("store.alerts", "active_alerts")
+    data = await ctx.store.read(lambda conn: fn(conn, p["view"]))
+    return {"view": p["view_label"], "data": data}
+
+
+@handler("get_alerts", "alerts", (VIEW, LIMIT))
+async def _alerts(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
+    active = _query("store.alerts", "active_alerts")
+    recent = _query("store.alerts", "recent_alerts")
+
+    def both(conn: Any) -> dict[str, Any]:
+        return {"active": active(conn, p["view"]), "recent": recent(conn, p["view"], p["limit"])}
+
+    return {"view": p["view_label"], "data": await ctx.store.read(both)}
+
+
+@handler("acknowledge_alert", "alert_acknowledge_result", (ALERT_ID,))
+async def _acknowledge(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
+    engine = ctx.alert_engine()
+    if engine is None:
+        raise UnavailableError("alerts are not available")
+    result = engine.acknowledge(p["alert_id"], ctx.clock())
+    if inspect.isawaitable(result):
+        result = await result
+    return {"alert_id": p["alert_id"], "success": bool(result)}
+
+
+@handler("get_traffic_stats", "traffic_stats", (VIEW, HOURS))
+async def _traffic_stats(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
+    from storj_monitor.store.traffic import get_traffic_stats
+
+    now = ctx.clock()
+    data = await ctx.store.read(lambda conn: get_traffic_stats(conn, p["view"], p["hours"], now))
+    return {"view": p["view_label"], "hours": p["hours"], "data": data}
+
+
+@handler("get_geo_stats", "geo_stats", (VIEW, HOURS))
+async def _geo_stats(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
+    from storj_monitor.store.traffic import get_geo_stats
+
+    now = ctx.clock()
+    data = await ctx.store.read(
+        lambda conn: get_geo_stats(conn, p["view"], p["hours"], now, ctx.geo.country)
+    )
+    return {"view": p["view_label"], "hours": p["hours"], "data": data}
+
+
+@handler("get_nodes", "nodes")
+async def _nodes(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
+    return {"data": await ctx.nodes_payload()}
+
+
+# --- the connection ----------------------------------------------------------------------
+
+
+def error_message(message: str, request_id: Any = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "error", "message": message}
+    if request_id is not None:
+        out["id"] = request_id
+    return out
+
+
+async def answer(ctx: ApiContext, client: Client, message: dict[str, Any]) -> None:
+    """Handle one parsed request and queue its response (or an error) for the client."""
+    request_id = message.get("id")
+    type_ = message.get("type")
+    if not isinstance(type_, str):
+        ctx.hub.send(client, error_message("missing field 'type' (a string)", request_id))
+        return
+    try:
+        response = await call(ctx, type_, message, client)
+    except ParamError as exc:
+        ctx.ws_errors += 1
+        response = error_message(f"{type_}: {exc}", request_id)
+    except UnavailableError as exc:
+        ctx.ws_errors += 1
+        response = error_message(f"{type_}: {exc}", request_id)
+    except Exception:
+        ctx.ws_errors += 1
+        log.exception("WebSocket request %s failed", type_)
+        response = error_message(f"{type_}: internal error (see the monitor's log)", request_id)
+    else:
+        if request_id is not None:
+            response["id"] = request_id
+    ctx.hub.send(client, response)
+
+
+def parse_frame(data: str) -> dict[str, Any] | str:
+    """A request object, or an error text for a frame that is not one."""
+    if len(data) > MAX_MESSAGE_BYTES or (
+        len(data) * 4 > MAX_MESSAGE_BYTES and len(data.encode()) > MAX_MESSAGE_BYTES
+    ):
+        return f"message too large (limit {MAX_MESSAGE_BYTES} bytes)"
+    try:
+        message = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        return f"malformed JSON: {exc}"
+    if not isinstance(message, dict):
+        return "a message must be a JSON object with a 'type'"
+    return message
+
+
+async def websocket_handler(request: web.Request) -> web.StreamResponse:
+    ctx: ApiContext = request.app["ctx"]
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_FRAME_BYTES)
+    await ws.prepare(request)
+
+    async def close() -> None:
+        try:
+            await asyncio.wait_for(
+                ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too slow"), 1.0
+            )
+        except (TimeoutError, ConnectionError, RuntimeError):
+            if request.transport is not None:
+                request.transport.abort()
+
+    client = ctx.hub.add(ws.send_str, close)
+    client.view = list(ctx.node_names)
+    client.view_label = ["Aggregate"]
+    ctx.ws_connections += 1
+    ctx.hub.send(client, await ctx.init_message())
+    ctx.live.send_full(client)
+    pending: asyncio.Queue[dict[str, Any]] = asyncio.Queue(MAX_PENDING_REQUESTS)
+
+    async def work() -> None:
+        while True:
+            message = await pending.get()
+            await answer(ctx, client, message)
+
+    worker = asyncio.get_running_loop().create_task(work(), name=f"ws-requests-{client.id}")
+    try:
+        async for msg in ws:
+            if client.dropped:
+                break
+            ctx.ws_messages += 1
+            if msg.type == WSMsgType.TEXT:
+                parsed = parse_frame(msg.data)
+                if isinstance(parsed, str):
+                    ctx.ws_errors += 1
+                    ctx.hub.send(client, error_message(parsed))
+                    continue
+                try:
+                    pending.put_nowait(parsed)
+                except asyncio.QueueFull:
+                    ctx.ws_errors += 1
+                    ctx.hub.send(
+                        client, error_message("too many requests pending", parsed.get("id"))
+                    )
+            elif msg.type == WSMsgType.BINARY:
+                ctx.ws_errors += 1
+                ctx.hub.send(
+                    client, error_message("binary frames are not supported; send JSON text")
+                )
+            elif msg.type == WSMsgType.ERROR:
+                log.debug("WebSocket %d error: %s", client.id, ws.exception())
+                break
+    finally:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+        await ctx.hub.remove(client)
+        if not ws.closed:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(), 1.0)
+    return ws
