@@ -96,6 +96,12 @@ class Monitor:
         services.append(Maintenance(self.settings, self.store, clock=self.clock))
         # Node API pollers: storage snapshots, reputation, payout (issue 3).
         services.append(self.pollers)
+        # The web server (dashboard, /ws, /api, /metrics): keep it LAST, so it starts after
+        # everything it serves and stops first.
+        if self.serve:
+            from storj_monitor.web.app import WebServer
+
+            services.append(WebServer(self.settings, self))
         return services
 
     async def start(self) -> None:
