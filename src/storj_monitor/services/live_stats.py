@@ -120,10 +120,15 @@ class LiveStats:
         self._task: asyncio.Task[None] | None = None
 
     # --- lifecycle -------------------------------------------------------------------
+    def attach(self) -> None:
+        """Subscribe to the bus now (before the log sources start, so no batch is missed)."""
+        if self._unsubscribe is None:
+            self._unsubscribe = self.bus.subscribe("events", self.on_events)
+
     async def start(self) -> None:
         if self._task is not None:
             return
-        self._unsubscribe = self.bus.subscribe("events", self.on_events)
+        self.attach()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="live-stats")
 
     async def stop(self) -> None:
@@ -176,10 +181,16 @@ class LiveStats:
             del self._last_point[key]
         return queued
 
-    def send_full(self, client: Client, now: float | None = None) -> bool:
-        """Queue a ``full`` stats_update (every point of the window) for one client."""
+    def full_message(self, client: Client, now: float | None = None) -> dict[str, Any]:
+        """A ``full`` stats_update (every point of the window) for a client that just chose its
+        view; the next ticks of that view then carry only newer points."""
         now = self.clock() if now is None else now
-        return self.hub.send(client, self.snapshot(client.view, client.view_label, now=now))
+        self._last_point.setdefault(client.view_key, int(now) - SETTLE_SECONDS)
+        return self.snapshot(client.view, client.view_label, now=now)
+
+    def send_full(self, client: Client, now: float | None = None) -> bool:
+        """Queue :meth:`full_message` for one client."""
+        return self.hub.send(client, self.full_message(client, now))
 
     def snapshot(
         self,

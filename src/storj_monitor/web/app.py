@@ -30,6 +30,7 @@ from storj_monitor.web.auth import auth_middleware, exposure_warning
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
+REGISTRY_KEY: web.AppKey[CollectorRegistry] = web.AppKey("registry", CollectorRegistry)
 #: Settings the dashboard needs (thresholds for colours, the push period, defaults).
 UI_SETTINGS = (
     "storage_warning_percent",
@@ -154,7 +155,7 @@ async def _static(request: web.Request) -> web.StreamResponse:
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    registry: CollectorRegistry = request.app["registry"]
+    registry: CollectorRegistry = request.app[REGISTRY_KEY]
     body = await asyncio.get_running_loop().run_in_executor(None, generate_latest, registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -167,8 +168,8 @@ def create_app(
 
     middlewares = [auth_middleware(token)] if token else []
     app = web.Application(middlewares=middlewares, client_max_size=64 * 1024)
-    app["ctx"] = ctx
-    app["registry"] = make_registry(ctx, registry)
+    app[ws.CTX_KEY] = ctx
+    app[REGISTRY_KEY] = make_registry(ctx, registry)
     app.router.add_get("/ws", ws.websocket_handler)
     rest.add_routes(app)
     app.router.add_get("/metrics", _metrics)
@@ -192,6 +193,7 @@ class WebServer:
             interval=settings.stats_push_interval,
             clock=monitor.clock,
         )
+        self.live.attach()
         self.geo = GeoIP(settings.geoip_city_db)
         self.ctx = ApiContext(monitor, self.hub, self.live, self.geo)
         self.port: int | None = None
@@ -232,13 +234,13 @@ class WebServer:
         log.info("dashboard at %s (WebSocket /ws, REST /api, metrics /metrics)", self.url)
 
     async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is None:
-            return
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe = []
         await self.live.stop()
+        runner, self._runner = self._runner, None
+        if runner is None:
+            return
         await self.hub.stop()
         with contextlib.suppress(Exception):
             await runner.cleanup()

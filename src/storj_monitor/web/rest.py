@@ -64,7 +64,7 @@ async def _run(ctx: ApiContext, type_: str, message: dict[str, Any]) -> web.Resp
 
 def _get_handler(type_: str) -> Any:
     async def handle(request: web.Request) -> web.Response:
-        ctx: ApiContext = request.app["ctx"]
+        ctx: ApiContext = request.app[ws.CTX_KEY]
         h = ws.HANDLERS[type_]
         try:
             message = query_message(h.params, request.query, ctx.node_names)
@@ -77,7 +77,7 @@ def _get_handler(type_: str) -> Any:
 
 
 async def acknowledge(request: web.Request) -> web.Response:
-    ctx: ApiContext = request.app["ctx"]
+    ctx: ApiContext = request.app[ws.CTX_KEY]
     try:
         alert_id = int(request.match_info["alert_id"])
     except ValueError:
@@ -92,7 +92,7 @@ async def acknowledge(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    ctx: ApiContext = request.app["ctx"]
+    ctx: ApiContext = request.app[ws.CTX_KEY]
     return json_response({"status": "ok", "nodes": ctx.node_names, "time": ctx.now_iso()})
 
 

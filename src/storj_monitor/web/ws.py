@@ -50,6 +50,9 @@ MAX_FRAME_BYTES = 4 * 1024 * 1024
 MAX_PENDING_REQUESTS = 32
 HEARTBEAT_SECONDS = 30.0
 
+#: Where the application keeps its ApiContext.
+CTX_KEY: web.AppKey[ApiContext] = web.AppKey("ctx")
+
 HandlerFn = Callable[["ApiContext", dict[str, Any], Client | None], Awaitable[dict[str, Any]]]
 
 
@@ -113,7 +116,7 @@ async def _set_view(ctx: ApiContext, p: dict[str, Any], client: Client | None) -
     assert client is not None
     client.view = p["view"]
     client.view_label = p["view_label"]
-    snap = ctx.live.snapshot(client.view, client.view_label, now=ctx.clock())
+    snap = ctx.live.full_message(client, ctx.clock())
     snap.pop("type")
     return snap
 
@@ -275,7 +278,7 @@ def parse_frame(data: str) -> dict[str, Any] | str:
 
 
 async def websocket_handler(request: web.Request) -> web.StreamResponse:
-    ctx: ApiContext = request.app["ctx"]
+    ctx: ApiContext = request.app[CTX_KEY]
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_FRAME_BYTES)
     await ws.prepare(request)
 

@@ -1,0 +1,119 @@
+// Page state shared by the cards: the node list (from `init`), the selected view, and the
+// request helpers. Cards subscribe to message types and to view changes; they never talk to
+// each other.
+
+import { withToken } from "./ws.js";
+
+export const AGGREGATE = "Aggregate";
+const VIEW_KEY = "storj_monitor.view";
+
+export class App {
+  constructor(ws) {
+    this.ws = ws;
+    this.nodes = []; // [{name, has_api}]
+    this.view = [AGGREGATE];
+    this.viewListeners = new Set();
+    this.nodesListeners = new Set();
+    this.ready = false; // true once `init` arrived on the current connection
+    this.seq = 0;
+  }
+
+  /** The node names the current view covers. */
+  viewNodes() {
+    if (this.view.includes(AGGREGATE)) return this.nodes.map((n) => n.name);
+    return this.view.filter((v) => this.nodes.some((n) => n.name === v));
+  }
+
+  node(name) {
+    return this.nodes.find((n) => n.name === name) || null;
+  }
+
+  /** Does any node of the view have a working node API? */
+  viewHasApi() {
+    return this.viewNodes().some((name) => this.node(name)?.has_api);
+  }
+
+  viewLabel() {
+    return this.view.includes(AGGREGATE) ? "all nodes" : this.view.join(", ");
+  }
+
+  setNodes(nodes) {
+    this.nodes = nodes;
+    const saved = this.savedView();
+    const valid = (saved || this.view).filter((v) => v === AGGREGATE || nodes.some((n) => n.name === v));
+    this.view = valid.length ? valid : [AGGREGATE];
+    for (const fn of this.nodesListeners) fn(nodes);
+  }
+
+  savedView() {
+    try {
+      const raw = localStorage.getItem(VIEW_KEY);
+      const v = raw ? JSON.parse(raw) : null;
+      return Array.isArray(v) && v.every((x) => typeof x === "string") && v.length ? v : null;
+    } catch {
+      return null;
+    }
+  }
+
+  setView(view) {
+    this.view = view.length ? view : [AGGREGATE];
+    try {
+      localStorage.setItem(VIEW_KEY, JSON.stringify(this.view));
+    } catch {
+      /* not persisted */
+    }
+    this.ws.send({ type: "set_view", view: this.view });
+    for (const fn of this.viewListeners) fn(this.view);
+  }
+
+  onView(fn) {
+    this.viewListeners.add(fn);
+    return () => this.viewListeners.delete(fn);
+  }
+
+  onNodes(fn) {
+    this.nodesListeners.add(fn);
+    return () => this.nodesListeners.delete(fn);
+  }
+
+  /** Send a WebSocket request; `view` is added unless params has one or node_name. */
+  request(type, params = {}) {
+    if (!this.ready) return false;
+    const msg = { type, ...params };
+    if (!("view" in msg) && !("node_name" in msg)) msg.view = this.view;
+    msg.id = ++this.seq;
+    return this.ws.send(msg);
+  }
+
+  /** GET a REST endpoint (same origin, auth token carried) -> parsed JSON, or null. */
+  async fetchJson(path, params = {}) {
+    const url = withToken(path);
+    for (const [k, v] of Object.entries(params)) {
+      if (Array.isArray(v)) for (const item of v) url.searchParams.append(k, item);
+      else url.searchParams.set(k, String(v));
+    }
+    try {
+      const res = await fetch(url, { cache: "no-store" });
+      if (!res.ok) return null;
+      return await res.json();
+    } catch {
+      return null;
+    }
+  }
+}
+
+/** Does this response belong to the current view? (Responses may echo `view`.) */
+export function sameView(app, msg) {
+  const v = msg.view || (msg.data && msg.data.view);
+  if (!Array.isArray(v)) return true;
+  const a = [...v].sort().join("\u0000");
+  const b = [...app.view].sort().join("\u0000");
+  return a === b;
+}
+
+/** Call fn every `ms` while the page is visible and the socket is up. */
+export function every(app, ms, fn) {
+  return setInterval(() => {
+    if (app.ready && document.visibilityState === "visible") fn();
+  }, ms);
+}

@@ -1,0 +1,107 @@
+// Errors card: the most frequent error categories of the last 24 hours, and a world map of
+// where the traffic came from (GeoIP of the remote addresses, resolved by the monitor).
+
+import { h, replace } from "../dom.js";
+import { compact, num, pct } from "../format.js";
+import { empty, sectionTitle, waiting } from "../ui.js";
+import { every, sameView } from "../app.js";
+import { WorldMap } from "../worldmap.js";
+
+const HOURS = 24;
+const TOP = 8;
+
+export class ErrorsCard {
+  constructor(app, section) {
+    this.app = app;
+    this.section = section;
+    this.body = section.querySelector("[data-body]");
+    this.note = section.querySelector("#errors-note");
+    this.traffic = null;
+    this.geo = null;
+    this.errorsEl = h("div", { dataset: { testid: "error-categories" } });
+    this.countriesEl = h("div", { dataset: { testid: "country-list" } });
+    const mapBox = h("div", { class: "map", dataset: { testid: "world-map" } });
+    this.map = new WorldMap(mapBox);
+    replace(this.body,
+      sectionTitle("Top error categories"),
+      this.errorsEl,
+      sectionTitle("Traffic by country"),
+      mapBox,
+      this.countriesEl);
+    app.ws.on("traffic_stats", (m) => {
+      if (!sameView(app, m) || m.hours !== HOURS) return;
+      this.traffic = m.data || null;
+      this.renderErrors();
+    });
+    app.ws.on("geo_stats", (m) => {
+      if (!sameView(app, m)) return;
+      this.geo = m.data || null;
+      this.renderGeo();
+    });
+    app.onView(() => {
+      this.traffic = null;
+      this.geo = null;
+      this.renderErrors();
+      this.renderGeo();
+      this.refresh();
+    });
+    every(app, 30000, () => this.refresh());
+    this.renderErrors();
+    this.renderGeo();
+  }
+
+  refresh() {
+    this.app.request("get_traffic_stats", { hours: HOURS });
+    this.app.request("get_geo_stats", { hours: HOURS });
+  }
+
+  renderErrors() {
+    this.note.textContent = `last ${HOURS} h`;
+    const t = this.traffic;
+    if (!t) {
+      replace(this.errorsEl, waiting("errors"));
+      return;
+    }
+    const errors = t.errors || [];
+    const failed = Object.values(t.operations || {}).reduce((a, o) => a + (o.failed || 0) + (o.canceled || 0), 0);
+    if (!errors.length) {
+      replace(this.errorsEl, empty(t.total_operations ? "No errors" : "Waiting for data",
+        t.total_operations ? `All ${num(t.total_operations)} operations of the last ${HOURS} h succeeded.` : "", "no-errors"));
+      return;
+    }
+    const max = Math.max(...errors.map((e) => e.count));
+    replace(this.errorsEl,
+      h("div", { class: "kpi-sub", style: { "margin-bottom": "6px" } },
+        `${num(failed)} failed or canceled of ${num(t.total_operations)} operations (${pct(t.total_operations ? (failed / t.total_operations) * 100 : 0)})`),
+      h("ul", { class: "bar-list" }, errors.slice(0, TOP).map((e) =>
+        h("li", { dataset: { category: e.category } },
+          h("span", { class: "bl-label", title: e.category }, e.category),
+          h("span", { class: "bl-value" }, num(e.count)),
+          h("span", { class: "bl-bar" }, h("span", { style: { width: `${(e.count / max) * 100}%` } }))))));
+  }
+
+  renderGeo() {
+    const g = this.geo;
+    if (!g) {
+      this.map.render([]);
+      replace(this.countriesEl, waiting("remote addresses"));
+      return;
+    }
+    const countries = (g.countries || []).filter((c) => c.country);
+    this.map.render(countries);
+    if (!countries.length) {
+      replace(this.countriesEl, empty("No located traffic", "Remote addresses are private or unknown to the GeoIP database.", "no-geo"));
+      return;
+    }
+    const total = countries.reduce((a, c) => a + c.operations, 0);
+    const max = countries[0].operations;
+    const unknown = (g.countries || []).find((c) => !c.country);
+    replace(this.countriesEl,
+      h("ul", { class: "bar-list countries", style: { "margin-top": "8px" } }, countries.slice(0, 6).map((c) =>
+        h("li", { dataset: { country: c.country } },
+          h("span", { class: "bl-label" }, `${this.map.countryName(c.country)} (${c.country})`),
+          h("span", { class: "bl-value" }, `${compact(c.operations)} ops · ${pct((c.operations / total) * 100)}`),
+          h("span", { class: "bl-bar" }, h("span", { style: { width: `${(c.operations / max) * 100}%` } }))))),
+      unknown ? h("div", { class: "kpi-sub", style: { "margin-top": "6px" } }, `${compact(unknown.operations)} operations from private or unknown addresses`) : null);
+  }
+}

@@ -1,0 +1,217 @@
+// Storage card, one block per node of the view: a used/trash/free gauge, growth per day, days
+// until full with its range, and the history chart with the trend and the forecast line.
+
+import { h, replace } from "../dom.js";
+import { Chart, line } from "../charts.js";
+import { ago, bytes, dateTime, days, isNum, pct, toUnix } from "../format.js";
+import { empty, kpi, noApi, waiting } from "../ui.js";
+import { every, sameView } from "../app.js";
+
+const DAY = 86400;
+const HISTORY_DAYS = 7;
+const MAX_FORECAST_DAYS = 30;
+
+export class StorageCard {
+  constructor(app, section) {
+    this.app = app;
+    this.section = section;
+    this.body = section.querySelector("[data-body]");
+    this.note = section.querySelector("#storage-note");
+    this.data = null; // storage_data list
+    this.history = new Map(); // node -> storage_history data
+    this.charts = new Map(); // node -> Chart
+    this.blocks = new Map(); // node -> {root, top, chartBox}
+    app.ws.on("storage_data", (m) => {
+      if (!sameView(app, m)) return;
+      this.data = Array.isArray(m.data) ? m.data : [];
+      this.render();
+    });
+    app.ws.on("storage_history", (m) => {
+      const d = m.data || {};
+      const name = m.node_name || d.node_name;
+      if (!name || !app.viewNodes().includes(name)) return;
+      this.history.set(name, d);
+      this.renderChart(name);
+    });
+    app.ws.on("storage_alerts", () => this.refresh());
+    app.onView(() => this.reset());
+    app.onNodes(() => this.render());
+    every(app, 30000, () => this.refresh());
+    this.render();
+  }
+
+  reset() {
+    this.data = null;
+    this.history.clear();
+    this.clearBlocks();
+    this.render();
+    this.refresh();
+  }
+
+  refresh() {
+    if (!this.app.request("get_storage_data")) return;
+    for (const name of this.app.viewNodes()) {
+      this.app.request("get_storage_history", { node_name: name, days: HISTORY_DAYS });
+    }
+  }
+
+  clearBlocks() {
+    for (const c of this.charts.values()) c.destroy();
+    this.charts.clear();
+    this.blocks.clear();
+  }
+
+  render() {
+    const names = this.app.viewNodes();
+    this.note.textContent = "";
+    if (!this.data) {
+      this.clearBlocks();
+      replace(this.body, waiting("storage snapshots"));
+      return;
+    }
+    const byNode = new Map(this.data.map((d) => [d.node_name, d]));
+    if (!byNode.size) {
+      this.clearBlocks();
+      replace(this.body, this.app.viewHasApi() ? waiting("storage snapshots") : noApi());
+      return;
+    }
+    // Rebuild the block list only when the set of nodes changes; otherwise update in place.
+    const key = names.join("\u0000");
+    if (this.blockKey !== key || this.blocks.size === 0) {
+      this.clearBlocks();
+      this.blockKey = key;
+      const roots = names.map((name) => {
+        const top = h("div");
+        const chartBox = h("div", { class: "chart", dataset: { testid: "storage-chart" } });
+        const root = h("div", { class: "node-block", dataset: { node: name } }, top, chartBox);
+        this.blocks.set(name, { root, top, chartBox });
+        return root;
+      });
+      replace(this.body, roots);
+    }
+    for (const name of names) {
+      const b = this.blocks.get(name);
+      const d = byNode.get(name);
+      if (!d) {
+        replace(b.top, h("div", { class: "node-name" }, name),
+          this.app.node(name)?.has_api ? waiting("storage snapshots") : noApi());
+        b.chartBox.hidden = true;
+        continue;
+      }
+      b.chartBox.hidden = false;
+      replace(b.top, ...this.summary(name, d, names.length > 1));
+      this.renderChart(name);
+    }
+    const newest = this.data.map((d) => toUnix(d.timestamp)).filter(isNum).sort().pop();
+    if (newest) this.note.textContent = `updated ${ago(newest)}`;
+  }
+
+  summary(name, d, showName) {
+    const total = d.total_bytes;
+    const free = d.available_bytes;
+    const trash = d.trash_bytes || 0;
+    const used = isNum(total) && isNum(free) ? Math.max(total - free - trash, 0) : d.used_bytes;
+    const share = (v) => (isNum(total) && total > 0 && isNum(v) ? (v / total) * 100 : 0);
+    const usedPct = isNum(d.used_percent) ? d.used_percent : share(used);
+    const tone = usedPct >= 95 ? "bad" : usedPct >= 80 ? "warn" : "";
+    const status = d.forecast_status;
+    let daysText = "—";
+    let daysSub = "";
+    let daysTone = "";
+    if (status === "filling" && isNum(d.days_until_full)) {
+      daysText = days(d.days_until_full);
+      const lo = d.days_until_full_low;
+      const hi = d.days_until_full_high;
+      daysSub = isNum(lo) ? `range ${days(lo)} – ${isNum(hi) ? days(hi) : "never"}` : "";
+      daysTone = d.days_until_full < 7 ? "bad" : d.days_until_full < 30 ? "warn" : "";
+    } else if (status === "not filling") {
+      daysText = "not filling";
+      daysSub = "usage is flat or shrinking";
+    } else {
+      daysSub = "needs a few hours of snapshots";
+    }
+    const rate = d.growth_rate_bytes_per_day;
+    return [
+      showName || d.stale ? h("div", { class: "node-name" }, showName ? name : "",
+        d.stale ? h("span", { class: "pill warn" }, `stale since ${dateTime(d.timestamp)}`) : null,
+        d.source === "log" ? h("span", { class: "pill" }, "from log (no API)") : null) : null,
+      h("div", {
+        class: "gauge",
+        role: "img",
+        "aria-label": `used ${pct(share(used))}, trash ${pct(share(trash))}, free ${pct(share(free))}`,
+        dataset: { testid: "storage-gauge" },
+      },
+      h("span", { class: "g-used", style: { width: `${share(used)}%` } }),
+      h("span", { class: "g-trash", style: { width: `${share(trash)}%` } })),
+      h("div", { class: "legend-row" },
+        h("span", {}, h("span", { class: "sw used" }), `Used ${bytes(used)}`),
+        h("span", {}, h("span", { class: "sw trash" }), `Trash ${bytes(trash)}`),
+        h("span", {}, h("span", { class: "sw free" }), `Free ${bytes(free)}`),
+        h("span", {}, `of ${bytes(total)}`)),
+      h("div", { class: "kpis", style: { "margin-top": "10px" } },
+        kpi("Used", pct(usedPct), bytes(d.used_bytes), tone, "storage-used"),
+        kpi("Free", bytes(free), pct(d.available_percent ?? share(free)), "", "storage-free"),
+        kpi("Growth / day", isNum(rate) ? bytes(rate) : "—", isNum(d.data_points) ? `${d.data_points} snapshots` : "", "", "storage-growth"),
+        kpi("Full in", daysText, daysSub, daysTone, "storage-days")),
+    ];
+  }
+
+  renderChart(name) {
+    const b = this.blocks.get(name);
+    const hist = this.history.get(name);
+    if (!b || !hist || b.chartBox.hidden) return;
+    const snaps = (hist.snapshots || []).filter((s) => isNum(toUnix(s.timestamp)));
+    if (snaps.length < 2) {
+      if (!b.chartBox.querySelector(".empty")) {
+        this.charts.get(name)?.destroy();
+        this.charts.delete(name);
+        replace(b.chartBox, empty("History is building up", "The chart appears after a few snapshots.", "waiting"));
+      }
+      return;
+    }
+    if (b.chartBox.querySelector(".empty")) b.chartBox.replaceChildren();
+    const f = hist.forecast || {};
+    const last = snaps[snaps.length - 1];
+    const total = last.total_bytes;
+    const occupied = (s) => (isNum(s.total_bytes) && isNum(s.available_bytes) ? s.total_bytes - s.available_bytes : s.used_bytes);
+    const xs = snaps.map((s) => toUnix(s.timestamp));
+    const occ = snaps.map(occupied);
+    const trash = snaps.map((s) => s.trash_bytes ?? null);
+    const cap = snaps.map((s) => s.total_bytes ?? null);
+    const trend = snaps.map(() => null);
+    // Trend and forecast: the fitted growth rate, anchored at the newest snapshot, drawn back
+    // over the fitted window and forward until full (at most MAX_FORECAST_DAYS).
+    const rate = f.growth_rate_bytes_per_day;
+    const t0 = xs[xs.length - 1];
+    const y0 = occ[occ.length - 1];
+    if (isNum(rate) && isNum(y0)) {
+      for (let i = 0; i < xs.length; i++) trend[i] = y0 + (rate * (xs[i] - t0)) / DAY;
+      const ahead = isNum(f.days_until_full) ? Math.min(f.days_until_full, MAX_FORECAST_DAYS) : Math.min(7, MAX_FORECAST_DAYS);
+      const steps = 24;
+      for (let k = 1; k <= steps; k++) {
+        const t = t0 + (ahead * DAY * k) / steps;
+        xs.push(t);
+        occ.push(null);
+        trash.push(null);
+        cap.push(total ?? null);
+        trend.push(y0 + (rate * (t - t0)) / DAY);
+      }
+    }
+    const data = [xs, occ, trash, cap, trend];
+    let chart = this.charts.get(name);
+    if (!chart) {
+      chart = new Chart(b.chartBox, (p) => ({
+        series: [
+          {},
+          line("Used + trash", p.used, (v) => bytes(v), { fill: `${p.used}26` }),
+          line("Trash", p.trash, (v) => bytes(v)),
+          line("Capacity", p.fg, (v) => bytes(v), { dash: [2, 4], width: 1 }),
+          line("Trend / forecast", p.forecast, (v) => bytes(v), { dash: [6, 4], width: 1.8 }),
+        ],
+        axes: [{}, { size: 64, values: (u, vals) => vals.map((v) => bytes(v, 1)) }],
+      }), { height: 170 });
+      this.charts.set(name, chart);
+    }
+    chart.setData(data);
+  }
+}

@@ -1,0 +1,133 @@
+// Entry point: theme, WebSocket, the view selector and the connection indicator; each card
+// is its own module and subscribes to the messages it needs.
+
+import { h, replace, setText } from "./dom.js";
+import { initTheme } from "./theme.js";
+import { WsClient } from "./ws.js";
+import { AGGREGATE, App } from "./app.js";
+import { TrafficCard } from "./cards/traffic.js";
+import { LatencyCard } from "./cards/latency.js";
+import { StorageCard } from "./cards/storage.js";
+import { ReputationCard } from "./cards/reputation.js";
+import { AlertsCard } from "./cards/alerts.js";
+import { ErrorsCard } from "./cards/errors.js";
+
+initTheme();
+
+const ws = new WsClient("ws");
+const app = new App(ws);
+window.storjMonitor = app; // for the browser tests and the curious
+
+// ---- connection indicator ---------------------------------------------------------------
+const conn = document.getElementById("conn");
+let countdown = null;
+ws.onState((state, client) => {
+  conn.dataset.state = state;
+  clearInterval(countdown);
+  if (state !== "connected") app.ready = false;
+  if (state === "connecting") {
+    replace(document.getElementById("conn-text"), client.attempts ? "Reconnecting…" : "Connecting…");
+  } else if (state === "connected") {
+    replace(document.getElementById("conn-text"), "Live");
+  } else {
+    const tick = () => {
+      const s = Math.max(0, Math.ceil((client.retryAt - Date.now()) / 1000));
+      replace(document.getElementById("conn-text"),
+        `Disconnected · retry in ${s} s `,
+        h("button", { type: "button", on: { click: () => client.retryNow() } }, "now"));
+    };
+    tick();
+    countdown = setInterval(tick, 1000);
+  }
+});
+
+// ---- view selector ----------------------------------------------------------------------
+const viewsEl = document.getElementById("views");
+
+function renderViews() {
+  const agg = app.view.includes(AGGREGATE);
+  const chips = [];
+  if (app.nodes.length > 1 || agg) {
+    chips.push(h("button", {
+      class: "chip", type: "button", "aria-pressed": String(agg), dataset: { view: AGGREGATE },
+      title: "All nodes together",
+      on: { click: () => app.setView([AGGREGATE]) },
+    }, app.nodes.length > 1 ? `All nodes (${app.nodes.length})` : "All nodes"));
+  }
+  for (const node of app.nodes) {
+    const selected = !agg && app.view.includes(node.name);
+    chips.push(h("button", {
+      class: "chip", type: "button", "aria-pressed": String(selected), dataset: { view: node.name },
+      title: `${node.name}${node.has_api ? " · node API available" : " · no node API"} (shift-click to add to the view)`,
+      on: {
+        click: (e) => {
+          if (e.shiftKey || e.ctrlKey || e.metaKey) {
+            const current = agg ? [] : app.view.filter((v) => v !== node.name);
+            const next = selected ? current : [...current, node.name];
+            app.setView(next.length ? next : [AGGREGATE]);
+          } else {
+            app.setView([node.name]);
+          }
+        },
+      },
+    }, h("span", { class: ["chip-dot", node.has_api && "api"], "aria-hidden": "true" }), node.name));
+  }
+  replace(viewsEl, chips);
+}
+
+app.onView(renderViews);
+app.onNodes(renderViews);
+
+// ---- cards ------------------------------------------------------------------------------
+const cards = [
+  new TrafficCard(app, document.getElementById("card-traffic")),
+  new AlertsCard(app, document.getElementById("card-alerts")),
+  new LatencyCard(app, document.getElementById("card-latency")),
+  new StorageCard(app, document.getElementById("card-storage")),
+  new ReputationCard(app, document.getElementById("card-reputation")),
+  new ErrorsCard(app, document.getElementById("card-errors")),
+];
+
+// ---- protocol ---------------------------------------------------------------------------
+function parseNodes(msg) {
+  if (Array.isArray(msg.nodes)) {
+    return msg.nodes
+      .filter((n) => n && typeof n.name === "string")
+      .map((n) => ({ name: n.name, has_api: Boolean(n.has_api), api_live: Boolean(n.api_live) }));
+  }
+  return (msg.node_names || []).map((name) => ({ name, has_api: false }));
+}
+
+ws.on("init", (msg) => {
+  app.setNodes(parseNodes(msg));
+  app.ready = true;
+  setText("footer-info", msg.version ? `v${msg.version}` : "");
+  // Every (re)connect starts on Aggregate server-side: select our view again and refetch,
+  // keeping what the cards show until the new data arrives.
+  ws.send({ type: "set_view", view: app.view });
+  for (const card of cards) card.refresh();
+});
+
+ws.on("nodes", (msg) => {
+  if (Array.isArray(msg.data)) {
+    app.setNodes(parseNodes({ nodes: msg.data }));
+    renderViews();
+  }
+});
+
+ws.on("error", (msg) => {
+  console.warn(`storj_monitor: server said: ${msg.message}`);
+});
+
+// Node API availability can change while the page is open; ask now and then.
+setInterval(() => {
+  if (app.ready) app.request("get_nodes", { view: undefined });
+}, 60000);
+
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible" && app.ready) {
+    for (const card of cards) card.refresh();
+  }
+});
+
+ws.connect();

@@ -1,0 +1,255 @@
+"""Traffic analytics (pure) and traffic queries (real SQLite in tmp_path)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from storj_monitor.analytics.traffic import (
+    SIZE_BUCKET_EDGES,
+    iso_utc,
+    series_step,
+    size_bucket_index,
+    size_bucket_labels,
+    summarize_countries,
+    summarize_sizes,
+    summarize_traffic,
+    traffic_series,
+)
+from storj_monitor.model import Event
+from storj_monitor.store.database import Store
+from storj_monitor.store.events import insert_events
+from storj_monitor.store.traffic import get_geo_stats, get_traffic_stats
+
+SAT_A = "12EayRS2V1kEsWESU9QMRseFhdxYxKicsiFmxrsLZHeLUtdps3S"
+SAT_B = "121RTSDpyNZVcEU84Ticf2L1ntiuUimbWgfATz21tuvgk3vzoA6"
+NOW = 1_736_000_000.0  # 2025-01-04T14:13:20Z
+
+
+def test_summarize_traffic_counts_rates_bandwidth_and_errors() -> None:
+    rows = [
+        (SAT_A, "GET", "success", "", 90, 90_000),
+        (SAT_A, "GET", "failed", "file does not exist", 5, 5_000),
+        (SAT_A, "GET", "canceled", "context canceled", 5, 5_000),
+        (SAT_B, "PUT", "success", "", 40, 400_000),
+        (SAT_B, "PUT", "canceled", "context canceled", 10, 100_000),
+        (SAT_B, "GET_AUDIT", "success", "", 3, 768),
+        (SAT_A, "GET_REPAIR", "success", "", 2, 2_000),
+        (SAT_A, "PUT_REPAIR", "failed", "timeout", 1, 10),
+        (SAT_A, "DELETE", "success", "", 7, 0),
+    ]
+    out = summarize_traffic(rows)
+    get = out["operations"]["get"]
+    assert get == {"success": 90, "failed": 5, "canceled": 5, "total": 100, "success_rate": 90.0}
+    assert out["operations"]["put"]["success_rate"] == 80.0
+    assert out["operations"]["audit"] == {
+        "success": 3,
+        "failed": 0,
+        "canceled": 0,
+        "total": 3,
+        "success_rate": 100.0,
+    }
+    assert out["operations"]["repair"]["total"] == 3
+    assert out["operations"]["other"]["total"] == 7
+    # Only successful transfers move bytes; audits and repair downloads are egress.
+    assert out["bandwidth"] == {"egress_bytes": 90_000 + 768 + 2_000, "ingress_bytes": 400_000}
+    assert out["errors"] == [
+        {"category": "context canceled", "count": 15},
+        {"category": "file does not exist", "count": 5},
+        {"category": "timeout", "count": 1},
+    ]
+    assert out["total_operations"] == 100 + 50 + 3 + 3 + 7
+    assert [s["satellite_id"] for s in out["satellites"]] == [SAT_A, SAT_B]
+    sat_b = out["satellites"][1]
+    assert sat_b["ingress_bytes"] == 400_000
+    assert sat_b["operations"]["put"]["success_rate"] == 80.0
+    assert sat_b["total"] == 53
+
+
+def test_summarize_traffic_empty_has_no_rates() -> None:
+    out = summarize_traffic([])
+    assert out["operations"]["get"]["success_rate"] is None
+    assert out["total_operations"] == 0
+    assert out["satellites"] == [] and out["errors"] == []
+
+
+@pytest.mark.parametrize(
+    ("size", "index"),
+    [(0, 0), (1023, 0), (1024, 1), (4095, 1), (4096, 2), (2_319_872, 6), (4 << 20, 7)],
+)
+def test_size_bucket_index(size: int, index: int) -> None:
+    assert size_bucket_index(size) == index
+
+
+@given(st.integers(min_value=0, max_value=1 << 40))
+def test_size_bucket_index_respects_edges(size: int) -> None:
+    i = size_bucket_index(size)
+    edges = (0, *SIZE_BUCKET_EDGES, 1 << 62)
+    assert edges[i] <= size < edges[i + 1]
+
+
+def test_size_labels_and_summary() -> None:
+    labels = size_bucket_labels()
+    assert labels[0] == "< 1 KiB" and labels[-1] == ">= 4 MiB" and len(labels) == 8
+    out = summarize_sizes([("GET", 0, 4), ("PUT", 7, 2), ("GET_AUDIT", 0, 1)])
+    assert out[0] == {
+        "bucket": "< 1 KiB",
+        "get": 4,
+        "put": 0,
+        "audit": 1,
+        "repair": 0,
+        "other": 0,
+    }
+    assert out[7]["put"] == 2
+
+
+def test_traffic_series_fills_gaps() -> None:
+    points = traffic_series(
+        [(120, "GET", "success", 3, 300), (60, "PUT", "failed", 1, 5)],
+        start=50,
+        end=200,
+        step=60,
+    )
+    assert [p["timestamp"] for p in points] == [
+        "1970-01-01T00:00:00Z",
+        "1970-01-01T00:01:00Z",
+        "1970-01-01T00:02:00Z",
+        "1970-01-01T00:03:00Z",
+    ]
+    assert points[1]["put"] == 1 and points[1]["failed"] == 1 and points[1]["ingress_bytes"] == 0
+    assert points[2]["get"] == 3 and points[2]["egress_bytes"] == 300
+    assert points[3]["get"] == 0
+
+
+@pytest.mark.parametrize(
+    ("hours", "step"), [(1, 60), (6, 60), (24, 300), (168, 3600), (720, 3 * 3600)]
+)
+def test_series_step(hours: float, step: int) -> None:
+    assert series_step(hours) == step
+
+
+def test_summarize_countries_groups_unknown() -> None:
+    table = {"1.1.1.1": "AU", "1.0.0.1": "AU", "81.2.69.142": "GB"}
+    rows = [("1.1.1.1", 5, 50), ("1.0.0.1", 2, 20), ("81.2.69.142", 9, 9), ("10.0.0.1", 1, 1)]
+    out = summarize_countries(rows, table.get)
+    assert out == [
+        {"country": "GB", "operations": 9, "bytes": 9, "addresses": 1},
+        {"country": "AU", "operations": 7, "bytes": 70, "addresses": 2},
+        {"country": None, "operations": 1, "bytes": 1, "addresses": 1},
+    ]
+
+
+def test_iso_utc() -> None:
+    assert iso_utc(1736000000.7) == "2025-01-04T14:13:20Z"
+    assert iso_utc(None) is None
+
+
+# --- queries -------------------------------------------------------------------------
+
+
+def _event(ts: float, action: str, status: str, size: int, **kw: object) -> Event:
+    return Event(
+        timestamp=ts,
+        node_name=str(kw.get("node", "A")),
+        action=action,
+        status=status,  # type: ignore[arg-type]
+        size=size,
+        satellite_id=str(kw.get("sat", SAT_A)),
+        piece_id=str(kw.get("piece", "P1")),
+        remote_ip=str(kw.get("ip", "81.2.69.142")),
+        error_category=kw.get("err"),  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def store(tmp_path):  # type: ignore[no-untyped-def]
+    s = Store(tmp_path / "t.db").open()
+    yield s
+    s.close()
+
+
+def _insert_events(store: Store, events: list[Event]) -> None:
+    store.write_sync(lambda c: insert_events(c, events))
+
+
+def test_traffic_stats_from_raw_events_when_no_rollups(store: Store) -> None:
+    events = [
+        _event(NOW - 100, "GET", "success", 2048, piece="P1"),
+        _event(NOW - 90, "GET", "success", 2048, piece="P1"),
+        _event(NOW - 80, "GET", "failed", 2048, piece="P2", err="file does not exist"),
+        _event(NOW - 70, "PUT", "success", 1 << 20, sat=SAT_B, ip="1.1.1.1"),
+        _event(NOW - 60, "GET", "success", 10, node="B"),
+        _event(NOW - 7200, "GET", "success", 10),  # outside a 1 h window
+    ]
+    _insert_events(store, events)
+    out = store.read_sync(lambda c: get_traffic_stats(c, ["A"], 1, NOW))
+    assert out["operations"]["get"]["total"] == 3
+    assert out["operations"]["get"]["success_rate"] == pytest.approx(66.67)
+    assert out["bandwidth"] == {"egress_bytes": 4096, "ingress_bytes": 1 << 20}
+    assert out["errors"] == [{"category": "file does not exist", "count": 1}]
+    assert out["top_pieces"][0]["piece_id"] == "P1" and out["top_pieces"][0]["count"] == 2
+    assert out["top_pieces"][0]["egress_bytes"] == 4096
+    sizes = {b["bucket"]: b for b in out["size_buckets"]}
+    assert sizes["1 KiB - 4 KiB"]["get"] == 2  # successful only
+    assert sizes["1 MiB - 4 MiB"]["put"] == 1
+    assert out["series"]["step_seconds"] == 60
+    assert sum(p["get"] for p in out["series"]["points"]) == 3
+    assert out["end"] == "2025-01-04T14:13:20Z"
+    both = store.read_sync(lambda c: get_traffic_stats(c, ["A", "B"], 1, NOW))
+    assert both["operations"]["get"]["total"] == 4
+    day = store.read_sync(lambda c: get_traffic_stats(c, ["A"], 3, NOW))
+    assert day["operations"]["get"]["total"] == 4
+
+
+def _rollup(store: Store, rows: list[tuple[object, ...]], table: str = "rollups_minute") -> None:
+    def write(conn):  # type: ignore[no-untyped-def]
+        conn.executemany(
+            f"INSERT INTO {table} (node_name, bucket_start, satellite_id, action, status, "
+            "error_category, count, bytes, duration_count, duration_sum_ms) "
+            "VALUES (?,?,?,?,?,?,?,?,0,0)",
+            rows,
+        )
+
+    store.write_sync(write)
+
+
+def test_traffic_stats_prefers_rollups(store: Store) -> None:
+    minute = (NOW // 60) * 60
+    _rollup(
+        store,
+        [
+            ("A", minute - 60, SAT_A, "GET", "success", "", 1000, 1_000_000),
+            ("A", minute - 120, SAT_A, "GET", "canceled", "context canceled", 10, 0),
+            ("A", minute - 7200, SAT_A, "GET", "success", "", 5, 5),  # outside 1 h
+        ],
+    )
+    _rollup(
+        store,
+        [("A", (NOW // 3600 - 30) * 3600, SAT_A, "PUT", "success", "", 7, 70)],
+        "rollups_hour",
+    )
+    out = store.read_sync(lambda c: get_traffic_stats(c, ["A"], 1, NOW))
+    assert out["operations"]["get"]["total"] == 1010
+    assert out["errors"] == [{"category": "context canceled", "count": 10}]
+    assert out["bandwidth"]["egress_bytes"] == 1_000_000
+    long = store.read_sync(lambda c: get_traffic_stats(c, ["A"], 72, NOW))
+    assert long["operations"]["put"]["total"] == 7  # hour rollups beyond 48 h
+    assert long["series"]["step_seconds"] == 3600  # never finer than the rollup
+
+
+def test_geo_stats_by_country(store: Store) -> None:
+    _insert_events(
+        store,
+        [
+            _event(NOW - 10, "GET", "success", 100, ip="81.2.69.142"),
+            _event(NOW - 10, "GET", "success", 100, ip="81.2.69.142"),
+            _event(NOW - 10, "PUT", "success", 50, ip="1.1.1.1"),
+            _event(NOW - 10, "PUT", "success", 50, ip="192.168.1.2"),
+        ],
+    )
+    table = {"81.2.69.142": "GB", "1.1.1.1": "AU"}
+    out = store.read_sync(lambda c: get_geo_stats(c, ["A"], 1, NOW, table.get))
+    assert out["countries"][0] == {"country": "GB", "operations": 2, "bytes": 200, "addresses": 1}
+    assert {c["country"] for c in out["countries"]} == {"GB", "AU", None}
+    assert out["window_hours"] == 1
