@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -29,14 +30,18 @@ Sender = Callable[[str, str, str], Awaitable[bool]]  # (title, body, severity) -
 
 def apprise_sender(urls: list[str]) -> Sender:
     """A sender that delivers through apprise to every URL."""
-    import apprise
+    with warnings.catch_warnings():
+        # apprise's plugin loader imports stdlib modules deprecated in 3.11 (imghdr).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import apprise
 
-    apobj = apprise.Apprise()
-    for url in urls:
-        if not apobj.add(url):
-            log.error(
-                "notification URL not understood by apprise: %s", url.split("://")[0] + "://..."
-            )
+        apobj = apprise.Apprise()
+        for url in urls:
+            if not apobj.add(url):
+                log.error(
+                    "notification URL not understood by apprise: %s",
+                    url.split("://")[0] + "://...",
+                )
     types = {
         "info": apprise.NotifyType.INFO,
         "warning": apprise.NotifyType.WARNING,
