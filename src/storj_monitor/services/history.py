@@ -10,14 +10,15 @@ line first owns it, the other skips past it.
 
 from __future__ import annotations
 
+import gc
 import os
 import sqlite3
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from operator import attrgetter
+from operator import itemgetter
 
 from rich.console import Console
 
@@ -26,17 +27,20 @@ from storj_monitor.logs.tail import FINGERPRINT_BYTES, fingerprint_of, match_off
 from storj_monitor.services.progress import new_progress
 from storj_monitor.settings import Settings
 from storj_monitor.store import events as store_events
-from storj_monitor.store.database import connect, transaction
-from storj_monitor.store.events import LogOffset, OffsetConflictError
+from storj_monitor.store.bulk import BatchWriter, make_writer
+from storj_monitor.store.database import connect
+from storj_monitor.store.events import LogOffset
 from storj_monitor.store.schema import migrate
 
 #: Rows (events + records) per transaction of an import.
-IMPORT_BATCH_ROWS = 50_000
+IMPORT_BATCH_ROWS = 20_000
+#: Imports with more than this many bytes to read write in a child process (store.bulk).
+PROCESS_WRITER_MIN_BYTES = 16 << 20
 #: Bytes read at a time by an import (at least LOG_READ_BLOCK_BYTES).
 IMPORT_BLOCK_BYTES = 4 << 20
 #: A file untouched this long (seconds) is finished: its last line counts even without "\n".
 FINISHED_AFTER_SECONDS = 60.0
-_status = attrgetter("status")
+_status = itemgetter(3)  # the status column of an event row
 
 
 @dataclass(slots=True)
@@ -54,7 +58,7 @@ class ImportResult:
     ignored: int = 0
     by_status: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
-    skipped_bytes: int = 0  # stored by another writer while we ran
+    conflicts: int = 0  # times another writer had stored part of the file first
     partial_tail_bytes: int = 0  # an unfinished last line, left for a later read
 
     @property
@@ -64,12 +68,6 @@ class ImportResult:
 
 class LogImportError(RuntimeError):
     """The file cannot be imported; the message is one line for the user."""
-
-
-def _bulk_pragmas(conn: sqlite3.Connection) -> None:
-    """Settings for a long series of big write transactions on this connection only."""
-    conn.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
-    conn.execute("PRAGMA wal_autocheckpoint=16384")  # checkpoint every ~64 MiB of WAL
 
 
 def import_log(
@@ -83,22 +81,25 @@ def import_log(
     clock: Callable[[], float] = time.time,
     on_progress: Callable[[int, int], None] | None = None,
     on_start: Callable[[int, int], None] | None = None,
+    writer_process: bool | None = None,
 ) -> ImportResult:
     """Import ``path`` as node ``node_name`` into the database at ``db_path``.
 
     ``on_start(start_offset, size)`` is called once before reading, ``on_progress(offset,
-    lines)`` after each block. Raises :class:`LogImportError` for a missing/unreadable file.
+    lines)`` after each block. ``writer_process``: write in a child process (None: only when
+    more than ``PROCESS_WRITER_MIN_BYTES`` are left to read). Raises
+    :class:`LogImportError` for a missing/unreadable file or a database that cannot be written.
     """
     result = ImportResult(path, node_name)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     except OSError as exc:
         raise LogImportError(f"cannot read {path}: {exc.strerror or exc}") from None
-    conn = connect(db_path)
     t0 = time.perf_counter()
+    conn: sqlite3.Connection | None = None
     try:
+        conn = connect(db_path)
         migrate(conn)
-        _bulk_pragmas(conn)
         size = os.fstat(fd).st_size
         prefix = os.pread(fd, FINGERPRINT_BYTES, 0)
         fp = fingerprint_of(prefix)
@@ -111,100 +112,133 @@ def import_log(
         result.start_offset = result.end_offset = pos
         if on_start is not None:
             on_start(pos, size)
-        _import_from(conn, fd, fp, pos, expected, result, block_bytes, clock, on_progress,
-                     LineProcessor(node_name, max_pending=max_pending, ttl_seconds=ttl_seconds))  # fmt: skip
+        if pos >= size:
+            return result
+        if writer_process is None:
+            writer_process = size - pos >= PROCESS_WRITER_MIN_BYTES
+        writer = make_writer(db_path, process=writer_process)
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # millions of short-lived acyclic objects: the cycle collector only costs
+        try:
+            importer = _Importer(conn, fd, fp, result, writer, clock, on_progress)
+            importer.processor = LineProcessor(
+                node_name, max_pending=max_pending, ttl_seconds=ttl_seconds
+            )
+            importer.run(pos, expected, block_bytes)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+            writer.close()
+    except sqlite3.Error as exc:
+        raise LogImportError(f"database {db_path}: {exc}") from None
     finally:
         os.close(fd)
-        try:
-            conn.execute("PRAGMA optimize")
-        finally:
+        if conn is not None:
             conn.close()
         result.seconds = time.perf_counter() - t0
     return result
 
 
-def _import_from(
-    conn: sqlite3.Connection,
-    fd: int,
-    fp: tuple[str, int],
-    pos: int,
-    expected: int | None,
-    result: ImportResult,
-    block_bytes: int,
-    clock: Callable[[], float],
-    on_progress: Callable[[int, int], None] | None,
-    processor: LineProcessor,
-) -> None:
-    node_name, path = result.node_name, result.path
-    events: list = []
-    records: list = []
-    held = b""
-    pending_lines = 0
+class _Importer:
+    """The read → parse/pair → write loop of one import, with at most two batches in flight."""
 
-    def commit(end: int) -> bool:
-        """Write what is pending up to byte ``end``; False when another writer got there."""
-        nonlocal expected, events, records
-        offset = LogOffset(node_name, path, fp[0], fp[1], end, clock())
-        batch = [(offset, expected)]
-        try:
-            transaction(conn, lambda c: store_events.write_batch(c, events, records, batch))
-        except OffsetConflictError as exc:
-            expected = exc.stored
-            return False
-        result.events += len(events)
-        result.records += len(records)
-        result.by_status.update(map(_status, events))
-        expected = end
-        events, records = [], []
-        return True
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        fd: int,
+        fp: tuple[str, int],
+        result: ImportResult,
+        writer: BatchWriter,
+        clock: Callable[[], float],
+        on_progress: Callable[[int, int], None] | None,
+    ):
+        self.conn = conn  # reads only (offsets after a conflict)
+        self.fd = fd
+        self.fp = fp
+        self.result = result
+        self.writer = writer
+        self.clock = clock
+        self.on_progress = on_progress
+        self.processor: LineProcessor
+        self.sent: deque[tuple[list[tuple[object, ...]], int]] = deque()  # rows, records
+        self.conflict = False
 
-    os.lseek(fd, pos, os.SEEK_SET)
-    while True:
-        data = os.read(fd, block_bytes)
-        if not data:
-            break
-        if held:
-            data = held + data
-        lines, used = split_lines(data)
-        held = data[used:]
-        pos += used
-        if lines:
-            out = processor.process(lines)
-            events += out.events
-            records += out.records
-            pending_lines += len(lines)
-        if len(events) + len(records) >= IMPORT_BATCH_ROWS and not commit(pos):
-            pos = _skip_to(fd, expected, result, pos)
-            held, events, records = b"", [], []
-        if on_progress is not None:
-            on_progress(pos, processor.lines)
-    if held and _finished(fd, clock):  # a complete file whose last line lacks a newline
-        tail, _ = split_lines(held + b"\n")
-        out = processor.process(tail)
-        events += out.events
-        records += out.records
-        pos += len(held)
+    def run(self, pos: int, expected: int | None, block_bytes: int) -> None:
+        r, fd, processor = self.result, self.fd, self.processor
+        rows: list[tuple[object, ...]] = []
+        records: list = []
         held = b""
-    if pos != expected and not commit(pos):
-        _skip_to(fd, expected, result, pos)
-    result.end_offset = max(pos, expected or 0)
-    result.partial_tail_bytes = len(held)
-    result.lines = processor.lines
-    result.unparseable = processor.unparseable
-    result.ignored = processor.ignored
+        os.lseek(fd, pos, os.SEEK_SET)
+        while True:
+            data = os.read(fd, block_bytes)
+            if data:
+                if held:
+                    data = held + data
+                lines, used = split_lines(data)
+                held = data[used:]
+                pos += used
+            elif held and _finished(fd, self.clock):  # last line of a finished file, no "\n"
+                lines, _ = split_lines(held + b"\n")
+                pos += len(held)
+                held = b""
+            else:
+                lines = []
+            if lines:
+                out = processor.process(lines)
+                rows += store_events.event_rows(out.events)
+                records += out.records
+            last = not data  # end of file
+            full = len(rows) + len(records) >= IMPORT_BATCH_ROWS
+            if full or (last and (rows or records or pos != expected)):
+                self._submit(rows, records, pos, expected)
+                expected, rows, records = pos, [], []
+                self._collect(0 if last else 1)
+                if self.conflict:  # another writer stored part of this file: go past it
+                    pos = expected = self._stored_offset()
+                    r.conflicts += 1
+                    os.lseek(fd, pos, os.SEEK_SET)
+                    held, self.conflict = b"", False
+                    continue
+            if self.on_progress is not None:
+                self.on_progress(pos, processor.lines)
+            if last:
+                break
+        r.end_offset = pos
+        r.partial_tail_bytes = len(held)
+        r.lines = processor.lines
+        r.unparseable = processor.unparseable
+        r.ignored = processor.ignored
+
+    def _submit(self, rows: list, records: list, end: int, expected: int | None) -> None:
+        node_name, path = self.result.node_name, self.result.path
+        offset = LogOffset(node_name, path, self.fp[0], self.fp[1], end, self.clock())
+        self.writer.submit(rows, records, offset, expected)
+        self.sent.append((rows, len(records)))
+
+    def _collect(self, keep: int) -> None:
+        """Take replies until at most ``keep`` batches are in flight (all, on a conflict)."""
+        while self.writer.in_flight > (0 if self.conflict else keep):
+            kind, value = self.writer.result()
+            rows, n_records = self.sent.popleft()
+            if kind == "ok":
+                self.result.events += len(rows)
+                self.result.records += n_records
+                self.result.by_status.update(map(_status, rows))
+            elif kind == "conflict":
+                self.conflict = True
+            else:
+                raise LogImportError(f"writing to the database failed: {value}")
+
+    def _stored_offset(self) -> int:
+        row = store_events.get_offset(
+            self.conn, store_events.source_key(self.result.node_name, self.fp[0])
+        )
+        return row.offset if row is not None else 0
 
 
 def _finished(fd: int, clock: Callable[[], float]) -> bool:
     """True when nobody has written the file for a while (so its last line is complete)."""
     return clock() - os.fstat(fd).st_mtime > FINISHED_AFTER_SECONDS
-
-
-def _skip_to(fd: int, stored: int | None, result: ImportResult, pos: int) -> int:
-    """Another writer stored this file up to ``stored``: drop our batch, continue there."""
-    target = stored or 0
-    result.skipped_bytes += max(0, target - pos)
-    os.lseek(fd, target, os.SEEK_SET)
-    return target
 
 
 def _summary(console: Console, r: ImportResult) -> None:
@@ -251,9 +285,8 @@ def run_history_ingest(settings: Settings, node_name: str, path: str) -> int:
     except LogImportError as exc:
         print(f"storj_monitor: error: {exc}", file=sys.stderr)
         return 1
-    except (sqlite3.Error, RuntimeError) as exc:
-        print(f"storj_monitor: error: database {settings.db_path}: {exc}",
-              file=sys.stderr)  # fmt: skip
+    except (sqlite3.Error, RuntimeError) as exc:  # e.g. a database of a newer version
+        print(f"storj_monitor: error: database {settings.db_path}: {exc}", file=sys.stderr)
         return 1
     finally:
         progress.stop()

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from operator import attrgetter
+from typing import Any
 
 import orjson
 
@@ -44,6 +45,7 @@ _INSERT_EVENT = (
     f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(_EVENT_COLUMNS))})"
 )
+assert tuple(f.name for f in fields(Event)) == _EVENT_COLUMNS, "Event fields = columns"
 #: One C call per event builds the row tuple (much faster than a Python-level tuple).
 _event_row = attrgetter(*_EVENT_COLUMNS)
 
@@ -57,6 +59,19 @@ _INSERT_RECORD = (
 def insert_events(conn: sqlite3.Connection, events: Iterable[Event]) -> None:
     """Insert finished piece operations (one ``executemany``)."""
     conn.executemany(_INSERT_EVENT, map(_event_row, events))
+
+
+def event_rows(events: Iterable[Event]) -> list[tuple[Any, ...]]:
+    """Events as plain row tuples (column order of :func:`event_from_row`); cheap to pickle."""
+    return list(map(_event_row, events))
+
+
+def event_from_row(row: Sequence[Any]) -> Event:
+    return Event(*row)  # the dataclass's field order is the column order
+
+
+def insert_event_rows(conn: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -> None:
+    conn.executemany(_INSERT_EVENT, rows)
 
 
 def _record_row(r: LogRecord) -> tuple[object, ...]:
@@ -190,6 +205,23 @@ def write_batch(
         insert_records(conn, records)
 
 
+def write_row_batch(
+    conn: sqlite3.Connection,
+    rows: Sequence[Sequence[Any]],
+    records: Sequence[LogRecord],
+    offsets: Sequence[tuple[LogOffset, int | None]] = (),
+) -> None:
+    """:func:`write_batch` for events given as row tuples (see :func:`event_rows`)."""
+    for new, expected in offsets:
+        advance_offset(conn, new, expected=expected)
+    if rows:
+        insert_event_rows(conn, rows)
+        if _write_rollups is not None:
+            _write_rollups(conn, list(map(event_from_row, rows)))
+    if records:
+        insert_records(conn, records)
+
+
 def delete_events_before(conn: sqlite3.Connection, cutoff: float, limit: int = 50_000) -> int:
     """Delete at most ``limit`` raw events older than ``cutoff`` (UTC unix seconds).
 
@@ -241,4 +273,5 @@ __all__: Sequence[str] = (
     "insert_records",
     "source_key",
     "write_batch",
+    "write_row_batch",
 )

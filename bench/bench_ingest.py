@@ -1,0 +1,108 @@
+"""End-to-end ingest benchmark: generated log → the real ``--ingest-log`` path → SQLite.
+
+Generates N lines (default 1,000,000) with the seeded demo generator (both dialects, started/
+finished pairs, failures, cancellations, background lines) into a temporary file, imports it
+with ``services.history.import_log`` (parse + pair with durations + store + rollups), and
+prints lines/s, events/s, peak RSS and the database size. Prints figures; asserts nothing.
+
+    python bench/bench_ingest.py [--lines N] [--profile] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from storj_monitor.demo.loggen import LogGenerator
+from storj_monitor.services.history import import_log
+from storj_monitor.settings import defaults
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident set size of this process in MB (ru_maxrss is KiB on Linux)."""
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kib / 1024 if sys.platform != "darwin" else kib / 1024 / 1024
+
+
+def generate(path: Path, n: int, seed: int = 0) -> float:
+    t0 = time.perf_counter()
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        batch: list[str] = []
+        for line in LogGenerator(seed=seed).lines(n):
+            batch.append(line)
+            if len(batch) >= 10_000:
+                f.write("\n".join(batch) + "\n")
+                batch.clear()
+        if batch:
+            f.write("\n".join(batch) + "\n")
+    return time.perf_counter() - t0
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--lines", type=int, default=1_000_000)
+    p.add_argument("--profile", action="store_true", help="print the top of a cProfile run")
+    p.add_argument("--keep", metavar="DIR", help="write the log and the DB here and keep them")
+    args = p.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(args.keep or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        log_path, db_path = folder / "bench.log", folder / "bench.db"
+        for stale in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
+            stale.unlink(missing_ok=True)
+        gen_s = generate(log_path, args.lines)
+        size = log_path.stat().st_size
+        rss_before = _peak_rss_mb()
+        print(f"generated {args.lines:,} lines ({size / 1e6:.0f} MB) in {gen_s:.1f} s")
+
+        settings = defaults()
+        profiler = cProfile.Profile() if args.profile else None
+        t0 = time.perf_counter()
+        if profiler:
+            profiler.enable()
+        result = import_log(
+            str(db_path),
+            "bench",
+            str(log_path),
+            max_pending=settings.pairing_max_pending,
+            ttl_seconds=settings.pairing_ttl_seconds,
+        )
+        if profiler:
+            profiler.disable()
+        elapsed = time.perf_counter() - t0
+        db_bytes = sum(
+            os.path.getsize(p) for p in (db_path, Path(f"{db_path}-wal")) if os.path.exists(p)
+        )
+        with_duration = result.by_status.total()
+        print(f"lines read        {result.lines:,}")
+        print(f"events stored     {result.events:,}  {dict(result.by_status)}")
+        print(f"records stored    {result.records:,}")
+        print(f"unparseable       {result.unparseable:,}   ignored {result.ignored:,}")
+        print(f"time              {elapsed:.2f} s")
+        print(f"lines/s           {result.lines / elapsed:,.0f}")
+        print(f"events/s          {result.events / elapsed:,.0f}")
+        print(f"MB/s              {size / 1e6 / elapsed:,.1f}")
+        print(f"peak RSS          {_peak_rss_mb():.0f} MB (after generating: {rss_before:.0f} MB)")
+        print(f"database size     {db_bytes / 1e6:.1f} MB")
+        _ = with_duration
+        import sqlite3
+
+        conn = sqlite3.connect(db_path)
+        with_d = conn.execute("SELECT COUNT(*) FROM events WHERE duration_ms IS NOT NULL")
+        print(f"events with duration_ms {with_d.fetchone()[0]:,}")
+        conn.close()
+        if profiler:
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

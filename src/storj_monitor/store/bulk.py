@@ -1,0 +1,202 @@
+"""Batch writers for a log import: in a child process (big files) or inline (small ones).
+
+Why a process: parsing and SQLite inserting each cost a few microseconds per line, and
+Python's ``sqlite3`` releases the GIL around every row's step, so a writer *thread* makes
+the two fight over the GIL and is slower than doing both in turn. A writer process on its
+own connection overlaps them for real. Batches travel as plain row tuples (cheap to
+pickle); each one is a transaction with its compare-and-set offset, exactly as inline.
+
+Protocol: ``submit(rows, records, offset, expected)`` then, in order, one ``result()`` per
+submitted batch: ``("ok", events)``, ``("conflict", stored_offset)`` or ``("error", text)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections import deque
+from collections.abc import Sequence
+from multiprocessing.connection import Connection
+from typing import Any, Protocol
+
+from storj_monitor.model import LogRecord
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+from storj_monitor.store.database import connect, transaction
+from storj_monitor.store.events import LogOffset, OffsetConflictError, write_row_batch
+
+Reply = tuple[str, Any]
+Row = tuple[Any, ...]
+
+
+def bulk_pragmas(conn: sqlite3.Connection) -> None:
+    """Settings for a long series of big write transactions on this connection only."""
+    conn.execute("PRAGMA cache_size=-16384")  # 16 MiB page cache: appends need few pages
+    conn.execute("PRAGMA wal_autocheckpoint=16384")  # checkpoint every ~64 MiB of WAL
+
+
+def _write(
+    conn: sqlite3.Connection,
+    rows: Sequence[Row],
+    records: Sequence[LogRecord],
+    offset: LogOffset,
+    expected: int | None,
+) -> Reply:
+    try:
+        transaction(conn, lambda c: write_row_batch(c, rows, records, [(offset, expected)]))
+    except OffsetConflictError as exc:
+        return ("conflict", exc.stored)
+    except sqlite3.Error as exc:
+        return ("error", f"{type(exc).__name__}: {exc}")
+    return ("ok", len(rows))
+
+
+class BatchWriter(Protocol):
+    def submit(
+        self,
+        rows: Sequence[Row],
+        records: Sequence[LogRecord],
+        offset: LogOffset,
+        expected: int | None,
+    ) -> None: ...
+    def result(self) -> Reply: ...
+    @property
+    def in_flight(self) -> int: ...
+    def close(self) -> None: ...
+
+
+class InlineWriter:
+    """Writes on the caller's thread (small imports: no process start-up cost)."""
+
+    def __init__(self, db_path: str):
+        self._conn = connect(db_path)
+        bulk_pragmas(self._conn)
+        self._replies: deque[Reply] = deque()
+
+    def submit(self, rows, records, offset, expected) -> None:  # type: ignore[no-untyped-def]
+        self._replies.append(_write(self._conn, rows, records, offset, expected))
+
+    def result(self) -> Reply:
+        return self._replies.popleft()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._replies)
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _serve(db_path: str, inbox: Connection, outbox: Connection) -> None:
+    """The writer process: one connection, one transaction per received batch.
+
+    A reader thread drains the pipe while the main thread writes, so the parent never
+    waits for the pipe while SQLite is busy.
+    """
+    conn = connect(db_path)
+    bulk_pragmas(conn)
+    batches: queue.Queue[Any] = queue.Queue(maxsize=1)
+
+    def read() -> None:
+        try:
+            while True:
+                msg = inbox.recv()
+                batches.put(msg)
+                if msg is None:
+                    return
+        except (EOFError, OSError):
+            batches.put(None)
+
+    threading.Thread(target=read, name="import-writer-read", daemon=True).start()
+    try:
+        while (msg := batches.get()) is not None:
+            outbox.send(_write(conn, *msg))
+    except (BrokenPipeError, KeyboardInterrupt):
+        pass
+    finally:
+        conn.close()
+
+
+def _grow_pipe(fd: int, size: int = 1 << 20) -> None:
+    """Ask Linux for a 1 MiB pipe buffer (fewer, larger writes); harmless elsewhere."""
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if set_size is not None:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(fd, set_size, size)
+
+
+class WriterDiedError(RuntimeError):
+    """The writer process is gone (killed, or crashed); the import stops."""
+
+
+class ProcessWriter:
+    """Writes in a child process (``python -m storj_monitor.store.bulk DB``), fed through
+    its stdin and answering on its stdout; ``submit`` returns once the batch is in the pipe.
+
+    A separate interpreter rather than ``multiprocessing``: no fork of a threaded process,
+    no re-import of the caller's main module.
+    """
+
+    def __init__(self, db_path: str):
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "storj_monitor.store.bulk", db_path],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._out = Connection(os.dup(self._proc.stdin.fileno()), readable=False)
+        self._in = Connection(os.dup(self._proc.stdout.fileno()), writable=False)
+        _grow_pipe(self._proc.stdin.fileno())
+        self._proc.stdin.close()
+        self._proc.stdout.close()
+        self._in_flight = 0
+
+    def submit(self, rows, records, offset, expected) -> None:  # type: ignore[no-untyped-def]
+        try:
+            self._out.send((rows, records, offset, expected))
+        except OSError:
+            raise WriterDiedError("the import writer process died") from None
+        self._in_flight += 1
+
+    def result(self) -> Reply:
+        try:
+            reply: Reply = self._in.recv()
+        except (EOFError, OSError):
+            raise WriterDiedError("the import writer process died") from None
+        self._in_flight -= 1
+        return reply
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._out.send(None)
+        self._out.close()
+        try:
+            self._proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait(5)
+        self._in.close()
+
+
+def make_writer(db_path: str, *, process: bool) -> BatchWriter:
+    """A process writer where it is supported (POSIX), else inline."""
+    if process and os.name == "posix":
+        return ProcessWriter(db_path)
+    return InlineWriter(db_path)
+
+
+if __name__ == "__main__":
+    sys.stdout = sys.stderr  # stdout is the reply pipe: nothing else may write to it
+    _serve(sys.argv[1], Connection(0, writable=False), Connection(1, readable=False))
