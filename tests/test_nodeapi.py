@@ -6,6 +6,8 @@ import random
 from collections.abc import AsyncIterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from storj_monitor.demo.fake_node_api import NODE_ID, FakeNodeApi, scenario
 from storj_monitor.nodeapi import (
@@ -182,3 +184,29 @@ def test_parse_time() -> None:
     assert parse_time("0001-01-01T00:00:00Z") is None
     assert parse_time(None) is None
     assert parse_time("garbage") is None
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(
+        st.sampled_from(
+            ["nodeID", "diskSpace", "used", "available", "allocated", "trash", "satellites",
+             "id", "url", "audits", "auditScore", "wallet", "bandwidth", "vettedAt"]
+        ),
+        children,
+        max_size=6,
+    ),
+    max_leaves=20,
+)  # fmt: skip
+
+
+@settings(max_examples=300)
+@given(json_values)
+def test_any_json_parses_or_is_malformed(data: object) -> None:
+    for parse in (parse_dashboard, parse_satellite):
+        try:
+            result = parse(data)
+        except NodeApiMalformed:  # the only error a wrong reply may raise
+            continue
+        assert result.raw is data

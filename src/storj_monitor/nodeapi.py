@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -158,8 +159,8 @@ def _num(d: dict[str, Any], key: str, url: str, *, required: bool = False) -> fl
         if required:
             raise NodeApiMalformed(url, f"missing {key!r}")
         return None
-    if isinstance(v, bool) or not isinstance(v, int | float):
-        raise NodeApiMalformed(url, f"{key!r} is not a number: {v!r}")
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        raise NodeApiMalformed(url, f"{key!r} is not a finite number: {v!r}")
     return v
 
 
@@ -177,15 +178,28 @@ def _list(value: Any, url: str, what: str) -> list[Any]:
     return value
 
 
+#: Byte counts outside 0..2**60 (1 EiB) are not a disk: the reply is wrong.
+_MAX_BYTES = 2**60
+
+
+def _bytes(d: dict[str, Any], key: str, url: str, *, required: bool = False) -> int | None:
+    v = _num(d, key, url, required=required)
+    if v is None:
+        return None
+    if not 0 <= v <= _MAX_BYTES:
+        raise NodeApiMalformed(url, f"{key!r} is not a plausible byte count: {v!r}")
+    return int(v)
+
+
 def parse_disk_space(disk: dict[str, Any], url: str = "") -> DiskSpace:
     """Normalise ``diskSpace``: ``allocated`` present -> available is free; absent -> total."""
-    used = int(_num(disk, "used", url, required=True) or 0)
-    available = int(_num(disk, "available", url, required=True) or 0)
-    trash = int(_num(disk, "trash", url) or 0)
-    overused = int(_num(disk, "overused", url) or 0)
+    used = _bytes(disk, "used", url, required=True) or 0
+    available = _bytes(disk, "available", url, required=True) or 0
+    trash = _bytes(disk, "trash", url) or 0
+    overused = _bytes(disk, "overused", url) or 0
     if "allocated" in disk:
-        total = int(_num(disk, "allocated", url, required=True) or 0)
-        reclaimable = _num(disk, "reclaimable", url)
+        total = _bytes(disk, "allocated", url, required=True) or 0
+        reclaimable = _bytes(disk, "reclaimable", url)
         return DiskSpace(
             total_bytes=total,
             used_bytes=used,
@@ -228,7 +242,7 @@ def parse_dashboard(data: Any, url: str = "/api/sno/") -> NodeSummary:
             )
         )
     bandwidth = d.get("bandwidth") if isinstance(d.get("bandwidth"), dict) else {}
-    bw = _num(bandwidth, "used", url)
+    bw = _bytes(bandwidth, "used", url)
     return NodeSummary(
         node_id=node_id,
         wallet=d.get("wallet") if isinstance(d.get("wallet"), str) else None,
@@ -271,8 +285,8 @@ def parse_satellite(data: Any, url: str = "/api/sno/satellite") -> SatelliteDeta
         scores = [_scores(audits, url)]
     else:
         scores = [_scores(a, url) for a in _list(audits, url, "audits")]
-    egress = _num(d, "egressSummary", url)
-    ingress = _num(d, "ingressSummary", url)
+    egress = _bytes(d, "egressSummary", url)
+    ingress = _bytes(d, "ingressSummary", url)
     sat_id = d.get("id")
     return SatelliteDetail(
         id=sat_id if isinstance(sat_id, str) else None,
@@ -344,6 +358,8 @@ class NodeApiClient:
             raise NodeApiMalformed(url, f"incomplete reply ({exc.__class__.__name__})") from None
         except aiohttp.ClientError as exc:
             raise NodeApiUnreachable(url, f"{exc.__class__.__name__}: {exc}") from None
+        except (OSError, ValueError) as exc:  # bad URL, socket errors outside aiohttp's types
+            raise NodeApiUnreachable(url, f"{exc.__class__.__name__}: {exc}") from None
         stripped = body.lstrip()
         if stripped[:1] == b"<" or "html" in ctype.lower():
             raise NodeApiNotJson(
@@ -369,16 +385,29 @@ class NodeApiClient:
                 attempt += 1
                 await asyncio.sleep(delay)
 
+    async def _parsed(self, path: str, parse: Any) -> Any:
+        url = self.base_url + path
+        data = await self.get_json(path)
+        try:
+            return parse(data, url)
+        except NodeApiError:
+            raise
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+            raise NodeApiMalformed(url, f"unexpected shape: {exc}") from None
+
     async def dashboard(self) -> NodeSummary:
-        return parse_dashboard(await self.get_json("/api/sno/"), self.base_url + "/api/sno/")
+        result: NodeSummary = await self._parsed("/api/sno/", parse_dashboard)
+        return result
 
     async def satellites(self) -> SatelliteDetail:
-        path = "/api/sno/satellites"
-        return parse_satellite(await self.get_json(path), self.base_url + path)
+        result: SatelliteDetail = await self._parsed("/api/sno/satellites", parse_satellite)
+        return result
 
     async def satellite(self, satellite_id: str) -> SatelliteDetail:
-        path = f"/api/sno/satellite/{satellite_id}"
-        return parse_satellite(await self.get_json(path), self.base_url + path)
+        result: SatelliteDetail = await self._parsed(
+            f"/api/sno/satellite/{satellite_id}", parse_satellite
+        )
+        return result
 
     async def estimated_payout(self) -> dict[str, Any]:
         path = "/api/sno/estimated-payout"

@@ -311,10 +311,12 @@ class NodePoller:
             return_exceptions=True,
         )
         for r in results:
-            if isinstance(r, BaseException) and not isinstance(r, NodeApiError):
-                raise r
+            if isinstance(r, BaseException) and not isinstance(r, Exception):
+                raise r  # cancellation and friends
             if isinstance(r, NodeApiError):
                 log.debug("[%s] optional API call failed: %s", self.node_name, r)
+            elif isinstance(r, Exception):
+                log.warning("[%s] optional API call failed unexpectedly: %r", self.node_name, r)
         overview = results[0] if isinstance(results[0], SatelliteDetail) else None
         payout = results[1] if isinstance(results[1], dict) else None
         details = {
