@@ -83,9 +83,6 @@ _PIECE_MESSAGES: dict[str, tuple[bool, str | None, int]] = {
     "delete failed": (False, "failed", _DELETE),
 }
 
-#: (piece, satellite, action, size, remote address, available space, offset) per dialect.
-_OLD_KEYS = ("Piece ID", "Satellite ID", "Action", "Size", "Remote Address", "Available Space")
-_NEW_KEYS = ("piece_id", "satellite_id", "action", "size", "remote_address", "available_space")
 
 # --- records --------------------------------------------------------------------------------
 
@@ -267,14 +264,15 @@ class LineParser:
             # Fast path: a console piecestore line with a known time stamp. Trailing "\r\n"
             # sits after the JSON column, where orjson skips it as whitespace.
             parts = line.split("\t")
-            if len(parts) == 5 and parts[2] == "piecestore":
-                spec = _PIECE_MESSAGES.get(parts[3])
-                timestamp = self._ts_cache.get(parts[0])
-                if spec is not None and timestamp is not None and parts[1] in _LEVELS:
-                    piece = self._piece(timestamp, None, parts[1], parts[3], spec, _loads(parts[4]))
-                    if piece is not None and piece is not False:
+            if len(parts) == 5:
+                ts_text, level, logger, message, fields_text = parts
+                spec = _PIECE_MESSAGES.get(message) if logger == "piecestore" else None
+                timestamp = self._ts_cache.get(ts_text)
+                if spec is not None and timestamp is not None and level in _LEVELS:
+                    piece = self._piece(timestamp, None, level, spec, _loads(fields_text))
+                    if type(piece) is PieceLine:
                         self.piece_lines += 1
-                        return piece  # type: ignore[return-value]
+                        return piece
                     result: PieceLine | LogRecord | bool | None = piece
                 else:
                     result = self._parse(line, None)
@@ -359,7 +357,7 @@ class LineParser:
                 return False
             if type(fields) is not dict:
                 return False
-            return self._piece(timestamp, precise, level, message, spec, fields)
+            return self._piece(timestamp, precise, level, spec, fields)
         return self._record(timestamp, level, logger, message, fields_text)
 
     def _parse_untabbed(
@@ -412,7 +410,7 @@ class LineParser:
             return False
         spec = _PIECE_MESSAGES.get(message)
         if spec is not None and logger == "piecestore":
-            return self._piece(timestamp, precise, level, message, spec, obj)
+            return self._piece(timestamp, precise, level, spec, obj)
         fields = {k: v for k, v in obj.items() if k not in _ZAP_JSON_KEYS}
         return self._record(timestamp, level, logger, message, fields)
 
@@ -423,27 +421,39 @@ class LineParser:
         timestamp: float,
         precise: float | None,
         level: str,
-        message: str,
         spec: tuple[bool, str | None, int],
         fields: dict[str, Any],
     ) -> PieceLine | bool | None:
         if type(fields) is not dict:
             return False
-        piece_key, sat_key, action_key, size_key, addr_key, space_key = (
-            _OLD_KEYS if ("Piece ID" in fields or "Action" in fields) else _NEW_KEYS
-        )
+        if "Action" in fields or "Piece ID" in fields:  # before v1.146
+            action = fields.get("Action")
+            piece_id = fields.get("Piece ID")
+            satellite_id = fields.get("Satellite ID")
+            size = fields.get("Size")
+            remote_addr = fields.get("Remote Address")
+        else:
+            action = fields.get("action")
+            piece_id = fields.get("piece_id")
+            satellite_id = fields.get("satellite_id")
+            size = fields.get("size")
+            remote_addr = fields.get("remote_address")
         started, status, special = spec
-        piece_id = fields.get(piece_key)
-        if type(piece_id) is not str:
-            piece_id = _as_str(piece_id)
-        satellite_id = fields.get(sat_key)
-        if type(satellite_id) is not str:
-            satellite_id = _as_str(satellite_id)
-        action = fields.get(action_key)
         if type(action) is not str:
             if special != _DELETE:
                 return False
             action = "DELETE"
+        if type(piece_id) is not str and piece_id is not None:
+            piece_id = str(piece_id)
+        if type(satellite_id) is not str and satellite_id is not None:
+            satellite_id = str(satellite_id)
+        if type(size) is not int and size is not None:
+            size = _as_int(size)
+        if type(remote_addr) is str:
+            host, sep, _port = remote_addr.rpartition(":")
+            remote_ip = host if sep and host and ":" not in host else split_remote_ip(remote_addr)
+        else:
+            remote_addr = remote_ip = None
 
         if special:
             race_lost = self._race_lost
@@ -455,17 +465,8 @@ class LineParser:
                 if len(race_lost) > _RACE_MEMORY:
                     del race_lost[next(iter(race_lost))]
 
-        size = fields.get(size_key)
-        if size is not None and type(size) is not int:
-            size = _as_int(size)
-        remote_addr = fields.get(addr_key)
-        if type(remote_addr) is str:
-            host, sep, _port = remote_addr.rpartition(":")
-            remote_ip = host if sep and host and ":" not in host else split_remote_ip(remote_addr)
-        else:
-            remote_addr = remote_ip = None
         if started:
-            space = fields.get(space_key)
+            space = fields.get("Available Space", fields.get("available_space"))
             if space is not None and type(space) is not int:
                 space = _as_int(space)
             return PieceLine(
