@@ -241,7 +241,8 @@ def parse_dashboard(data: Any, url: str = "/api/sno/") -> NodeSummary:
                 vetted_at=parse_time(s.get("vettedAt")),
             )
         )
-    bandwidth = d.get("bandwidth") if isinstance(d.get("bandwidth"), dict) else {}
+    raw_bw = d.get("bandwidth")
+    bandwidth: dict[str, Any] = raw_bw if isinstance(raw_bw, dict) else {}
     bw = _bytes(bandwidth, "used", url)
     return NodeSummary(
         node_id=node_id,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
@@ -186,7 +187,7 @@ class Notifier:
                 continue
             last = self._notified.get(alert.id)
             if last is None:
-                last = await self.store.read(lambda c, i=alert.id: q.last_notified(c, i))
+                last = await self.store.read(functools.partial(q.last_notified, alert_id=alert.id))
                 if last is None:
                     continue  # never notified (below threshold then): not a re-notification
                 self._notified[alert.id] = last

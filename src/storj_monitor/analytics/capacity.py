@@ -95,7 +95,8 @@ def _thin(idx: np.ndarray, limit: int) -> np.ndarray:
     if len(idx) <= limit:
         return idx
     keep = np.linspace(0, len(idx) - 1, limit).round().astype(int)
-    return idx[np.unique(keep)]
+    thinned: np.ndarray = idx[np.unique(keep)]
+    return thinned
 
 
 def theil_sen_slope(

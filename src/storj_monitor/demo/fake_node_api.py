@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -243,7 +244,10 @@ def make_app(state: FakeNodeState) -> web.Application:
         return web.Response(body=body, content_type="application/json")
 
     @web.middleware
-    async def failure_modes(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def failure_modes(
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
         state.requests += 1
         if state.mode == "hang":
             await asyncio.Event().wait()  # until the client gives up / the server stops
@@ -311,9 +315,7 @@ class FakeNodeApi:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        server = site._server
-        if server is not None and server.sockets:  # type: ignore[union-attr]
-            self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = int(self._runner.addresses[0][1])  # the real port when 0 was asked
         return self
 
     async def stop(self) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from storj_monitor.alerts.engine import AlertEngine
@@ -165,7 +165,7 @@ class LogWatch:
 
     # --- the worker ----------------------------------------------------------------------
     async def _work(self) -> None:
-        handlers = {
+        handlers: dict[str, Callable[..., Awaitable[None]]] = {
             "audit": self._handle_audit,
             "ping_failed": self._handle_ping,
             "reputation": self._handle_reputation,
