@@ -203,6 +203,8 @@ class FileFollower:
             self.caught_up = True  # nothing there yet: whatever appears later is live
             return []
         chunks: list[Chunk] = []
+        if not self._cur.final:
+            self._check_truncated(self._cur)
         budget = self.max_bytes_per_poll
         while budget > 0 and self._cur is not None:
             cur = self._cur
@@ -273,20 +275,24 @@ class FileFollower:
             self.rotations += 1
             log.info("%s was rotated; following the new file", self.path)
             return self._open_next()
+        return self._check_truncated(cur)
+
+    def _check_truncated(self, cur: _Open) -> bool:
+        """Copytruncate: the file shrank below what we read, or its first line changed
+        (truncated and written again past our offset). Then read it again from byte 0."""
         fsize = os.fstat(cur.fd).st_size
         self.size = fsize
-        consumed = cur.pos + len(cur.held)
-        truncated = fsize < consumed
-        if not truncated and cur.identity is not None and fsize > 0:
+        truncated = fsize < cur.pos + len(cur.held)
+        if not truncated and cur.identity is not None:
             fp = fingerprint_of(_read_prefix(cur.fd))
             truncated = fp is None or fp[0] != cur.identity.fingerprint
-        if truncated:
-            self.truncations += 1
-            log.info("%s was truncated (copytruncate?); reading it from the start", self.path)
-            os.lseek(cur.fd, 0, os.SEEK_SET)
-            cur.pos, cur.held, cur.identity = 0, b"", None
-            return True
-        return False
+        if not truncated:
+            return False
+        self.truncations += 1
+        log.info("%s was truncated (copytruncate?); reading it from the start", self.path)
+        os.lseek(cur.fd, 0, os.SEEK_SET)
+        cur.pos, cur.held, cur.identity = 0, b"", None
+        return True
 
     def _finish(self, cur: _Open, chunks: list[Chunk]) -> None:
         """Close a file we will not come back to; a partial last line is passed on."""
