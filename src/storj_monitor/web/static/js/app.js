@@ -16,6 +16,11 @@ export class App {
     this.nodesListeners = new Set();
     this.ready = false; // true once `init` arrived on the current connection
     this.seq = 0;
+    this.pending = new Map(); // request id -> request type, to route errors to the card
+    ws.on("error", (msg) => {
+      const type = this.pending.get(msg.id);
+      if (type) ws.dispatch(`error:${type}`, msg);
+    });
   }
 
   /** The node names the current view covers. */
@@ -82,6 +87,8 @@ export class App {
     const msg = { type, ...params };
     if (!("view" in msg) && !("node_name" in msg)) msg.view = this.view;
     msg.id = ++this.seq;
+    this.pending.set(msg.id, type);
+    if (this.pending.size > 200) this.pending.delete(this.pending.keys().next().value);
     return this.ws.send(msg);
   }
 

@@ -41,6 +41,16 @@ export function bitrate(bytesPerSecond) {
   return `${v.toFixed(v < 10 && i > 0 ? 2 : 1)} ${units[i]}`;
 }
 
+/** Short bit rate for chart axes: "24M", "850k" (bit/s). */
+export function bitrateShort(bytesPerSecond) {
+  if (!isNum(bytesPerSecond)) return "";
+  const v = bytesPerSecond * 8;
+  if (v >= 1e9) return `${+(v / 1e9).toFixed(1)}G`;
+  if (v >= 1e6) return `${+(v / 1e6).toFixed(1)}M`;
+  if (v >= 1e3) return `${+(v / 1e3).toFixed(1)}k`;
+  return `${Math.round(v)}`;
+}
+
 export function num(n, digits = 0) {
   if (!isNum(n)) return DASH;
   return n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -112,7 +122,7 @@ export function ago(t, nowSeconds = Date.now() / 1000) {
 }
 
 export function satelliteName(id, name) {
-  if (name) return name;
+  if (name) return name.replace(/:\d+$/, "").replace(/\.(storj|tardigrade)\.io$/, "");
   if (!id) return "unknown satellite";
   return SATELLITE_NAMES[id] || `${id.slice(0, 8)}…`;
 }

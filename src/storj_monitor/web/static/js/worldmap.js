@@ -8,7 +8,7 @@ import { compact } from "./format.js";
 const ATLAS_URL = "vendor/world-atlas-2.0.2.countries-110m.json";
 const CODES_URL = "vendor/i18n-iso-countries-7.14.0.codes.json";
 const WIDTH = 960;
-const HEIGHT = 470;
+const HEIGHT = 430;
 
 let assets = null;
 
@@ -44,13 +44,13 @@ export class WorldMap {
   }
 
   draw({ features, numericOf }) {
-    const projection = window.d3.geoNaturalEarth1().fitExtent([[4, 4], [WIDTH - 4, HEIGHT - 4]], { type: "Sphere" });
+    const land = { type: "FeatureCollection", features };
+    const projection = window.d3.geoNaturalEarth1().fitExtent([[4, 4], [WIDTH - 4, HEIGHT - 4]], land);
     const path = window.d3.geoPath(projection);
     this.paths = new Map();
     const byNumeric = new Map();
     for (const [a2, n] of numericOf) byNumeric.set(n, a2);
-    const root = svg("svg", { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: "img", "aria-label": "Traffic by country" },
-      svg("path", { class: "sphere", d: path({ type: "Sphere" }) }));
+    const root = svg("svg", { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: "img", "aria-label": "Traffic by country" });
     for (const f of features) {
       const p = svg("path", { class: "country", d: path(f) || "" });
       const title = svg("title", {}, f.properties.name);

@@ -72,6 +72,11 @@ export class LatencyCard {
       this.histogram = m;
       this.renderHistogram();
     });
+    app.ws.on("error:get_latency_stats", (m) => {
+      this.destroyChart();
+      this.stats = null;
+      replace(this.body, empty("Latency statistics unavailable", m.message, "error"));
+    });
     app.onView(() => {
       this.stats = null;
       this.histogram = null;

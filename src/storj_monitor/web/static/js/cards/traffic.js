@@ -7,7 +7,7 @@
 
 import { h, replace } from "../dom.js";
 import { Chart, line } from "../charts.js";
-import { bitrate, bytes, compact, isNum, num, pct, satelliteName, toUnix } from "../format.js";
+import { bitrate, bitrateShort, bytes, compact, isNum, num, pct, satelliteName, toUnix } from "../format.js";
 import { empty, kpi, rateTone, sectionTitle, segmented, table, waiting } from "../ui.js";
 import { every, sameView } from "../app.js";
 
@@ -155,7 +155,7 @@ export class TrafficCard {
         line("Ingress", p.ingress, bitrate, { fill: `${p.ingress}22` }),
         line("Egress", p.egress, bitrate, { fill: `${p.egress}22` }),
       ],
-      axes: [{}, { size: 70, values: (u, vals) => vals.map((v) => bitrate(v)) }],
+      axes: [{}, { size: 50, label: "bit/s", labelSize: 14, labelFont: "11px system-ui", values: (u, vals) => vals.map((v) => bitrateShort(v)) }],
     }), { height: 170 });
   }
 
