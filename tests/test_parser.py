@@ -575,3 +575,23 @@ def test_record_without_json_column() -> None:
 )
 def test_snake_key(key: str, snake: str) -> None:
     assert snake_key(key) == snake
+
+
+@pytest.mark.parametrize("value", [T0, T0 * 1e3, T0 * 1e9, int(T0)])
+def test_json_encoding_with_epoch_time(value: float) -> None:
+    obj = {
+        "L": "INFO",
+        "T": value,
+        "N": "piecestore",
+        "M": "uploaded",
+        **piece_fields(NEW, "PUT", size=1),
+    }
+    piece = parse_one(json.dumps(obj))
+    assert isinstance(piece, PieceLine) and piece.timestamp == pytest.approx(T0)
+
+
+def test_nested_docker_wrappers_are_refused() -> None:
+    inner = json.dumps({"log": "x\n", "time": "2025-10-06T00:00:03.1Z"})
+    parser = LineParser("n")
+    assert parser.parse(json.dumps({"log": inner, "time": "2025-10-06T00:00:03.1Z"})) is None
+    assert parser.unparseable == 1 and parser.internal_errors == 0

@@ -227,6 +227,17 @@ def _as_int(value: Any) -> int | None:
     return None
 
 
+def _epoch_seconds(value: float) -> float | None:
+    """zap's epoch time encoders: seconds, milliseconds or nanoseconds since 1970."""
+    if value != value or value in (float("inf"), float("-inf")) or value < 0:
+        return None
+    if value > 1e17:
+        return value / 1e9
+    if value > 1e11:
+        return value / 1e3
+    return float(value)
+
+
 def _as_str(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
@@ -382,6 +393,8 @@ class LineParser:
         inner = obj.get("log")
         if isinstance(inner, str) and "M" not in obj:
             # docker json-file: {"log": "<line>\n", "stream": "stdout", "time": "...Z"}
+            if inner.startswith('{"log"'):
+                return False  # docker never nests its wrapper; refuse deep recursion
             docker_ts = parse_timestamp(obj.get("time"))
             return self._parse(inner, docker_ts if docker_ts is not None else precise)
         return self._zap_json(obj, precise)
@@ -400,7 +413,7 @@ class LineParser:
             return False
         raw_ts = obj.get("T")
         if isinstance(raw_ts, (int, float)) and not isinstance(raw_ts, bool):
-            timestamp: float | None = float(raw_ts) if raw_ts == raw_ts else None
+            timestamp: float | None = _epoch_seconds(raw_ts)
         else:
             timestamp = self._timestamp(raw_ts) if isinstance(raw_ts, str) else None
         if timestamp is None:
