@@ -46,6 +46,9 @@ def _v1_core(conn: sqlite3.Connection) -> None:
         );
         CREATE INDEX IF NOT EXISTS idx_events_node_time ON events(node_name, timestamp);
         CREATE INDEX IF NOT EXISTS idx_events_time ON events(timestamp);
+        -- slow operations (store.latency_queries): only durations >= 1 s are indexed
+        CREATE INDEX IF NOT EXISTS idx_events_slow ON events(node_name, duration_ms)
+            WHERE duration_ms >= 1000;
 
         CREATE TABLE IF NOT EXISTS log_records (
             id INTEGER PRIMARY KEY,
@@ -88,6 +91,10 @@ def _v1_core(conn: sqlite3.Connection) -> None:
             duration_min_ms REAL,
             duration_max_ms REAL,
             hist BLOB,
+            precise_count INTEGER NOT NULL DEFAULT 0,      -- durations by source (model.DurationSource)
+            arrival_count INTEGER NOT NULL DEFAULT 0,
+            log_seconds_count INTEGER NOT NULL DEFAULT 0,  -- whole-second log timestamps (±1 s)
+            field_count INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (node_name, bucket_start, satellite_id, action, status, error_category)
         ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS rollups_hour (
@@ -104,6 +111,10 @@ def _v1_core(conn: sqlite3.Connection) -> None:
             duration_min_ms REAL,
             duration_max_ms REAL,
             hist BLOB,
+            precise_count INTEGER NOT NULL DEFAULT 0,      -- durations by source (model.DurationSource)
+            arrival_count INTEGER NOT NULL DEFAULT 0,
+            log_seconds_count INTEGER NOT NULL DEFAULT 0,  -- whole-second log timestamps (±1 s)
+            field_count INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (node_name, bucket_start, satellite_id, action, status, error_category)
         ) WITHOUT ROWID;
 
