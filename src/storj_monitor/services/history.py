@@ -192,12 +192,13 @@ class _Importer:
             if full or (last and (rows or records or pos != expected)):
                 self._submit(rows, records, pos, expected)
                 expected, rows, records = pos, [], []
+            if full or last:
                 self._collect(0 if last else 1)
                 if self.conflict:  # another writer stored part of this file: go past it
                     pos = expected = self._stored_offset()
                     r.conflicts += 1
                     os.lseek(fd, pos, os.SEEK_SET)
-                    held, self.conflict = b"", False
+                    held, rows, records, self.conflict = b"", [], [], False
                     continue
             if self.on_progress is not None:
                 self.on_progress(pos, processor.lines)
@@ -260,7 +261,7 @@ def _summary(console: Console, r: ImportResult) -> None:
 def run_history_ingest(settings: Settings, node_name: str, path: str) -> int:
     """The ``--ingest-log`` command: import, show progress and a summary; exit code."""
     console = Console(stderr=True)
-    out = Console()
+    out = Console(soft_wrap=True)
     progress = new_progress(console)
     task = progress.add_task(f"{node_name}: importing", total=None, lines_per_s=0.0)
     t0 = time.perf_counter()

@@ -251,9 +251,16 @@ class NodeIngest:
         fut = self.store.submit_write(
             lambda conn: store_events.write_batch(conn, events, records, offsets)
         )
+        fut.add_done_callback(lambda f: self._count(f, len(events), len(records)))
         for key, new in batch.offsets.items():
             self._committed[key] = new.offset
         self._inflight = (fut, batch)
+
+    def _count(self, fut: Future[None], events: int, records: int) -> None:
+        """Counters of stored rows, updated as soon as the writer committed (writer thread)."""
+        if not fut.cancelled() and fut.exception() is None:
+            self.events += events
+            self.records += records
 
     def _wait_inflight(self) -> bool:
         """Wait for the batch in flight; False if it failed (and recover from that)."""
@@ -277,8 +284,6 @@ class NodeIngest:
             self._resync(batch)
             self._stop.wait(1.0)  # the lines are read again; do not spin on a broken disk
             return False
-        self.events += len(batch.events)
-        self.records += len(batch.records)
         return True
 
     def _resync(self, batch: _Batch) -> None:

@@ -1,0 +1,162 @@
+"""The live pipeline of one node: follow → parse → pair → store + bus, on real files."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from loglines import T0, text, transfers
+from storj_monitor.model import Event, NodeSpec
+from storj_monitor.services.bus import Bus
+from storj_monitor.services.ingest import NodeIngest
+from storj_monitor.settings import Settings, defaults
+from storj_monitor.store import events as se
+from storj_monitor.store.database import Store
+
+
+def fast_settings(db: Path, **extra: object) -> Settings:
+    return defaults().replace(
+        db_path=str(db), db_commit_interval=0.05, log_poll_interval=0.02, **extra
+    )
+
+
+async def until(cond: Callable[[], bool], what: str, limit: float = 20.0) -> None:
+    """Wait for a condition (polling, no timing assertion); fail with ``what`` if never."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while not cond():
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
+
+
+def append(path: Path, lines: list[str]) -> None:
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(text(lines))
+
+
+def stored_events(store: Store, node: str = "n1") -> int:
+    return store.read_sync(lambda c: se.count_events(c, node))
+
+
+async def test_backlog_then_live_lines_reach_store_and_bus(tmp_path: Path) -> None:
+    log = tmp_path / "node.log"
+    log.write_text(text(transfers(0, 20)))
+    clock_now = [T0 + 100]
+    settings = fast_settings(tmp_path / "s.db")
+    bus = Bus()
+    seen: list[Event] = []
+    bus.subscribe("events", lambda node, events: seen.extend(events))
+    with Store(settings.db_path) as store:
+        ingest = NodeIngest(
+            settings, store, bus, NodeSpec("n1", str(log)), clock=lambda: clock_now[0]
+        )
+        await ingest.start()
+        await ingest.start()  # idempotent
+        await until(lambda: stored_events(store) == 20, "the backlog")
+        await until(lambda: len(seen) == 20, "backlog events on the bus")  # recent: published
+        assert all(e.duration_source == "log_seconds" for e in seen)
+        append(log, transfers(20, 5))
+        await until(lambda: stored_events(store) == 25, "live lines")
+        await until(lambda: len(seen) == 25, "live events on the bus")
+        live = seen[20:]
+        assert all(e.duration_source == "arrival" for e in live)  # stamped when read
+        assert ingest.lines == 50 and ingest.events == 25 and ingest.caught_up
+        await ingest.stop()
+        await ingest.stop()
+        offsets = store.read_sync(lambda c: se.get_offsets(c, "n1"))
+        assert [o.offset for o in offsets] == [log.stat().st_size]
+
+
+async def test_old_backlog_is_stored_but_not_broadcast(tmp_path: Path) -> None:
+    log = tmp_path / "node.log"
+    log.write_text(text(transfers(0, 10)))
+    settings = fast_settings(tmp_path / "s.db")
+    bus = Bus()
+    seen: list[Event] = []
+    bus.subscribe("events", lambda node, events: seen.extend(events))
+    with Store(settings.db_path) as store:
+        ingest = NodeIngest(
+            settings, store, bus, NodeSpec("n1", str(log)), clock=lambda: T0 + 30 * 86400
+        )
+        await ingest.start()
+        await until(lambda: stored_events(store) == 10, "the backlog")
+        await ingest.stop()
+    assert seen == []
+
+
+async def test_restart_resumes_without_loss_or_duplicates(tmp_path: Path) -> None:
+    log = tmp_path / "node.log"
+    log.write_text(text(transfers(0, 10)))
+    settings = fast_settings(tmp_path / "s.db")
+    with Store(settings.db_path) as store:
+        first = NodeIngest(settings, store, Bus(), NodeSpec("n1", str(log)))
+        await first.start()
+        await until(lambda: stored_events(store) == 10, "first run")
+        await first.stop()
+        append(log, transfers(10, 7))  # written while the monitor is down
+        second = NodeIngest(settings, store, Bus(), NodeSpec("n1", str(log)))
+        await second.start()
+        await until(lambda: stored_events(store) == 17, "second run")
+        await second.stop()
+        assert second.lines == 14  # only the new lines were read
+        assert stored_events(store) == 17
+
+
+async def test_rotation_and_truncation_while_following(tmp_path: Path) -> None:
+    log = tmp_path / "node.log"
+    log.write_text(text(transfers(0, 3)))
+    settings = fast_settings(tmp_path / "s.db")
+    with Store(settings.db_path) as store:
+        ingest = NodeIngest(settings, store, Bus(), NodeSpec("n1", str(log)))
+        await ingest.start()
+        await until(lambda: stored_events(store) == 3, "first file")
+        append(log, transfers(3, 2))
+        os.rename(log, tmp_path / "node.log.1")  # rename rotation
+        log.write_text(text(transfers(5, 4)))
+        await until(lambda: stored_events(store) == 9, "old remainder and new file")
+        with open(log, "r+b") as f:  # copytruncate
+            f.truncate(0)
+        append(log, transfers(9, 2))
+        await until(lambda: stored_events(store) == 11, "after copytruncate")
+        await ingest.stop()
+        offsets = store.read_sync(lambda c: se.get_offsets(c, "n1"))
+        assert len(offsets) == 3  # the rotated file, the new file, the truncated rewrite
+
+
+async def test_from_end_starts_at_the_end(tmp_path: Path) -> None:
+    log = tmp_path / "node.log"
+    log.write_text(text(transfers(0, 10)))
+    settings = fast_settings(tmp_path / "s.db", follow_from_end=True)
+    with Store(settings.db_path) as store:
+        ingest = NodeIngest(settings, store, Bus(), NodeSpec("n1", str(log)))
+        await ingest.start()
+        await until(lambda: ingest.caught_up, "the end of the file")
+        append(log, transfers(10, 2))
+        await until(lambda: stored_events(store) == 2, "new lines only")
+        await ingest.stop()
+
+
+async def test_missing_file_appears_later(tmp_path: Path) -> None:
+    log = tmp_path / "later.log"
+    settings = fast_settings(tmp_path / "s.db")
+    with Store(settings.db_path) as store:
+        ingest = NodeIngest(settings, store, Bus(), NodeSpec("n1", str(log)))
+        await ingest.start()
+        await until(lambda: ingest.caught_up, "the first poll")
+        log.write_text(text(transfers(0, 4)))
+        await until(lambda: stored_events(store) == 4, "the new file")
+        await ingest.stop()
+
+
+async def test_unparseable_lines_are_counted_not_fatal(tmp_path: Path) -> None:
+    log = tmp_path / "node.log"
+    log.write_bytes(b"\x00\xff garbage\n{not json\n" + text(transfers(0, 2)).encode())
+    settings = fast_settings(tmp_path / "s.db")
+    with Store(settings.db_path) as store:
+        ingest = NodeIngest(settings, store, Bus(), NodeSpec("n1", str(log)))
+        await ingest.start()
+        await until(lambda: stored_events(store) == 2, "the good lines")
+        await ingest.stop()
+        assert ingest.unparseable == 2
