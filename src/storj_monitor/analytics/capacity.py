@@ -7,7 +7,8 @@ Method (the seed's "linear regression", made robust):
    always means free in this program) keeps log-derived samples, which know nothing but the
    free space, on the same footing as API snapshots. Leaving trash out means that emptying the
    trash (free space jumps up, trash drops by the same amount) does not move ``y`` at all.
-2. **Steps are cut out, not averaged in.** Any remaining jump between consecutive samples that
+2. **Spikes are dropped, steps are cut out.** Isolated spikes (a point far from the running
+   median of its neighbours: a Hampel filter on the detrended series) are dropped. Any remaining jump between consecutive samples that
    is far outside the normal sample-to-sample variation (a garbage collection moving pieces to
    trash on an old node, an allocation change, a log sample mixed with an API one) starts a new
    *segment*. The slope is estimated only from pairs of points inside the same segment, so a
@@ -39,9 +40,11 @@ GIB = 1024**3
 MIN_POINTS = 3
 MIN_SPAN_SECONDS = 3600.0
 #: Most points the O(n²) pairwise estimate uses (evenly thinned beyond that).
-MAX_FIT_POINTS = 1200
+MAX_FIT_POINTS = 800
 #: A jump smaller than this is never a step (bytes).
 MIN_STEP_BYTES = 1e9
+#: Neighbours on each side the spike filter compares a point with.
+HAMPEL_HALF_WINDOW = 5
 #: z for the 90 % two-sided interval of Sen's slope.
 _Z90 = 1.6449
 
@@ -65,6 +68,28 @@ def fit_series(snapshots: Iterable[Mapping[str, Any]]) -> tuple[np.ndarray, np.n
         return np.empty(0), np.empty(0)
     arr = np.asarray(points, dtype=float)
     return arr[:, 0], arr[:, 1]
+
+
+def spike_mask(t: np.ndarray, y: np.ndarray, half_window: int = HAMPEL_HALF_WINDOW) -> np.ndarray:
+    """True for isolated spikes (a Hampel filter on the detrended series).
+
+    A point is a spike when it is farther than ``max(6 × robust sigma, MIN_STEP_BYTES / 2)``
+    from the median of its ``2 × half_window + 1`` neighbours. A running median keeps edges, so
+    a real step (many points on each side) is *not* a spike; it is left to :func:`segment_labels`.
+    """
+    n = len(t)
+    if n < 2 * half_window + 1:
+        return np.zeros(n, dtype=bool)
+    dt = np.diff(t)
+    ok = dt > 0
+    rate = float(np.median(np.diff(y)[ok] / dt[ok])) if ok.any() else 0.0
+    r = y - rate * (t - t[0])
+    padded = np.pad(r, half_window, mode="edge")
+    med = np.median(np.lib.stride_tricks.sliding_window_view(padded, 2 * half_window + 1), axis=1)
+    dev = np.abs(r - med)
+    sigma = 1.4826 * float(np.median(dev))
+    mask: np.ndarray = dev > max(6.0 * sigma, MIN_STEP_BYTES / 2)
+    return mask
 
 
 def segment_labels(t: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -115,9 +140,8 @@ def theil_sen_slope(
     i, j = i[same], j[same]
     if len(i) == 0:
         return None
-    slopes = np.sort((y[j] - y[i]) / (t[j] - t[i]))
+    slopes = (y[j] - y[i]) / (t[j] - t[i])
     npairs = len(slopes)
-    slope = float(np.median(slopes))
     # Sen (1968): variance of Kendall's S for the points that form pairs, summed per segment.
     var_s = 0.0
     for label in np.unique(labels):
@@ -126,7 +150,11 @@ def theil_sen_slope(
     c = _Z90 * math.sqrt(var_s)
     lo_rank = max(math.floor((npairs - c) / 2.0), 0)
     hi_rank = min(math.ceil((npairs + c) / 2.0), npairs - 1)
-    return slope, float(slopes[lo_rank]), float(slopes[hi_rank]), npairs
+    mid_lo, mid_hi = (npairs - 1) // 2, npairs // 2
+    # Only four order statistics are needed: partition instead of a full sort.
+    part = np.partition(slopes, sorted({lo_rank, mid_lo, mid_hi, hi_rank}))
+    slope = (float(part[mid_lo]) + float(part[mid_hi])) / 2.0
+    return slope, float(part[lo_rank]), float(part[hi_rank]), npairs
 
 
 def growth_rate(
@@ -152,11 +180,15 @@ def growth_rate(
         "data_points": n,
         "span_days": round(span / DAY, 4),
         "segments": 0,
+        "outliers": 0,
         "method": "theil-sen",
         "status": "insufficient data",
     }
     if n < MIN_POINTS or span < MIN_SPAN_SECONDS:
         return out
+    spikes = spike_mask(t, y)
+    if (~spikes).sum() >= MIN_POINTS:
+        t, y = t[~spikes], y[~spikes]
     labels = segment_labels(t, y)
     fit = theil_sen_slope(t, y, labels)
     if fit is None:
@@ -172,6 +204,7 @@ def growth_rate(
         growth_rate_bytes_per_day_low=low,
         growth_rate_bytes_per_day_high=high,
         segments=int(labels.max()) + 1,
+        outliers=int(spikes.sum()),
         status="ok",
     )
     return out
