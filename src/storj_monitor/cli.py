@@ -31,6 +31,8 @@ examples:
   storj_monitor --node "Remote:nas.local:9000:http://nas.local:14002"
   storj_monitor --ingest-log "My-Node:/var/log/storagenode.log.1"
   storj_monitor --demo
+  storj_monitor forward /var/log/storagenode.log --listen 0.0.0.0:9000 --token SECRET
+      (on the node's host: streams its log to a monitor using "NAME:host:9000")
 
 Every setting (see docs/configuration.md) can also be given in a TOML file
 (--config, key in lower case) or as STORJ_MONITOR_<NAME> in the environment.
@@ -63,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override any setting, e.g. --set node_api_poll_interval=60")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                    help="console log level of the monitor itself")
+    # Hidden: run the pipeline without the web server (tests, headless collectors).
+    p.add_argument("--no-serve", action="store_true", help=argparse.SUPPRESS)
     return p
 
 
@@ -85,6 +89,11 @@ def _flags(args: argparse.Namespace) -> dict[str, object]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["forward"]:  # storj_monitor forward LOG --listen HOST:PORT --token T
+        from storj_monitor.logs.forwarder import main as forward
+
+        return forward(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s [%(levelname)s] %(message)s")
@@ -120,5 +129,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     from storj_monitor.services.monitor import Monitor
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(Monitor(settings, nodes).run_forever())
+        asyncio.run(Monitor(settings, nodes, serve=not args.no_serve).run_forever())
     return 0
