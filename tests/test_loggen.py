@@ -7,8 +7,11 @@ import statistics
 from collections import Counter
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from storj_monitor.demo.loggen import DEFAULT_START, SATELLITES, LogGenerator
+from storj_monitor.demo.loggen import DEFAULT_START, SATELLITES, LogGenerator, _go_duration
+from storj_monitor.logs.goduration import parse_go_duration
 from storj_monitor.logs.pairing import Pairer
 from storj_monitor.logs.parser import LineParser, PieceLine
 from storj_monitor.logs.timestamps import parse_timestamp
@@ -144,7 +147,8 @@ def test_docker_wrapper_gives_precise_durations() -> None:
 
 
 def test_background_lines_become_records() -> None:
-    lines = list(LogGenerator(seed=9, background_per_hour=3600 * 5).lines(5000))
+    # Few transfers, many background lines (some finish up to 50 minutes after they start).
+    lines = list(LogGenerator(seed=9, ops_per_second=0.5, background_per_hour=7200).lines(5000))
     _, _, _, records = run(lines)
     kinds = Counter(r.kind for r in records)
     assert {"reputation", "hashstore_compaction", "used_space_filewalker", "ping_failed",
@@ -219,3 +223,25 @@ def test_bad_arguments() -> None:
         LogGenerator(dialect="klingon")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="ops_per_second"):
         LogGenerator(ops_per_second=0)
+
+
+def test_available_space_goes_down_with_uploads() -> None:
+    gen = LogGenerator(seed=8, available_space=10**12, background_per_hour=0)
+    lines = list(gen.lines(2000))
+    parser = LineParser("n")
+    spaces = [
+        p.available_space
+        for p in map(parser.parse, lines)
+        if isinstance(p, PieceLine) and p.available_space is not None
+    ]
+    assert spaces and spaces[0] < 10**12
+    assert spaces == sorted(spaces, reverse=True)
+    assert gen.available_space == spaces[-1]
+    gen.available_space = 5
+    assert gen.available_space == 5
+
+
+@given(st.floats(0, 400_000, allow_nan=False))
+def test_generated_go_durations_parse_back(seconds: float) -> None:
+    text = _go_duration(seconds)
+    assert parse_go_duration(text) == pytest.approx(seconds * 1000, abs=1e-5, rel=1e-9)

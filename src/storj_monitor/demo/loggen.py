@@ -35,8 +35,8 @@ import heapq
 import math
 import random
 import time
-from base64 import b32encode
 from collections.abc import Iterator
+from itertools import accumulate
 from typing import Literal
 
 import orjson
@@ -106,6 +106,61 @@ _NEW = ("piece_id", "satellite_id", "action", "remote_address", "size", "offset"
 _BACKGROUND = ("reputation", "compaction", "filewalker", "ping_failed", "trash", "retain", "orders", "collector")  # fmt: skip
 
 
+#: byte -> one RFC 4648 base32 character (256 is a multiple of 32, so uniform).
+_BASE32_OF_BYTE = bytes(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567" * 8)
+
+
+#: snake_case -> the pre-v1.146 spelling, for the background lines (others did not change).
+_TITLE_KEYS = {
+    "process": "Process",
+    "satellite_id": "Satellite ID",
+    "total_audits": "Total Audits",
+    "successful_audits": "Successful Audits",
+    "audit_score": "Audit Score",
+    "online_score": "Online Score",
+    "suspension_score": "Suspension Score",
+    "total_records": "total records",
+    "reclaim_ratio": "reclaim ratio",
+    "total_pieces_size": "Total Pieces Size",
+    "total_pieces_count": "Total Pieces Count",
+    "deleted_pieces": "Deleted pieces",
+    "pieces_count": "Pieces count",
+}
+
+
+def _zap_fields(fields: dict[str, object], old: bool) -> str:
+    """zap's console JSON column: ``{"Process": "storagenode", "Key": value, ...}``."""
+    items = {"process": "storagenode", **fields}
+    if old:
+        keys = [_TITLE_KEYS.get(k, k) for k in items]
+        if "duration" in items and "store" not in items:
+            keys = ["Duration" if k == "duration" else k for k in keys]
+    else:
+        keys = list(items)
+    return "{" + ", ".join(f'"{k}": {orjson.dumps(v).decode()}' for k, v in zip(keys, items.values(), strict=True)) + "}"  # fmt: skip
+
+
+def _trim(number: str) -> str:
+    """``"8.500"`` -> ``"8.5"``, ``"3.000"`` -> ``"3"``; integers stay as they are."""
+    return number.rstrip("0").rstrip(".") if "." in number else number
+
+
+def _go_duration(seconds: float) -> str:
+    """Go's ``Duration.String()``: ``850ms``, ``8.703424129s``, ``27m7.168320336s``, ``1h2m3s``."""
+    nanos = max(0, round(seconds * 1e9))
+    if nanos == 0:
+        return "0s"
+    for unit, scale in (("ns", 1), ("µs", 1_000), ("ms", 1_000_000)):
+        if nanos < scale * 1000:
+            return _trim(f"{nanos / scale:.{len(str(scale)) - 1}f}") + unit
+    hours, rest = divmod(nanos, 3_600_000_000_000)
+    minutes, rest = divmod(rest, 60_000_000_000)
+    secs = _trim(f"{rest // 1_000_000_000}.{rest % 1_000_000_000:09d}") + "s"
+    if hours:
+        return f"{hours}h{minutes}m{secs}"
+    return f"{minutes}m{secs}" if minutes else secs
+
+
 def _json_str(value: str) -> str:
     return orjson.dumps(value).decode()
 
@@ -122,6 +177,7 @@ class LogGenerator:
         debug: bool = True,
         background_per_hour: float = 30.0,
         docker: bool = False,
+        available_space: int = 14_478_332_563_968,
     ) -> None:
         if dialect not in ("old", "new", "mixed"):
             raise ValueError(f"dialect must be old, new or mixed, not {dialect!r}")
@@ -138,22 +194,31 @@ class LogGenerator:
         self._heap: list[tuple[float, int, str]] = []
         self._seq = 0
         self._stamp_cache: dict[int, str] = {}
-        self._available = 14_478_332_563_968
+        self._available = available_space
         rng = self._rng
         self._customers = [self._random_address() for _ in range(400)]
         self._workers = [f"34.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}" for _ in range(12)]  # fmt: skip
         self._action_names = list(_ACTIONS)
-        self._action_weights = [share for share, _, _ in _ACTIONS.values()]
+        self._action_weights = list(accumulate(share for share, _, _ in _ACTIONS.values()))
         self._sat_ids = [sat for sat, _ in SATELLITES]
-        self._sat_weights = [share for _, share in SATELLITES]
+        self._sat_weights = list(accumulate(share for _, share in SATELLITES))
 
     # -- public --------------------------------------------------------------------------
+
+    @property
+    def available_space(self) -> int:
+        """Free bytes the next ``upload started`` line reports (each upload lowers it)."""
+        return self._available
+
+    @available_space.setter
+    def available_space(self, value: int) -> None:
+        self._available = int(value)
 
     def lines(self, n: int) -> Iterator[str]:
         """The next ``n`` lines, in time order; a later call continues the same stream."""
         heap = self._heap
         for _ in range(n):
-            while not heap or heap[0][0] > self._next_arrival:
+            while not heap or heap[0][0] > self._next_due():
                 self._schedule_next()
             yield heapq.heappop(heap)[2]
 
@@ -171,7 +236,7 @@ class LogGenerator:
         if self._next_background < t0:
             self._next_background = self._after(t0, self._background_rate)
         while True:
-            while (not heap or heap[0][0] > self._next_arrival) and self._next_arrival < t1:
+            while (not heap or heap[0][0] > self._next_due()) and self._next_due() < t1:
                 self._schedule_next()
             if heap and heap[0][0] < t1:
                 yield heapq.heappop(heap)[2]
@@ -236,14 +301,14 @@ class LogGenerator:
             return
         start = self._next_arrival
         self._next_arrival = start + rng.expovariate(self.ops_per_second)
-        action = rng.choices(self._action_names, self._action_weights)[0]
+        action = rng.choices(self._action_names, cum_weights=self._action_weights)[0]
         _, median, sigma = _ACTIONS[action]
         latency = min(120.0, rng.lognormvariate(math.log(median), sigma))
         p_cancel, p_fail = _OUTCOMES[action]
         roll = rng.random()
         status = "canceled" if roll < p_cancel else "failed" if roll < p_cancel + p_fail else "success"  # fmt: skip
         keys = self._keys(None)
-        sat = rng.choices(self._sat_ids, self._sat_weights)[0]
+        sat = rng.choices(self._sat_ids, cum_weights=self._sat_weights)[0]
         piece = self._piece_id()
         peer = self._peer(action)
         size = 256 if action == "GET_AUDIT" else rng.choice(_SIZES)
@@ -347,55 +412,71 @@ class LogGenerator:
     # -- background ----------------------------------------------------------------------
 
     def _background(self, at: float) -> list[tuple[float, str]]:
+        """One background occurrence: (offset from ``at`` in seconds, line) pairs."""
         rng = self._rng
         kind = rng.choice(_BACKGROUND)
-        sat = rng.choices(self._sat_ids, self._sat_weights)[0]
+        sat = rng.choices(self._sat_ids, cum_weights=self._sat_weights)[0]
         old = self._keys(None) is _OLD
-        proc = '"Process": "storagenode"' if old else '"process": "storagenode"'
-        sat_key = "Satellite ID" if old else "satellite_id"
+
+        def line(offset: float, level: str, logger: str, message: str, **fields: object) -> tuple[float, str]:  # fmt: skip
+            return offset, self._format(
+                at + offset, level, logger, message, _zap_fields(fields, old)
+            )
+
         if kind == "reputation":
             audit = 1 if rng.random() < 0.8 else round(rng.uniform(0.97, 1), 6)
-            online = round(rng.uniform(0.95, 1), 6)
-            names = ("Total Audits", "Successful Audits", "Audit Score", "Online Score", "Suspension Score") if old else ("total_audits", "successful_audits", "audit_score", "online_score", "suspension_score")  # fmt: skip
             total = rng.randrange(1000, 5_000_000)
-            fields = f'{proc}, "{sat_key}": "{sat}", "{names[0]}": {total}, "{names[1]}": {total - rng.randrange(0, 3)}, "{names[2]}": {audit}, "{names[3]}": {online}, "{names[4]}": 1'  # fmt: skip
-            message, level = ("node scores updated", "INFO") if audit == 1 else ("node scores worsened", "WARN")  # fmt: skip
+            worse = audit < 1
             return [
-                (0.0, self._format(at, level, "reputation:service", message, "{" + fields + "}"))
-            ]
+                line(0, "WARN" if worse else "INFO", "reputation:service",
+                     "node scores worsened" if worse else "node scores updated",
+                     satellite_id=sat, total_audits=total, successful_audits=total - rng.randrange(3),
+                     audit_score=audit, online_score=round(rng.uniform(0.95, 1), 6), suspension_score=1)
+            ]  # fmt: skip
         if kind == "compaction":
-            store = rng.choice(("s0", "s1"))
-            secs = rng.uniform(2, 200)
-            base = f'{proc}, "satellite": "{sat}", "store": "{store}"'
-            reclaimed = "total_records" if not old else "total records"
+            store, secs = rng.choice(("s0", "s1")), rng.uniform(2, 200)
             return [
-                (0.0, self._format(at, "INFO", "hashstore", "beginning compaction", f'{{{base}, "stats": {{"NumLogs":210,"LenLogs":"390.9 GiB"}}}}')),
-                (secs, self._format(at + secs, "INFO", "hashstore", "hashtbl rewritten", f'{{{base}, "duration": "{secs * 0.4:.6f}s", "{reclaimed}": {rng.randrange(10**5, 10**6)}, "reclaim_ratio": "NaN"}}')),
-                (secs, self._format(at + secs, "INFO", "hashstore", "finished compaction", f'{{{base}, "duration": "{int(secs // 60)}m{secs % 60:.9f}s", "stats": {{"NumLogs":208,"LenLogs":"388.1 GiB"}}}}')),
+                line(0, "INFO", "hashstore", "beginning compaction", satellite=sat, store=store, stats={"NumLogs": 210, "LenLogs": "390.9 GiB"}),
+                line(secs, "INFO", "hashstore", "hashtbl rewritten", satellite=sat, store=store, duration=_go_duration(secs * 0.4),
+                     total_records=rng.randrange(10**5, 10**6), reclaim_ratio="NaN"),
+                line(secs, "INFO", "hashstore", "finished compaction", satellite=sat, store=store, duration=_go_duration(secs),
+                     stats={"NumLogs": 208, "LenLogs": "388.1 GiB"}),
             ]  # fmt: skip
         if kind == "filewalker":
             secs = rng.uniform(60, 3000)
-            dur = "Duration" if old else "duration"
-            names = ("Total Pieces Size", "Total Pieces Count") if old else ("total_pieces_size", "total_pieces_count")  # fmt: skip
-            return [(0.0, self._format(at, "INFO", "pieces", "used-space-filewalker completed", f'{{{proc}, "{sat_key}": "{sat}", "{names[0]}": {rng.randrange(10**11, 10**13)}, "{names[1]}": {rng.randrange(10**5, 10**7)}, "{dur}": "{int(secs // 60)}m{secs % 60:.6f}s"}}'))]  # fmt: skip
+            return [
+                line(secs, "INFO", "pieces", "used-space-filewalker completed", satellite_id=sat,
+                     total_pieces_size=rng.randrange(10**11, 10**13), total_pieces_count=rng.randrange(10**5, 10**7),
+                     duration=_go_duration(secs))
+            ]  # fmt: skip
         if kind == "ping_failed":
-            err = _json_str("ping satellite: failed to ping storage node, your node indicated error code: 0, rpc: tcp connector failed: rpc: dial tcp 203.0.113.45:28967: connect: connection refused")  # fmt: skip
-            return [(0.0, self._format(at, "ERROR", "contact:service", "ping satellite failed ", f'{{{proc}, "{sat_key}": "{sat}", "attempts": {rng.randrange(1, 6)}, "error": {err}}}'))]  # fmt: skip
+            return [
+                line(0, "ERROR", "contact:service", "ping satellite failed ", satellite_id=sat, attempts=rng.randrange(1, 6),
+                     error="ping satellite: failed to ping storage node, your node indicated error code: 0, rpc: tcp "
+                           "connector failed: rpc: dial tcp 203.0.113.45:28967: connect: connection refused")
+            ]  # fmt: skip
         if kind == "trash":
             secs = rng.uniform(1, 60)
             return [
-                (0.0, self._format(at, "INFO", "pieces:trash", "emptying trash started", f'{{{proc}, "{sat_key}": "{sat}"}}')),
-                (secs, self._format(at + secs, "INFO", "pieces:trash", "emptying trash finished", f'{{{proc}, "{sat_key}": "{sat}", "elapsed": "{secs:.9f}s"}}')),
+                line(0, "INFO", "pieces:trash", "emptying trash started", satellite_id=sat),
+                line(secs, "INFO", "pieces:trash", "emptying trash finished", satellite_id=sat, elapsed=_go_duration(secs)),
             ]  # fmt: skip
         if kind == "retain":
             secs = rng.uniform(30, 1800)
-            names = ("Deleted pieces", "Pieces count", "Duration") if old else ("deleted_pieces", "pieces_count", "duration")  # fmt: skip
-            return [(0.0, self._format(at, "INFO", "retain", "Moved pieces to trash during retain", f'{{{proc}, "{names[0]}": {rng.randrange(0, 30000)}, "{names[1]}": {rng.randrange(10**5, 10**6)}, "{sat_key}": "{sat}", "{names[2]}": "{int(secs // 60)}m{secs % 60:.6f}s"}}'))]  # fmt: skip
+            return [
+                line(secs, "INFO", "retain", "Moved pieces to trash during retain", deleted_pieces=rng.randrange(30000),
+                     pieces_count=rng.randrange(10**5, 10**6), satellite_id=sat, duration=_go_duration(secs))
+            ]  # fmt: skip
         if kind == "orders":
-            return [(0.0, self._format(at, "INFO", "orders", "finished", f'{{{proc}, "{"satelliteID" if old else "satellite_id"}": "{sat}", "count": {rng.randrange(100, 9000)}}}'))]  # fmt: skip
-        return [(0.0, self._format(at, "INFO", "collector", "expired pieces collection completed", f'{{{proc}, "count": {rng.randrange(0, 500)}}}'))]  # fmt: skip
+            sat_field = {"satelliteID": sat} if old else {"satellite_id": sat}
+            return [line(0, "INFO", "orders", "finished", **sat_field, count=rng.randrange(9000))]
+        return [line(0, "INFO", "collector", "expired pieces collection completed", count=rng.randrange(500))]  # fmt: skip
 
     # -- helpers -------------------------------------------------------------------------
+
+    def _next_due(self) -> float:
+        """When the next not-yet-scheduled line is due (a transfer or a background line)."""
+        return min(self._next_arrival, self._next_background)
 
     def _push(self, at: float, line: str) -> None:
         self._seq += 1
@@ -411,7 +492,9 @@ class LogGenerator:
         return _OLD if choice == "old" else _NEW
 
     def _piece_id(self) -> str:
-        return b32encode(self._rng.randbytes(32)).decode()[:52]
+        """52 base32 characters, as a 32-byte piece id encodes (the last one is A or Q)."""
+        head = self._rng.randbytes(51).translate(_BASE32_OF_BYTE).decode()
+        return head + ("A" if self._rng.random() < 0.5 else "Q")
 
     def _random_address(self) -> str:
         rng = self._rng
