@@ -74,7 +74,7 @@ export class ErrorsCard {
       h("div", { class: "kpi-sub", style: { "margin-bottom": "6px" } },
         `${num(failed)} failed or canceled of ${num(t.total_operations)} operations (${pct(t.total_operations ? (failed / t.total_operations) * 100 : 0)})`),
       h("ul", { class: "bar-list" }, errors.slice(0, TOP).map((e) =>
-        h("li", { dataset: { category: e.category } },
+        h("li", { dataset: { category: e.category, count: String(e.count) } },
           h("span", { class: "bl-label", title: e.category }, e.category),
           h("span", { class: "bl-value" }, num(e.count)),
           h("span", { class: "bl-bar" }, h("span", { style: { width: `${(e.count / max) * 100}%` } }))))));
@@ -98,7 +98,7 @@ export class ErrorsCard {
     const unknown = (g.countries || []).find((c) => !c.country);
     replace(this.countriesEl,
       h("ul", { class: "bar-list countries", style: { "margin-top": "8px" } }, countries.slice(0, 6).map((c) =>
-        h("li", { dataset: { country: c.country } },
+        h("li", { dataset: { country: c.country, count: String(c.operations) } },
           h("span", { class: "bl-label" }, `${this.map.countryName(c.country)} (${c.country})`),
           h("span", { class: "bl-value" }, `${compact(c.operations)} ops · ${pct((c.operations / total) * 100)}`),
           h("span", { class: "bl-bar" }, h("span", { style: { width: `${(c.operations / max) * 100}%` } }))))),

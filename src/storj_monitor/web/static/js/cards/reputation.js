@@ -12,7 +12,7 @@ const TONE = { ok: "good", warning: "warn", critical: "bad", unknown: "unknown" 
 function scoreCell(value, status) {
   const tone = TONE[status] || "unknown";
   const text = isNum(value) ? `${value.toFixed(value >= 99.995 ? 0 : 2)} %` : "—";
-  return h("span", { class: ["score", tone], title: status || "" }, text);
+  return h("span", { class: ["score", tone], title: status || "", dataset: { value: isNum(value) ? String(value) : "" } }, text);
 }
 
 function auditsLeft(row) {
@@ -20,8 +20,9 @@ function auditsLeft(row) {
   if (row.disqualified) return h("span", { class: "pill bad" }, "disqualified");
   if (!isNum(n)) return h("span", { class: "muted" }, "—");
   const tone = n <= 5 ? "bad" : n <= 15 ? "warn" : "good";
-  return h("span", { class: ["pill", tone], dataset: { testid: "audits-left" } },
-    `${n} failed audit${n === 1 ? "" : "s"} left`);
+  return h("span", { class: ["pill", tone], dataset: { testid: "audits-left", value: String(n) },
+    title: `${n} failed audits left before disqualification` },
+  `${n}`, h("span", { class: "hide-narrow" }, ` failed audit${n === 1 ? "" : "s"}`), " left");
 }
 
 export class ReputationCard {
