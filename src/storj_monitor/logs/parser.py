@@ -272,23 +272,10 @@ class LineParser:
         """One physical line (with or without its line ending) -> a piece line, a record or None."""
         self.lines += 1
         try:
-            # Fast path: a console piecestore line with a known time stamp. Trailing "\r\n"
-            # sits after the JSON column, where orjson skips it as whitespace.
-            parts = line.split("\t")
-            if len(parts) == 5:
-                ts_text, level, logger, message, fields_text = parts
-                spec = _PIECE_MESSAGES.get(message) if logger == "piecestore" else None
-                timestamp = self._ts_cache.get(ts_text)
-                if spec is not None and timestamp is not None and level in _LEVELS:
-                    piece = self._piece(timestamp, None, level, spec, _loads(fields_text))
-                    if type(piece) is PieceLine:
-                        self.piece_lines += 1
-                        return piece
-                    result: PieceLine | LogRecord | bool | None = piece
-                else:
-                    result = self._parse(line, None)
-            else:
-                result = self._parse(line, None)
+            result = self._parse(line, None)
+            if type(result) is PieceLine:
+                self.piece_lines += 1
+                return result
         except orjson.JSONDecodeError:  # a piece line with broken JSON
             result = False
         except Exception:  # a parser bug costs one line, never the pipeline
@@ -300,10 +287,7 @@ class LineParser:
         if result is False or result is True:
             self.unparseable += 1
             return None
-        if type(result) is PieceLine:
-            self.piece_lines += 1
-        else:
-            self.records += 1
+        self.records += 1
         return result
 
     def _timestamp(self, text: str) -> float | None:
@@ -321,7 +305,23 @@ class LineParser:
     # -- shapes ------------------------------------------------------------------------------
 
     def _parse(self, line: str, precise: float | None) -> PieceLine | LogRecord | bool | None:
-        """None = ignored, False = unparseable."""
+        """None = ignored, False = unparseable.
+
+        Fast path: a console piecestore line whose time stamp was seen before (nearly all of
+        them). A trailing line ending sits after the JSON column, where orjson skips it.
+        """
+        parts = line.split("\t")
+        if len(parts) == 5:
+            ts_text, level, logger, message, fields_text = parts
+            if logger == "piecestore":
+                spec = _PIECE_MESSAGES.get(message)
+                timestamp = self._ts_cache.get(ts_text)
+                if spec is not None and timestamp is not None and level in _LEVELS:
+                    return self._piece(timestamp, precise, level, spec, _loads(fields_text))
+        return self._parse_any(line, precise)
+
+    def _parse_any(self, line: str, precise: float | None) -> PieceLine | LogRecord | bool | None:
+        """Every other shape: prefixes, caller column, records, untabbed lines."""
         line = line.rstrip("\r\n")
         parts = line.split("\t")
         if len(parts) < 3:

@@ -56,6 +56,8 @@ def parse_timestamp(text: object) -> float | None:
     if not rest or rest == "Z" or rest == "z":
         return secs
     fraction = 0.0
+    if rest[-1] == "Z" and rest[0] == "." and rest[1:-1].isdigit() and rest.isascii():
+        return secs + int(rest[1:-1]) / 10 ** (len(rest) - 2)  # docker's RFC3339Nano
     if rest[0] in ".,":
         digits_end = 1
         while digits_end < len(rest) and rest[digits_end].isdigit():
