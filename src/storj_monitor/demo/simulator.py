@@ -75,7 +75,7 @@ class LogSimulator:
         gen = LogGenerator(seed=self._rng.randrange(1 << 30), start=start, ops_per_second=ops)
         if self.available_bytes is not None:
             # The "Available Space" of upload lines should agree with the fake API's disk.
-            gen._available = int(self.available_bytes)
+            gen.available_space = int(self.available_bytes)
         return gen
 
     def _append(self, lines: list[str]) -> None:
@@ -126,12 +126,12 @@ class LogSimulator:
                 t1 = min(t + step, now)
                 self._append(self._window(gen, t, t1))
                 t = t1
-            available = gen._available
+            available: int | None = gen.available_space
         else:
             available = self.available_bytes
         self._gen = self._generator(now, self.ops_per_second)
         if available is not None:
-            self._gen._available = int(available)
+            self._gen.available_space = int(available)
         self._last = now
         return self.lines_written - before
 
