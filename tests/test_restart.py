@@ -24,29 +24,16 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses SIGKILL")
 
 
 def start_monitor(db: Path, log: Path, tmp_path: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "storj_monitor",
-            "--no-serve",
-            "--db",
-            str(db),
-            "--node",
-            f"n1:{log}:http://127.0.0.1:9",
-            "--set",
-            "db_commit_interval=0.05",
-            "--set",
-            "log_poll_interval=0.02",
-            "--set",
-            "db_batch_size=50",
-            "--log-level",
-            "WARNING",
-        ],  # fmt: skip
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=open(tmp_path / "monitor.err", "ab"),
-    )
+    args = ["--no-serve", "--db", str(db), "--node", f"n1:{log}:http://127.0.0.1:9"]
+    for setting in ("db_commit_interval=0.05", "log_poll_interval=0.02", "db_batch_size=50"):
+        args += ["--set", setting]
+    with open(tmp_path / "monitor.err", "ab") as err:  # the child keeps its own copy
+        return subprocess.Popen(
+            [sys.executable, "-m", "storj_monitor", *args, "--log-level", "WARNING"],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
 
 
 def stored(db: Path) -> tuple[int, int]:
