@@ -30,11 +30,11 @@ RELATIVE_ACCURACY = (GAMMA - 1.0) / (GAMMA + 1.0)
 #: Durations are clamped into [MIN_MS, MAX_MS] before bucketing (int16 indexes).
 MIN_MS = 1e-3
 MAX_MS = 1e12
-_MIN_INDEX = math.ceil(math.log(MIN_MS) * _INV_LOG_GAMMA)
-_MAX_INDEX = math.ceil(math.log(MAX_MS) * _INV_LOG_GAMMA)
+MIN_INDEX = math.ceil(math.log(MIN_MS) * _INV_LOG_GAMMA)
+MAX_INDEX = math.ceil(math.log(MAX_MS) * _INV_LOG_GAMMA)
 #: Index of the zero bucket (durations ≤ 0 ms): just below the smallest real bucket, so
 #: every index of a histogram lies in a short dense range (cheap merges).
-ZERO_INDEX = _MIN_INDEX - 1
+ZERO_INDEX = MIN_INDEX - 1
 
 IndexArray = npt.NDArray[np.int16]
 CountArray = npt.NDArray[np.int64]

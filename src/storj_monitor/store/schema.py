@@ -47,7 +47,7 @@ def _v1_core(conn: sqlite3.Connection) -> None:
         CREATE INDEX IF NOT EXISTS idx_events_node_time ON events(node_name, timestamp);
         CREATE INDEX IF NOT EXISTS idx_events_time ON events(timestamp);
         -- slow operations (store.latency_queries): only durations >= 1 s are indexed
-        CREATE INDEX IF NOT EXISTS idx_events_slow ON events(node_name, duration_ms)
+        CREATE INDEX IF NOT EXISTS idx_events_slow ON events(node_name, duration_ms, timestamp)
             WHERE duration_ms >= 1000;
 
         CREATE TABLE IF NOT EXISTS log_records (

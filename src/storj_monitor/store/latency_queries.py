@@ -1,0 +1,430 @@
+"""Latency statistics and histograms over any window, fast however much history there is.
+
+Two paths, same answer shape (the seed's ``latency_stats`` ``data``):
+
+* **raw events** when the window holds at most :data:`RAW_SCAN_MAX` operations and raw
+  events still cover it: exact values, exact window ``[now - hours, now]``;
+* **rollups** otherwise: per-category sums of the rollup columns (exact counts, mean, min,
+  max) and merged log-bucket histograms (percentiles within 1 % relative). The window is
+  aligned to whole minutes (it starts at the minute containing ``now - hours``); windows
+  over :data:`HOUR_ROLLUPS_FROM_HOURS` read whole hours from ``rollups_hour`` and the partial
+  hours at both ends from ``rollups_minute``.
+
+Slow operations always come from raw events (the piece ID is needed): a partial index holds
+durations >= 1 s, walked from the slowest down to a cutoff the histogram says reaches the
+``slow_limit``-th slowest operation of the window.
+
+Times UTC unix seconds, durations ms. ``node_names`` empty or containing ``"Aggregate"``
+means every node.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from storj_monitor.analytics import latency, sketch
+from storj_monitor.model import ACTION_CATEGORY
+from storj_monitor.store.rollups import SOURCES
+
+#: Windows with at most this many operations are computed from raw events (exact).
+RAW_SCAN_MAX = 20_000
+#: Windows longer than this read whole hours from ``rollups_hour``.
+HOUR_ROLLUPS_FROM_HOURS = 3.0
+#: The literal of the partial index ``idx_events_slow`` (schema): only durations >= this.
+SLOW_INDEX_MIN_MS = 1000
+AGGREGATE = "Aggregate"
+
+Segment = tuple[str, float, float]  # (table, start inclusive, end exclusive)
+
+
+# --- window and node helpers ------------------------------------------------------------
+
+
+def resolve_nodes(conn: sqlite3.Connection, node_names: Sequence[str]) -> list[str]:
+    """The real node names of a view: empty or ``Aggregate`` means every node seen."""
+    names = [n for n in node_names if n and n != AGGREGATE]
+    if names and AGGREGATE not in node_names:
+        return list(dict.fromkeys(names))
+    rows = conn.execute(
+        "SELECT node_name FROM rollups_hour GROUP BY node_name "
+        "UNION SELECT node_name FROM events GROUP BY node_name"
+    ).fetchall()
+    return sorted(r[0] for r in rows)
+
+
+def rollup_segments(start: float, end: float) -> list[Segment]:
+    """Which rollup rows cover ``[start, end)``: minutes at the edges, hours in between."""
+    m0 = math.floor(start / 60.0) * 60.0
+    if end - m0 <= HOUR_ROLLUPS_FROM_HOURS * 3600.0:
+        return [("rollups_minute", m0, end)]
+    h0 = math.ceil(m0 / 3600.0) * 3600.0
+    h1 = math.floor(end / 3600.0) * 3600.0
+    segs: list[Segment] = []
+    if h0 > m0:
+        segs.append(("rollups_minute", m0, h0))
+    if h1 > h0:
+        segs.append(("rollups_hour", h0, h1))
+    if end > h1:
+        segs.append(("rollups_minute", h1, end))
+    return segs
+
+
+def _node_filter(nodes: Sequence[str]) -> tuple[str, list[Any]]:
+    return f"node_name IN ({', '.join('?' * len(nodes))})", list(nodes)
+
+
+def _raw_covers(conn: sqlite3.Connection, start: float) -> bool:
+    """Raw events reach back to ``start`` (retention has not deleted part of the window)."""
+    row = conn.execute("SELECT MIN(timestamp) FROM events").fetchone()
+    return row[0] is not None and row[0] <= start + 60.0
+
+
+# --- rollup reads -----------------------------------------------------------------------
+
+_SCALARS = (
+    "SUM(count), SUM(duration_count), SUM(duration_sum_ms), MIN(duration_min_ms), "
+    "MAX(duration_max_ms), " + ", ".join(f"SUM({s}_count)" for s in SOURCES)
+)
+
+
+def _rollup_scalars(
+    conn: sqlite3.Connection, nodes: Sequence[str], segs: Sequence[Segment]
+) -> dict[str, list[Any]]:
+    """Per action: [count, duration_count, sum_ms, min, max, *source counts]."""
+    where, params = _node_filter(nodes)
+    out: dict[str, list[Any]] = {}
+    for table, s, e in segs:
+        sql = (
+            f"SELECT action, {_SCALARS} FROM {table} "
+            f"WHERE {where} AND bucket_start >= ? AND bucket_start < ? GROUP BY action"
+        )
+        for action, *vals in conn.execute(sql, [*params, s, e]):
+            acc = out.get(action)
+            if acc is None:
+                out[action] = list(vals)
+                continue
+            acc[0] += vals[0]
+            acc[1] += vals[1]
+            acc[2] += vals[2]
+            acc[3] = _min(acc[3], vals[3])
+            acc[4] = _max(acc[4], vals[4])
+            for i in range(5, len(acc)):
+                acc[i] += vals[i]
+    return out
+
+
+def _min(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _max(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+_DENSE = sketch.MAX_INDEX - sketch.ZERO_INDEX + 1
+
+
+def _rollup_hists(
+    conn: sqlite3.Connection, nodes: Sequence[str], segs: Sequence[Segment]
+) -> dict[str, np.ndarray]:
+    """Merged histograms per category (and ``all``) as dense count arrays indexed by
+    ``bucket - ZERO_INDEX``; blobs are concatenated and decoded in one numpy call per
+    category and count width."""
+    where, params = _node_filter(nodes)
+    pieces: dict[tuple[str, int], tuple[list[bytes], list[bytes]]] = {}
+    for table, s, e in segs:
+        sql = (
+            f"SELECT action, hist FROM {table} WHERE {where} AND bucket_start >= ? "
+            "AND bucket_start < ? AND hist IS NOT NULL"
+        )
+        for action, blob in conn.execute(sql, [*params, s, e]):
+            width = blob[0]
+            n = (len(blob) - 1) // (2 + width)
+            cat = ACTION_CATEGORY.get(action, "other")
+            idx_l, cnt_l = pieces.setdefault((cat, width), ([], []))
+            idx_l.append(blob[1 : 1 + 2 * n])
+            cnt_l.append(blob[1 + 2 * n :])
+    dense: dict[str, np.ndarray] = {}
+    for (cat, width), (idx_l, cnt_l) in pieces.items():
+        dtype = {1: "<u1", 2: "<u2", 4: "<u4"}.get(width)
+        if dtype is None:
+            continue  # a corrupt blob: skip it rather than fail the whole query
+        idx = np.frombuffer(b"".join(idx_l), "<i2").astype(np.int64) - sketch.ZERO_INDEX
+        cnt = np.frombuffer(b"".join(cnt_l), dtype)
+        if idx.size != cnt.size:
+            continue
+        ok = (idx >= 0) & (idx < _DENSE)
+        add = np.bincount(idx[ok], weights=cnt[ok], minlength=_DENSE)
+        dense[cat] = dense.get(cat, 0) + add
+    if dense:
+        dense["all"] = sum(dense.values())  # type: ignore[assignment]
+    return dense
+
+
+def _sparse(d: np.ndarray | None) -> sketch.Hist:
+    if d is None:
+        return sketch.EMPTY
+    nz = np.flatnonzero(d)
+    return (nz + sketch.ZERO_INDEX).astype(np.int16), d[nz].astype(np.int64)
+
+
+# --- raw reads --------------------------------------------------------------------------
+
+
+def _raw_rows(
+    conn: sqlite3.Connection, nodes: Sequence[str], start: float, end: float
+) -> list[tuple[str, float | None, str | None]]:
+    where, params = _node_filter(nodes)
+    return conn.execute(
+        f"SELECT action, duration_ms, duration_source FROM events "
+        f"WHERE {where} AND timestamp >= ? AND timestamp <= ?",
+        [*params, start, end],
+    ).fetchall()
+
+
+_SLOW_COLUMNS = "timestamp, action, duration_ms, piece_id, satellite_id, status"
+
+
+def _slow_rows(
+    conn: sqlite3.Connection,
+    nodes: Sequence[str],
+    start: float,
+    end: float,
+    threshold_ms: float,
+    cutoff_ms: float,
+    limit: int,
+) -> list[tuple[Any, ...]]:
+    """Raw operations slower than ``threshold_ms`` (and than ``cutoff_ms``), slowest first."""
+    where, params = _node_filter(nodes)
+    floor = max(threshold_ms, cutoff_ms)
+    if floor >= SLOW_INDEX_MIN_MS:
+        # the literal term makes the partial index usable (its WHERE is implied)
+        sql = (
+            f"SELECT {_SLOW_COLUMNS} FROM events INDEXED BY idx_events_slow "
+            f"WHERE {where} AND duration_ms >= {SLOW_INDEX_MIN_MS} AND duration_ms > ? "
+            "AND timestamp >= ? AND timestamp <= ? ORDER BY duration_ms DESC, timestamp LIMIT ?"
+        )
+    else:
+        sql = (
+            f"SELECT {_SLOW_COLUMNS} FROM events "
+            f"WHERE {where} AND duration_ms > ? AND timestamp >= ? AND timestamp <= ? "
+            "ORDER BY duration_ms DESC, timestamp LIMIT ?"
+        )
+    return conn.execute(sql, [*params, floor, start, end, limit]).fetchall()
+
+
+def _slow_cutoff(hist: sketch.Hist, limit: int) -> float:
+    """A duration (ms) below the ``limit``-th largest value of ``hist`` (one bucket of
+    margin for the 1 % bucket error); 0 when the histogram holds fewer values."""
+    idx, counts = hist
+    if not idx.size or limit <= 0:
+        return 0.0
+    from_top = np.cumsum(counts[::-1])
+    pos = int(np.searchsorted(from_top, limit, side="left"))
+    if pos >= idx.size:
+        return 0.0
+    bucket = int(idx[::-1][pos])
+    if bucket == sketch.ZERO_INDEX:
+        return 0.0
+    return sketch.bucket_bounds(bucket - 1)[0]
+
+
+def _slow_operations(
+    conn: sqlite3.Connection,
+    nodes: Sequence[str],
+    start: float,
+    end: float,
+    threshold_ms: float,
+    limit: int,
+    all_hist: sketch.Hist | None,
+) -> list[dict[str, Any]]:
+    if limit <= 0 or not nodes:
+        return []
+    cutoff = _slow_cutoff(all_hist, limit) if all_hist is not None else 0.0
+    rows = _slow_rows(conn, nodes, start, end, threshold_ms, cutoff, limit)
+    if len(rows) < limit and cutoff > threshold_ms:
+        rows = _slow_rows(conn, nodes, start, end, threshold_ms, 0.0, limit)
+    keys = ("timestamp", "action", "duration_ms", "piece_id", "satellite_id", "status")
+    return [latency.slow_operation(dict(zip(keys, r, strict=True))) for r in rows]
+
+
+# --- public queries ---------------------------------------------------------------------
+
+
+def _resolution_ms(sources: dict[str, int]) -> int:
+    """1 ms unless most durations come from whole-second log timestamps (then 1000)."""
+    measured = sum(sources.values())
+    return 1000 if measured and sources.get("log_seconds", 0) * 2 > measured else 1
+
+
+def get_latency_stats(
+    conn: sqlite3.Connection,
+    node_names: Sequence[str],
+    hours: float,
+    now: float,
+    *,
+    slow_threshold_ms: float,
+    slow_limit: int,
+) -> dict[str, Any]:
+    """The seed's ``latency_stats`` data for the last ``hours`` before ``now``.
+
+    ``{"statistics": {get, put, audit, repair, all: {count, mean, median, p50, p95, p99,
+    min, max}}, "slow_operations": [...], "total_operations": N, "without_duration": N,
+    "duration_source": {precise, arrival, log_seconds, field}, "resolution_ms": 1|1000,
+    "window_hours", "nodes", "computed_from": "events"|"rollups"}``.
+    ``total_operations`` counts every operation in the window, with a duration or not.
+    """
+    nodes = resolve_nodes(conn, node_names)
+    start = now - hours * 3600.0
+    result: dict[str, Any] = {
+        "statistics": {c: latency.empty_stats() for c in latency.STAT_CATEGORIES},
+        "slow_operations": [],
+        "total_operations": 0,
+        "without_duration": 0,
+        "duration_source": dict.fromkeys(SOURCES, 0),
+        "resolution_ms": 1,
+        "window_hours": hours,
+        "nodes": nodes,
+        "computed_from": "events",
+    }
+    if not nodes or hours <= 0:
+        return result
+    segs = rollup_segments(start, now)
+    scalars = _rollup_scalars(conn, nodes, segs)
+    rollup_total = sum(v[0] for v in scalars.values())
+    if rollup_total <= RAW_SCAN_MAX and _raw_covers(conn, start):
+        _fill_from_raw(conn, result, nodes, start, now, slow_threshold_ms, slow_limit)
+    else:
+        _fill_from_rollups(
+            conn, result, nodes, segs, scalars, start, now, slow_threshold_ms, slow_limit
+        )
+    result["resolution_ms"] = _resolution_ms(result["duration_source"])
+    return result
+
+
+def _fill_from_raw(
+    conn: sqlite3.Connection,
+    result: dict[str, Any],
+    nodes: Sequence[str],
+    start: float,
+    end: float,
+    threshold_ms: float,
+    limit: int,
+) -> None:
+    rows = _raw_rows(conn, nodes, start, end)
+    by_cat: dict[str, list[float]] = {c: [] for c in latency.STAT_CATEGORIES}
+    sources = result["duration_source"]
+    without = 0
+    for action, duration, source in rows:
+        if duration is None:
+            without += 1
+            continue
+        by_cat["all"].append(duration)
+        cat = ACTION_CATEGORY.get(action)
+        if cat is not None:
+            by_cat[cat].append(duration)
+        if source in sources:
+            sources[source] += 1
+    result["statistics"] = {c: latency.stats_from_values(v) for c, v in by_cat.items()}
+    result["total_operations"] = len(rows)
+    result["without_duration"] = without
+    result["slow_operations"] = _slow_operations(conn, nodes, start, end, threshold_ms, limit, None)
+
+
+def _fill_from_rollups(
+    conn: sqlite3.Connection,
+    result: dict[str, Any],
+    nodes: Sequence[str],
+    segs: Sequence[Segment],
+    scalars: dict[str, list[Any]],
+    start: float,
+    end: float,
+    threshold_ms: float,
+    limit: int,
+) -> None:
+    result["computed_from"] = "rollups"
+    hists = {c: _sparse(d) for c, d in _rollup_hists(conn, nodes, segs).items()}
+    per_cat: dict[str, list[Any]] = {}
+    for action, vals in scalars.items():
+        for cat in (ACTION_CATEGORY.get(action, "other"), "all"):
+            acc = per_cat.get(cat)
+            if acc is None:
+                per_cat[cat] = list(vals)
+                continue
+            acc[0] += vals[0]
+            acc[1] += vals[1]
+            acc[2] += vals[2]
+            acc[3] = _min(acc[3], vals[3])
+            acc[4] = _max(acc[4], vals[4])
+            for i in range(5, len(acc)):
+                acc[i] += vals[i]
+    stats = result["statistics"]
+    for cat in latency.STAT_CATEGORIES:
+        acc = per_cat.get(cat)
+        if acc is None:
+            continue
+        stats[cat] = latency.stats_from_sketch(
+            hists.get(cat, sketch.EMPTY),
+            count=int(acc[1]),
+            sum_ms=float(acc[2]),
+            min_ms=acc[3],
+            max_ms=acc[4],
+        )
+    everything = per_cat.get("all")
+    if everything is not None:
+        result["total_operations"] = int(everything[0])
+        result["without_duration"] = int(everything[0] - everything[1])
+        result["duration_source"] = {s: int(everything[5 + i]) for i, s in enumerate(SOURCES)}
+    result["slow_operations"] = _slow_operations(
+        conn, nodes, start, end, threshold_ms, limit, hists.get("all")
+    )
+
+
+def get_latency_histogram(
+    conn: sqlite3.Connection,
+    node_names: Sequence[str],
+    hours: float,
+    bucket_size_ms: float,
+    now: float,
+) -> dict[str, Any]:
+    """Counts per ``bucket_size_ms`` bucket of every duration in the last ``hours``:
+    ``{"buckets": [{"start_ms", "end_ms", "count"}], "bucket_size_ms", "total",
+    "computed_from"}``; the counts add up to ``total`` (operations with a duration)."""
+    if not bucket_size_ms > 0:
+        raise ValueError(f"bucket_size_ms must be > 0, got {bucket_size_ms}")
+    nodes = resolve_nodes(conn, node_names)
+    if not nodes or hours <= 0:
+        return {**latency.histogram_payload({}, bucket_size_ms), "computed_from": "events"}
+    start = now - hours * 3600.0
+    segs = rollup_segments(start, now)
+    scalars = _rollup_scalars(conn, nodes, segs)
+    if sum(v[0] for v in scalars.values()) <= RAW_SCAN_MAX and _raw_covers(conn, start):
+        where, params = _node_filter(nodes)
+        rows = conn.execute(
+            f"SELECT MAX(CAST(duration_ms / ? AS INTEGER), 0) AS b, COUNT(*) FROM events "
+            f"WHERE {where} AND timestamp >= ? AND timestamp <= ? AND duration_ms IS NOT NULL "
+            "GROUP BY b",
+            [bucket_size_ms, *params, start, now],
+        ).fetchall()
+        counts = {int(b): int(c) for b, c in rows}
+        return {**latency.histogram_payload(counts, bucket_size_ms), "computed_from": "events"}
+    dense = _rollup_hists(conn, nodes, segs).get("all")
+    return {
+        **latency.histogram_from_sketch(_sparse(dense), bucket_size_ms),
+        "computed_from": "rollups",
+    }
+
+
+__all__ = [
+    "AGGREGATE",
+    "RAW_SCAN_MAX",
+    "get_latency_histogram",
+    "get_latency_stats",
+    "resolve_nodes",
+    "rollup_segments",
+]

@@ -1,0 +1,220 @@
+"""Rollup write path: consistency with raw events, merging across batches, retention."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from storj_monitor.analytics import sketch
+from storj_monitor.model import Event
+from storj_monitor.store import events as se
+from storj_monitor.store import rollups
+from storj_monitor.store.database import connect, transaction
+from storj_monitor.store.schema import migrate
+
+T0 = 1_767_600_000.0  # an hour boundary
+ACTIONS = ("GET", "PUT", "GET_AUDIT", "GET_REPAIR", "PUT_REPAIR")
+SOURCES = ("precise", "arrival", "log_seconds", "field")
+
+
+@pytest.fixture
+def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    c = connect(tmp_path / "r.db")
+    migrate(c)
+    yield c
+    c.close()
+
+
+def synthetic(n: int, seed: int, t0: float = T0, span: float = 7200.0) -> list[Event]:
+    rnd = random.Random(seed)
+    out = []
+    for i in range(n):
+        status = rnd.choice(("success", "success", "success", "failed", "canceled"))
+        has = rnd.random() < 0.85
+        out.append(
+            Event(
+                timestamp=t0 + span * i / max(1, n),
+                node_name=rnd.choice(("n1", "n2")),
+                action=rnd.choice(ACTIONS),
+                status=status,  # type: ignore[arg-type]
+                size=rnd.choice((None, 0, 2_319_872, 181_504)),
+                satellite_id=rnd.choice((None, "sat-a", "sat-b")),
+                piece_id=f"p{i}",
+                remote_ip="203.0.113.9",
+                error="boom" if status == "failed" else None,
+                error_category=rnd.choice(("timeout", "broken pipe"))
+                if status == "failed"
+                else None,
+                duration_ms=rnd.choice((0.0, rnd.lognormvariate(6, 1.5))) if has else None,
+                duration_source=rnd.choice(SOURCES) if has else None,  # type: ignore[arg-type]
+            )
+        )
+    return out
+
+
+RAW_AGG = """
+SELECT node_name, CAST(timestamp / {s} AS INTEGER) * {s}, COALESCE(satellite_id, ''), action,
+       status, COALESCE(error_category, ''), COUNT(*), COALESCE(SUM(size), 0),
+       COUNT(duration_ms), COALESCE(SUM(duration_ms), 0), MIN(duration_ms), MAX(duration_ms),
+       SUM(duration_source = 'precise'), SUM(duration_source = 'arrival'),
+       SUM(duration_source = 'log_seconds'), SUM(duration_source = 'field')
+FROM events GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+"""
+ROLLUP = """
+SELECT node_name, bucket_start, satellite_id, action, status, error_category, count, bytes,
+       duration_count, duration_sum_ms, duration_min_ms, duration_max_ms,
+       precise_count, arrival_count, log_seconds_count, field_count, hist
+FROM {t} ORDER BY 1, 2, 3, 4, 5, 6
+"""
+
+
+def assert_consistent(conn: sqlite3.Connection) -> None:
+    for seconds, table in rollups.TABLES.items():
+        raw = conn.execute(RAW_AGG.format(s=seconds)).fetchall()
+        rolled = conn.execute(ROLLUP.format(t=table)).fetchall()
+        assert len(raw) == len(rolled)
+        for r, u in zip(raw, rolled, strict=True):
+            assert tuple(u[:9]) == tuple(r[:9])
+            assert u[9] == pytest.approx(r[9])
+            assert u[10] == r[10] and u[11] == r[11]
+            assert tuple(u[12:16]) == tuple(0 if x is None else x for x in r[12:16])
+            hist = sketch.decode(u[16])
+            assert sketch.total(hist) == r[8]  # every duration is in the histogram
+
+
+def test_rollups_match_raw_events_through_write_batch(conn: sqlite3.Connection) -> None:
+    assert se._write_rollups is rollups.write_rollups  # the ingest path writes rollups
+    events = synthetic(3000, seed=1)
+    for i in range(0, len(events), 700):  # several transactions, some sharing a minute
+        transaction(conn, lambda c, b=events[i : i + 700]: se.write_batch(c, b, []))
+    assert_consistent(conn)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.integers(0, 10_000), st.lists(st.integers(1, 400), min_size=1, max_size=6))
+def test_split_batches_equal_one_batch(tmp_path: Path, seed: int, cuts: list[int]) -> None:
+    events = synthetic(sum(cuts), seed=seed, span=600.0)
+    a = connect(tmp_path / f"a{seed}.db")
+    b = connect(tmp_path / f"b{seed}.db")
+    try:
+        migrate(a)
+        migrate(b)
+        transaction(a, lambda c: rollups.write_rollups(c, events))
+        pos = 0
+        for n in cuts:
+            batch = events[pos : pos + n]
+            transaction(b, lambda c, batch=batch: rollups.write_rollups(c, batch))
+            pos += n
+        for table in rollups.TABLES.values():
+            ra = a.execute(ROLLUP.format(t=table)).fetchall()
+            rb = b.execute(ROLLUP.format(t=table)).fetchall()
+            assert len(ra) == len(rb)
+            for x, y in zip(ra, rb, strict=True):
+                assert x[:9] == y[:9] and x[10:16] == y[10:16]
+                assert x[9] == pytest.approx(y[9])
+                hx, hy = sketch.decode(x[16]), sketch.decode(y[16])
+                assert hx[0].tolist() == hy[0].tolist() and hx[1].tolist() == hy[1].tolist()
+    finally:
+        a.close()
+        b.close()
+
+
+def test_row_tuples_give_the_same_rollups(tmp_path: Path) -> None:
+    events = synthetic(500, seed=3)
+    a = connect(tmp_path / "a.db")
+    b = connect(tmp_path / "b.db")
+    try:
+        migrate(a)
+        migrate(b)
+        transaction(a, lambda c: rollups.write_rollups(c, events))
+        transaction(b, lambda c: rollups.write_rollup_rows(c, se.event_rows(events)))
+        for table in rollups.TABLES.values():
+            assert (
+                a.execute(ROLLUP.format(t=table)).fetchall()
+                == b.execute(ROLLUP.format(t=table)).fetchall()
+            )
+    finally:
+        a.close()
+        b.close()
+
+
+def test_empty_batch_writes_nothing(conn: sqlite3.Connection) -> None:
+    transaction(conn, lambda c: rollups.write_rollups(c, []))
+    assert conn.execute("SELECT COUNT(*) FROM rollups_minute").fetchone()[0] == 0
+
+
+def test_operations_without_duration_have_no_histogram(conn: sqlite3.Connection) -> None:
+    e = synthetic(1, seed=0)[0]
+    e.duration_ms = None
+    e.duration_source = None
+    transaction(conn, lambda c: rollups.write_rollups(c, [e, e]))
+    row = conn.execute(
+        "SELECT count, duration_count, duration_min_ms, hist FROM rollups_minute"
+    ).fetchone()
+    assert row == (2, 0, None, None)
+
+
+def test_corrupt_stored_histogram_does_not_block_ingest(conn: sqlite3.Connection) -> None:
+    e = synthetic(1, seed=0)[0]
+    e.duration_ms, e.duration_source = 250.0, "precise"
+    transaction(conn, lambda c: rollups.write_rollups(c, [e]))
+    conn.execute("UPDATE rollups_minute SET hist = x'07ffff'")
+    transaction(conn, lambda c: rollups.write_rollups(c, [e]))
+    count, hist = conn.execute("SELECT count, hist FROM rollups_minute").fetchone()
+    assert count == 2
+    assert sketch.total(sketch.decode(hist)) == 1  # the unreadable part is dropped
+
+
+def test_rollups_roll_back_with_the_transaction(conn: sqlite3.Connection) -> None:
+    events = synthetic(50, seed=5)
+
+    def fail(c: sqlite3.Connection) -> None:
+        se.write_batch(c, events, [])
+        rollups.write_rollups(c, events)
+        raise RuntimeError("crash")
+
+    with pytest.raises(RuntimeError):
+        transaction(conn, fail)
+    assert conn.execute("SELECT COUNT(*) FROM rollups_hour").fetchone()[0] == 0
+    assert conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 0
+
+
+def test_compact_rollups_deletes_by_age(conn: sqlite3.Connection) -> None:
+    day = 86400.0
+    old = synthetic(100, seed=6, t0=T0 - 30 * day, span=3600)
+    mid = synthetic(100, seed=7, t0=T0 - 5 * day, span=3600)
+    new = synthetic(100, seed=8, t0=T0, span=3600)
+    for batch in (old, mid, new):
+        transaction(conn, lambda c, b=batch: rollups.write_rollups(c, b))
+    now = T0 + 3600
+    minute_before = conn.execute("SELECT COUNT(*) FROM rollups_minute").fetchone()[0]
+    deleted = transaction(conn, lambda c: rollups.compact_rollups(c, now, 2.0, 20.0))
+    assert deleted[0] > 0 and deleted[1] > 0
+    left_min = conn.execute("SELECT MIN(bucket_start) FROM rollups_minute").fetchone()[0]
+    left_hour = conn.execute("SELECT MIN(bucket_start) FROM rollups_hour").fetchone()[0]
+    assert left_min >= now - 2 * day
+    assert now - 20 * day <= left_hour < now - 2 * day  # hour rows outlive minute rows
+    assert conn.execute("SELECT COUNT(*) FROM rollups_minute").fetchone()[0] == (
+        minute_before - deleted[0]
+    )
+    assert transaction(conn, lambda c: rollups.compact_rollups(c, now, 2.0, 20.0)) == (0, 0)
+
+
+def test_read_rollups_and_count(conn: sqlite3.Connection) -> None:
+    events = synthetic(400, seed=9)
+    transaction(conn, lambda c: rollups.write_rollups(c, events))
+    rows = rollups.read_rollups(conn, "rollups_hour", ["n1"], T0, T0 + 3600)
+    assert rows and all(r.node_name == "n1" and r.bucket_start == T0 for r in rows)
+    expected = sum(1 for e in events if e.node_name == "n1" and e.timestamp < T0 + 3600)
+    assert rollups.rollup_count(conn, "rollups_minute", ["n1"], T0, T0 + 3600) == expected
+    assert rollups.rollup_count(conn, "rollups_hour", [], 0, 2e9) == 400
+    with pytest.raises(ValueError):
+        rollups.read_rollups(conn, "events", [], 0, 1)
