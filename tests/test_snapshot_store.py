@@ -118,3 +118,19 @@ def test_node_info_upsert(store: Store) -> None:
         lambda c: c.execute("SELECT node_name, version FROM node_info").fetchall()
     )
     assert rows == [("My-Node", "1.162.3")]
+
+
+def test_forecast_uses_the_newest_source_only(store: Store) -> None:
+    def write(i: int, source: str, free: float) -> None:
+        s = StorageSnapshot(
+            T0 + i * 3600, "My-Node", None, None, int(free), None, None, None, None, source
+        )
+        store.write_sync(lambda c: qs.insert_storage_snapshot(c, s))
+
+    for i in range(12):  # API era: shrinking (not filling)
+        write(i, "api", 1e12 + i * 5e9)
+    for i in range(12, 24):  # then log samples, filling 24 GB/day
+        write(i, "log", 9e11 - (i - 12) * 1e9)
+    f = store.read_sync(lambda c: qs.node_forecast(c, "My-Node", T0 + 23 * 3600, S))
+    assert f["status"] == "filling" and f["data_points"] == 12
+    assert f["growth_rate_bytes_per_day"] == pytest.approx(24e9)

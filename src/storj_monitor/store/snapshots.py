@@ -174,8 +174,12 @@ def _forecast_fields(forecast: dict[str, Any]) -> dict[str, Any]:
 def node_forecast(
     conn: sqlite3.Connection, node_name: str, now: float, settings: Any
 ) -> dict[str, Any]:
+    """The capacity forecast over STORAGE_FORECAST_WINDOW_DAYS of the node's snapshots, from
+    the source (api | log) of the newest one."""
     window = float(settings.storage_forecast_window_days)
     rows = storage_snapshots_between(conn, node_name, now - window * DAY, now)
+    if rows:  # API and log samples measure free space differently: fit one source only
+        rows = [r for r in rows if r["source"] == rows[-1]["source"]]
     return forecast_days_until_full(rows, now, window)
 
 
