@@ -15,8 +15,8 @@ Shapes understood (see docs/reference storj-log-format.md):
 
 The common piece lines take a fast path: one ``split("\\t")``, one dict lookup on the message,
 one ``orjson.loads`` of the fields, key lookups chosen by dialect, and a cached timestamp.
-Everything else goes through the record table (:data:`RECORD_KINDS`), where keys are
-normalised to snake_case. Times are UTC unix seconds, sizes bytes, durations ms.
+Everything else goes through the record table (``logs.records``, :data:`RECORD_KINDS`),
+where keys are normalised to snake_case. Times are UTC unix seconds, sizes bytes, durations ms.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 
 from storj_monitor.logs.errors import categorize_error
-from storj_monitor.logs.goduration import parse_go_duration
+from storj_monitor.logs.records import RECORD_KINDS, build_record, record_kind, snake_key
 from storj_monitor.logs.timestamps import parse_timestamp
 from storj_monitor.model import LogRecord
 
@@ -84,124 +84,15 @@ _PIECE_MESSAGES: dict[str, tuple[bool, str | None, int]] = {
 }
 
 
-# --- records --------------------------------------------------------------------------------
-
-#: Every ``LogRecord.kind`` this parser produces, with what it covers.
-RECORD_KINDS: dict[str, str] = {
-    "hashstore_compaction": "hashstore compaction rounds: stats, durations, reclaimed bytes",
-    "used_space_filewalker": "used-space filewalker start/completion (totals, duration)/failure",
-    "lazyfilewalker": "lazy filewalker subprocess lifecycle and exit status",
-    "gc_filewalker": "garbage-collection filewalker (bloom filter) start/completion",
-    "trash": "emptying trash (elapsed) and the trash-cleanup filewalker",
-    "retain": "bloom filter received, retain queued/prepared, pieces moved to trash (duration)",
-    "ping_failed": "contact: 'ping satellite failed ' (node unreachable, hurts online score)",
-    "reputation": "node scores updated/worsened: audit/online/suspension scores 0..1",
-    "version": "version checks: running/allowed/outdated version",
-    "startup": "node started, public/private server started, configuration loaded",
-    "disk_space": "disk smaller than the allocation, or more used than allocated",
-    "storage_check": "piecestore:monitor readability/writability checks and their failures",
-    "orders": "orders settled per satellite, or failed to settle (payout risk)",
-    "collector": "expired pieces collection completed (count) or failed",
-    "upload_rejected": "upload rejected, too many requests (concurrency limit)",
-    "upload_internal_error": "upload internal error (socket failure, no piece fields)",
-    "fatal": "unrecoverable error / failure during run: the node stops",
-}
-
-#: message -> (kind, logger prefix the line must have; "" = any logger, including none).
-_RECORD_MESSAGES: dict[str, tuple[str, str]] = {
-    "beginning compaction": ("hashstore_compaction", "hashstore"),
-    "compact once started": ("hashstore_compaction", "hashstore"),
-    "compaction acquired locks": ("hashstore_compaction", "hashstore"),
-    "compaction computed details": ("hashstore_compaction", "hashstore"),
-    "records rewritten": ("hashstore_compaction", "hashstore"),
-    "hashtbl rewritten": ("hashstore_compaction", "hashstore"),
-    "compact once finished": ("hashstore_compaction", "hashstore"),
-    "finished compaction": ("hashstore_compaction", "hashstore"),
-    "compaction failed": ("hashstore_compaction", "hashstore"),
-    "used-space-filewalker started": ("used_space_filewalker", "pieces"),
-    "used-space-filewalker completed": ("used_space_filewalker", "pieces"),
-    "used-space-filewalker failed": ("used_space_filewalker", "pieces"),
-    "starting subprocess": ("lazyfilewalker", "lazyfilewalker"),
-    "subprocess started": ("lazyfilewalker", "lazyfilewalker"),
-    "subprocess finished successfully": ("lazyfilewalker", "lazyfilewalker"),
-    "subprocess exited with status": ("lazyfilewalker", "lazyfilewalker"),
-    "failed to start subprocess": ("lazyfilewalker", "lazyfilewalker"),
-    "gc-filewalker started": ("gc_filewalker", "lazyfilewalker"),
-    "gc-filewalker completed": ("gc_filewalker", "lazyfilewalker"),
-    "emptying trash started": ("trash", "pieces:trash"),
-    "emptying trash finished": ("trash", "pieces:trash"),
-    "emptying trash failed": ("trash", "pieces:trash"),
-    "trash-filewalker started": ("trash", "lazyfilewalker"),
-    "trash-filewalker completed": ("trash", "lazyfilewalker"),
-    "New bloomfilter is received": ("retain", "piecestore"),
-    "Retain job queued": ("retain", "retain"),
-    "Prepared to run a Retain request.": ("retain", "retain"),
-    "Moved pieces to trash during retain": ("retain", "retain"),
-    "retain pieces failed": ("retain", "retain"),
-    "ping satellite failed ": ("ping_failed", "contact"),
-    "ping satellite failed": ("ping_failed", "contact"),
-    "node scores updated": ("reputation", "reputation"),
-    "node scores worsened": ("reputation", "reputation"),
-    "running on version": ("version", "version"),
-    "Running on allowed version.": ("version", "version"),
-    "Allowed minimum version from control server.": ("version", "version"),
-    "version not allowed/outdated": ("version", "version"),
-    "version is outdated": ("version", "version"),
-    "outdated software version": ("version", "version"),
-    "Configuration loaded": ("startup", ""),
-    "readability check done": ("storage_check", "piecestore:monitor"),
-    "writability check done": ("storage_check", "piecestore:monitor"),
-    "finished": ("orders", "orders"),
-    "failed to settle orders for satellite": ("orders", "orders"),
-    "expired pieces collection completed": ("collector", "collector"),
-    "error during expired pieces collection": ("collector", "collector"),
-    "collect": ("collector", "collector"),
-    "upload rejected, too many requests": ("upload_rejected", "piecestore"),
-    "upload internal error": ("upload_internal_error", "piecestore"),
-    "Unrecoverable error": ("fatal", ""),
-    "failure during run": ("fatal", ""),
-}
-
-#: Messages that embed data, matched by prefix: (prefix, kind, logger prefix).
-_RECORD_PREFIXES: tuple[tuple[str, str, str], ...] = (
-    ("Node ", "startup", ""),  # "Node <node id> started"
-    ("Public server started on", "startup", ""),
-    ("Private server started on", "startup", ""),
-    ("Disk space is less than requested", "disk_space", ""),
-    ("Used more space than allocated", "disk_space", ""),
-    ("Total disk space is less than required minimum", "disk_space", ""),
-    ("error verifying", "storage_check", "piecestore:monitor"),
-    ("timed out while verifying", "storage_check", "piecestore:monitor"),
-    ("failed to settle orders", "orders", "orders"),
-)
-
 _LEVELS = frozenset({"DEBUG", "INFO", "WARN", "ERROR", "DPANIC", "PANIC", "FATAL"})
 _LEVEL_ALIASES = {"WARNING": "WARN", "ERR": "ERROR", "CRITICAL": "FATAL"}
 #: zap JSON-encoding keys that are not fields.
 _ZAP_JSON_KEYS = ("L", "T", "N", "C", "M", "S")
 #: supervisord's own lines in the docker container: local time, comma millis, no tabs.
 _SUPERVISORD = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ ")
-_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _RACE_MEMORY = 1024
 _TS_CACHE_MAX = 8192
 _loads = orjson.loads
-
-
-_snake_cache: dict[str, str] = {}
-
-
-def snake_key(key: str) -> str:
-    """``"Piece ID"``, ``"satelliteID"``, ``"curr logSlots"`` -> ``piece_id``, ``satellite_id``,
-    ``curr_log_slots``: the v1.146+ spelling of a field name (cached)."""
-    cached = _snake_cache.get(key)
-    if cached is not None:
-        return cached
-    name = _CAMEL_BOUNDARY.sub("_", key).replace(" ", "_").replace("-", "_").lower()
-    while "__" in name:
-        name = name.replace("__", "_")
-    if len(_snake_cache) < 4096:
-        _snake_cache[key] = name
-    return name
 
 
 def split_remote_ip(addr: str | None) -> str | None:
@@ -509,63 +400,21 @@ class LineParser:
         message: str,
         fields_source: str | dict[str, Any] | None,
     ) -> LogRecord | None:
-        kind = _record_kind(logger, message)
+        """A kept non-piece line, or None; its JSON is read only when the message matters."""
+        kind = record_kind(logger, message)
         if kind is None:
             return None
         if isinstance(fields_source, str):
             try:
                 raw = orjson.loads(fields_source)
             except orjson.JSONDecodeError:
-                raw = {}
+                raw = {}  # keep the message even when its fields are cut off
         else:
-            raw = fields_source or {}
-        if type(raw) is not dict:
-            raw = {}
-        process = raw.get("Process", raw.get("process"))
-        if process is not None and process != "storagenode":
-            return None  # storagenode-updater lines in the docker container
-        fields = {snake_key(k): v for k, v in raw.items() if isinstance(k, str)}
-        fields.pop("process", None)
-        if kind == "startup":
-            _startup_fields(message, fields)
-        satellite = fields.get("satellite_id", fields.get("satellite"))
-        duration = fields.get("duration", fields.get("elapsed"))
-        return LogRecord(
-            timestamp=timestamp,
-            node_name=self.node_name,
-            kind=kind,
-            level=level,
-            message=message,
-            satellite_id=satellite if isinstance(satellite, str) else None,
-            duration_ms=parse_go_duration(duration),
-            fields=fields,
-        )
+            raw = fields_source
+        return build_record(self.node_name, timestamp, kind, level, message, raw)
 
 
 _CALLER_TAIL = tuple("0123456789")
-
-
-def _record_kind(logger: str, message: str) -> str | None:
-    rule = _RECORD_MESSAGES.get(message)
-    if rule is not None:
-        kind, logger_prefix = rule
-        return kind if logger.startswith(logger_prefix) else None
-    for prefix, kind, logger_prefix in _RECORD_PREFIXES:
-        if message.startswith(prefix) and logger.startswith(logger_prefix):
-            if kind == "startup" and prefix == "Node " and not message.endswith(" started"):
-                continue
-            return kind
-    if logger in ("version", "version:chore"):
-        return "version"
-    return None
-
-
-def _startup_fields(message: str, fields: dict[str, Any]) -> None:
-    """Data embedded in start-up messages: the node id, the server addresses."""
-    if message.startswith("Node ") and message.endswith(" started"):
-        fields.setdefault("node_id", message[5:-8].strip())
-    elif " server started on " in message:
-        fields.setdefault("address", message.rsplit(" ", 1)[-1])
 
 
 def _strip_prefix(text: str) -> tuple[str, float | None]:
