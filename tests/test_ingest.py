@@ -160,3 +160,26 @@ async def test_unparseable_lines_are_counted_not_fatal(tmp_path: Path) -> None:
         await until(lambda: stored_events(store) == 2, "the good lines")
         await ingest.stop()
         assert ingest.unparseable == 2
+
+
+async def test_remote_node_through_a_forwarder(tmp_path: Path) -> None:
+    from storj_monitor.logs.forwarder import Forwarder
+
+    log = tmp_path / "remote.log"
+    log.write_text(text(transfers(0, 6)))
+    fwd = Forwarder(str(log), "tok", "127.0.0.1", 0, poll_interval=0.01)
+    fwd.start()
+    settings = fast_settings(tmp_path / "s.db", forwarder_token="tok")
+    node = NodeSpec("r1", f"127.0.0.1:{fwd.port}", is_remote=True)
+    try:
+        with Store(settings.db_path) as store:
+            ingest = NodeIngest(settings, store, Bus(), node)
+            await ingest.start()
+            await until(lambda: stored_events(store, "r1") == 6, "the forwarded backlog")
+            append(log, transfers(6, 3))
+            await until(lambda: stored_events(store, "r1") == 9, "forwarded live lines")
+            await ingest.stop()
+            offsets = store.read_sync(lambda c: se.get_offsets(c, "r1"))
+            assert [o.offset for o in offsets] == [log.stat().st_size]
+    finally:
+        fwd.stop()
