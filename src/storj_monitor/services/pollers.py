@@ -265,7 +265,11 @@ class NodePoller:
                 raw=summary_raw,
             )
 
+        self._log_connection(summary)
         await self.store.write(write)
+        log.debug(
+            "[%s] wrote storage snapshot (%.1f%% used)", node_name, snapshot.used_percent or 0
+        )
         forecast = await self.store.read(
             lambda c: snaps.node_forecast(c, node_name, now, self.settings)
         )
@@ -276,7 +280,7 @@ class NodePoller:
                 node_name, REPUTATION_KINDS, reputation_conditions(scores, self.settings), now
             )
             await self.engine.evaluate(node_name, API_KINDS, [], now)
-        self._log_success(summary, forecast)
+        self._log_forecast(forecast)
         self.last_update_success = True
         self.last_exception = None
         self.last_success = now
@@ -326,7 +330,8 @@ class NodePoller:
         }
         return overview, details, payout
 
-    def _log_success(self, summary: NodeSummary, forecast: dict[str, Any]) -> None:
+    def _log_connection(self, summary: NodeSummary) -> None:
+        """The connected line once, then "recovered" after failures (transitions only)."""
         if not self.ever_connected:
             log.info(
                 "[%s] API client connected to %s (Node ID: %s, Wallet: %s, Version: %s)",
@@ -338,6 +343,9 @@ class NodePoller:
             )
         elif self.last_update_success is False:
             log.info("[%s] node API at %s recovered", self.node_name, self.api_url)
+
+    def _log_forecast(self, forecast: dict[str, Any]) -> None:
+        """The seed's growth line: INFO when the forecast status changes, else DEBUG."""
         status = forecast.get("status")
         level = logging.INFO if status != self._forecast_status else logging.DEBUG
         self._forecast_status = status
