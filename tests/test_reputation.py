@@ -82,11 +82,11 @@ def test_audit_warning_and_critical() -> None:
     (warn,) = score_conditions(score(audit_score=97.5), S)
     assert warn.severity == "warning" and warn.kind == "audit_score"
     assert warn.key == "audit_score:12EayRS2V1kEsWESU9QMRseFhdxYxKicsiFmxrsLZHeLUtdps3S"
-    assert warn.title == "Low Audit Score on My-Node"
+    assert warn.title == "Low Audit Score on My-Node (us1.storj.io:7777)"
     assert "97.50%" in warn.message and "threshold: 98.0%" in warn.message
     assert warn.details["failed_audits_until_disqualification"] == 15
     (crit,) = score_conditions(score(audit_score=96.2), S)
-    assert crit.severity == "critical" and crit.title == "Critical Audit Score on My-Node"
+    assert crit.severity == "critical" and crit.title == "Critical Audit Score on My-Node (us1.storj.io:7777)"
     assert "2 more failed audit(s) would disqualify the node." in crit.message
 
 

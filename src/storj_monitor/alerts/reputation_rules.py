@@ -105,7 +105,7 @@ def score_conditions(score: SatelliteScore, settings: Any) -> list[AlertConditio
                 kind=kind,
                 key=f"{kind}:{score.satellite_id}",
                 severity=status,
-                title=f"{title_word} {label} on {node}",
+                title=f"{title_word} {label} on {node} ({sat})",
                 message=message,
                 details=details,
             )
