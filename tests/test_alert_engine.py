@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from storj_monitor.alerts.engine import AlertEngine
 from storj_monitor.alerts.storage_rules import STORAGE_KINDS, disk_usage_condition
@@ -168,3 +171,47 @@ def test_alert_payload_shape() -> None:
     d = q.alert_payload(a)
     assert d["id"] == 3 and d["first_seen"] == 1.5 and d["last_seen_iso"] == "1970-01-01T00:00:02Z"
     assert d["resolved_at_iso"] is None and d["active"] is True
+
+
+KEYS = ("k1", "k2", "k3")
+rounds = st.lists(
+    st.dictionaries(st.sampled_from(KEYS), st.sampled_from(["info", "warning", "critical"])),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rounds)
+def test_open_alerts_always_mirror_the_last_evaluation(
+    tmp_path_factory: pytest.TempPathFactory, seq: list[dict[str, str]]
+) -> None:
+    """Whatever the sequence: one open alert per present key with its latest severity, none for
+    absent keys, in memory and in the table; every key opens once per presence streak."""
+    path = tmp_path_factory.mktemp("prop") / "p.db"
+
+    async def run() -> None:
+        store = Store(path).open()
+        bus = Bus()
+        news: list[str] = []
+        bus.subscribe("alert", lambda a, ch: news.append(a.key) if ch == "new" else None)
+        engine = AlertEngine(S, store, bus, clock=lambda: 0.0)
+        try:
+            streaks = 0
+            previous: set[str] = set()
+            for i, present in enumerate(seq):
+                conds = [AlertCondition("N", "x", k, sev, k, sev) for k, sev in present.items()]  # type: ignore[arg-type]
+                await engine.evaluate("N", "x", conds, float(i))
+                streaks += len(set(present) - previous)
+                previous = set(present)
+                memory = {a.key: a.severity for a in engine.open_alerts("N")}
+                table = {
+                    a["key"]: a["severity"]
+                    for a in store.read_sync(lambda c: q.active_alerts(c, ["N"]))
+                }
+                assert memory == table == present
+            assert len(news) == streaks
+        finally:
+            store.close()
+
+    asyncio.run(run())
