@@ -3,8 +3,9 @@
 Every NODE_API_POLL_INTERVAL seconds (± 10 % jitter per node, the next poll scheduled when the
 current one ends) a poller fetches ``/api/sno/``, ``/api/sno/satellites``, each
 ``/api/sno/satellite/{id}`` and ``/api/sno/estimated-payout``, then in one write transaction
-stores a ``storage_snapshots`` row (available = free), ``satellite_storage`` rows,
-``reputation_history`` rows, the raw payout JSON and ``node_info``; it computes the capacity
+stores a ``storage_snapshots`` row (available = free) every poll, and ``satellite_storage``
+rows (hourly), ``reputation_history`` rows (when a score or flag changed, else hourly), the raw
+payout JSON (when changed, else hourly) and ``node_info``; it computes the capacity
 forecast and reconciles storage, reputation and availability alerts through the AlertEngine.
 
 Failures: the client raises ``NodeApiError``; here it becomes state (``last_update_success``,
@@ -50,6 +51,20 @@ from storj_monitor.store.database import Store
 log = logging.getLogger("storj_monitor.pollers")
 
 Listener = Callable[["PollResult"], Any]
+#: Satellite storage, unchanged reputation and unchanged payout rows are kept at most this
+#: often (seconds); storage snapshots are written every poll (seed 2.2).
+KEEP_EVERY = 3600.0
+
+
+def _score_values(s: SatelliteScore) -> tuple[Any, ...]:
+    return (
+        s.audit_score,
+        s.suspension_score,
+        s.online_score,
+        s.disqualified,
+        s.suspended,
+        s.vetted,
+    )
 
 
 @dataclass
@@ -168,6 +183,10 @@ class NodePoller:
         self._listeners: list[Listener] = []
         self._task: asyncio.Task[None] | None = None
         self._forecast_status: str | None = None
+        self._last_payout_raw: str | None = None
+        self._last_payout_at = float("-inf")
+        self._last_sat_storage_at = float("-inf")
+        self._last_scores: dict[str, tuple[float, tuple[Any, ...]]] = {}
 
     # --- fan-out -------------------------------------------------------------------------
     def add_listener(self, callback: Listener) -> Callable[[], None]:
@@ -245,13 +264,19 @@ class NodePoller:
         payout_raw = orjson.dumps(payout).decode() if payout is not None else None
         summary_raw = orjson.dumps(summary.raw).decode()
         node_name, api_url = self.node_name, self.api_url
+        # Keep the slow-moving tables small: rows only when something changed or hourly.
+        if payout_raw == self._last_payout_raw and now - self._last_payout_at < KEEP_EVERY:
+            payout_raw = None
+        if now - self._last_sat_storage_at < KEEP_EVERY:
+            sat_rows = []
+        changed = [s for s in scores if self._score_changed(s, now)]
 
         def write(conn: Any) -> None:
             snaps.insert_storage_snapshot(conn, snapshot)
             if sat_rows:
                 snaps.insert_satellite_storage(conn, sat_rows)
-            if scores:
-                snaps.insert_reputation(conn, scores)
+            if changed:
+                snaps.insert_reputation(conn, changed)
             if payout_raw is not None:
                 snaps.insert_payout_snapshot(conn, node_name, now, payout_raw)
             snaps.upsert_node_info(
@@ -267,6 +292,12 @@ class NodePoller:
 
         self._log_connection(summary)
         await self.store.write(write)
+        if payout_raw is not None:
+            self._last_payout_raw, self._last_payout_at = payout_raw, now
+        if sat_rows:
+            self._last_sat_storage_at = now
+        for sc in changed:
+            self._last_scores[sc.satellite_id] = (now, _score_values(sc))
         log.debug(
             "[%s] wrote storage snapshot (%.1f%% used)", node_name, snapshot.used_percent or 0
         )
@@ -329,6 +360,10 @@ class NodePoller:
             if isinstance(r, SatelliteDetail)
         }
         return overview, details, payout
+
+    def _score_changed(self, score: SatelliteScore, now: float) -> bool:
+        last = self._last_scores.get(score.satellite_id)
+        return last is None or last[1] != _score_values(score) or now - last[0] >= KEEP_EVERY
 
     def _log_connection(self, summary: NodeSummary) -> None:
         """The connected line once, then "recovered" after failures (transitions only)."""
