@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -20,7 +22,7 @@ from storj_monitor.analytics.traffic import (
 from storj_monitor.model import Event
 from storj_monitor.store.database import Store
 from storj_monitor.store.events import insert_events
-from storj_monitor.store.traffic import get_geo_stats, get_traffic_stats
+from storj_monitor.store.traffic import get_geo_stats, get_traffic_stats, rollup_segments
 
 SAT_A = "12EayRS2V1kEsWESU9QMRseFhdxYxKicsiFmxrsLZHeLUtdps3S"
 SAT_B = "121RTSDpyNZVcEU84Ticf2L1ntiuUimbWgfATz21tuvgk3vzoA6"
@@ -214,28 +216,55 @@ def _rollup(store: Store, rows: list[tuple[object, ...]], table: str = "rollups_
     store.write_sync(write)
 
 
+def _rollup_both(store: Store, ops: list[tuple[float, str, str, str, int, int]]) -> None:
+    """Write (time, action, status, error_category, count, bytes) into both rollup tables,
+    as the ingest writer does."""
+    for table, size in (("rollups_minute", 60), ("rollups_hour", 3600)):
+        merged: dict[tuple[object, ...], list[int]] = {}
+        for ts, action, status, err, n, b in ops:
+            key = ("A", (ts // size) * size, SAT_A, action, status, err)
+            acc = merged.setdefault(key, [0, 0])
+            acc[0] += n
+            acc[1] += b
+        _rollup(store, [(*k, n, b) for k, (n, b) in merged.items()], table)
+
+
 def test_traffic_stats_prefers_rollups(store: Store) -> None:
-    minute = (NOW // 60) * 60
-    _rollup(
+    _rollup_both(
         store,
         [
-            ("A", minute - 60, SAT_A, "GET", "success", "", 1000, 1_000_000),
-            ("A", minute - 120, SAT_A, "GET", "canceled", "context canceled", 10, 0),
-            ("A", minute - 7200, SAT_A, "GET", "success", "", 5, 5),  # outside 1 h
+            (NOW - 60, "GET", "success", "", 1000, 1_000_000),
+            (NOW - 120, "GET", "canceled", "context canceled", 10, 0),
+            (NOW - 7200, "GET", "success", "", 5, 5),  # outside 1 h
+            (NOW - 30 * 3600, "PUT", "success", "", 7, 70),
+            (NOW - 100 * 3600, "PUT", "success", "", 1, 1),
         ],
-    )
-    _rollup(
-        store,
-        [("A", (NOW // 3600 - 30) * 3600, SAT_A, "PUT", "success", "", 7, 70)],
-        "rollups_hour",
     )
     out = store.read_sync(lambda c: get_traffic_stats(c, ["A"], 1, NOW))
     assert out["operations"]["get"]["total"] == 1010
     assert out["errors"] == [{"category": "context canceled", "count": 10}]
     assert out["bandwidth"]["egress_bytes"] == 1_000_000
-    long = store.read_sync(lambda c: get_traffic_stats(c, ["A"], 72, NOW))
-    assert long["operations"]["put"]["total"] == 7  # hour rollups beyond 48 h
-    assert long["series"]["step_seconds"] == 3600  # never finer than the rollup
+    assert sum(p["get"] for p in out["series"]["points"]) == 1010
+    # minute edges and whole hours in between: nothing counted twice
+    for hours, puts, step in ((3, 0, 60), (5, 0, 60), (72, 7, 900), (720, 8, 3 * 3600)):
+        long = store.read_sync(lambda c, h=hours: get_traffic_stats(c, ["A"], h, NOW))
+        assert long["operations"]["get"]["total"] == 1015, hours
+        assert long["operations"]["put"]["total"] == puts, hours
+        assert long["series"]["step_seconds"] == step
+        assert sum(p["get"] + p["put"] for p in long["series"]["points"]) == 1015 + puts
+
+
+@pytest.mark.parametrize("hours", [0.5, 3, 3.5, 24, 100, 720])
+def test_rollup_segments_cover_the_window_once(hours: float) -> None:
+    end = NOW + 17.3
+    segs = rollup_segments(end - hours * 3600, end)
+    assert segs[0][1] == ((end - hours * 3600) // 60) * 60
+    assert segs[-1][2] > end
+    for (_, _, e), (_, s, _) in itertools.pairwise(segs):
+        assert e == s
+    for table, s, e in segs:
+        size = 3600 if table == "rollups_hour" else 60
+        assert s % size == 0 and (e % size == 0 or e > end)
 
 
 def test_geo_stats_by_country(store: Store) -> None:

@@ -1,9 +1,10 @@
 """Traffic queries: aggregated piece operations over a window, for traffic_stats and the map.
 
 Counts, bandwidth, satellites, error categories and the time series come from the rollup
-tables (``rollups_minute`` for windows up to :data:`MINUTE_ROLLUP_MAX_HOURS`, ``rollups_hour``
-beyond), so a 30-day window is a sum over a few thousand rows, not a scan of millions of
-events. Size buckets, the most requested pieces and remote addresses need raw events; they
+tables (whole hours from ``rollups_hour``, the partial hours at the edges from
+``rollups_minute``; series finer than an hour from ``rollups_minute`` only), so a 30-day
+window is a sum over a few thousand rows, not a scan of millions of events. The window starts
+at the minute holding ``now - hours``. Size buckets, the most requested pieces and remote addresses need raw events; they
 cover at most the last :data:`RAW_MAX_HOURS` of the window (reported as
 ``details_window_hours``). When the rollups hold nothing for the window (e.g. a database
 filled before rollups existed) the aggregates fall back to raw events.
@@ -13,6 +14,7 @@ Plain ``fn(conn, ...)`` functions; times are UTC unix seconds, sizes bytes.
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -27,7 +29,8 @@ from storj_monitor.analytics.traffic import (
     traffic_series,
 )
 
-MINUTE_ROLLUP_MAX_HOURS = 48.0
+#: Windows longer than this read whole hours from ``rollups_hour`` (minutes at the edges).
+HOUR_ROLLUPS_FROM_HOURS = 3.0
 RAW_MAX_HOURS = 24.0
 DOWNLOAD_ACTIONS = ("GET", "GET_AUDIT", "GET_REPAIR")
 
@@ -44,9 +47,25 @@ def _size_case() -> str:
 _SIZE_CASE = _size_case()
 
 
-def _rollup_table(hours: float) -> tuple[str, int]:
-    """The rollup table for a window and its bucket length in seconds."""
-    return ("rollups_minute", 60) if hours <= MINUTE_ROLLUP_MAX_HOURS else ("rollups_hour", 3600)
+Segment = tuple[str, float, float]  # (table, start inclusive, end exclusive)
+
+
+def rollup_segments(start: float, end: float) -> list[Segment]:
+    """Rollup rows covering ``[start, end]``: whole hours from ``rollups_hour``, the partial
+    hours at both ends (and windows up to :data:`HOUR_ROLLUPS_FROM_HOURS`) from
+    ``rollups_minute``. The window starts at the minute holding ``start``."""
+    m0 = math.floor(start / 60.0) * 60.0
+    if end - m0 <= HOUR_ROLLUPS_FROM_HOURS * 3600.0:
+        return [("rollups_minute", m0, end + 1)]
+    h0 = math.ceil(m0 / 3600.0) * 3600.0
+    h1 = math.floor(end / 3600.0) * 3600.0
+    segs: list[Segment] = []
+    if h0 > m0:
+        segs.append(("rollups_minute", m0, h0))
+    if h1 > h0:
+        segs.append(("rollups_hour", h0, h1))
+    segs.append(("rollups_minute", h1, end + 1))
+    return segs
 
 
 def traffic_rows(
@@ -60,25 +79,34 @@ def traffic_rows(
     step = series_step(hours)
     if not node_names:
         return [], [], step
-    table, bucket = _rollup_table(hours)
-    first = (start // bucket) * bucket  # a partial first bucket counts whole
     names = list(node_names)
-    where = f"node_name IN ({_in(names)}) AND bucket_start >= ? AND bucket_start <= ?"
-    args = (*names, first, end)
-    agg = conn.execute(
-        f"SELECT satellite_id, action, status, error_category, SUM(count), SUM(bytes) "
-        f"FROM {table} WHERE {where} GROUP BY satellite_id, action, status, error_category",
-        args,
-    ).fetchall()
-    if agg:
-        step = max(step, bucket)
-        series = conn.execute(
-            f"SELECT CAST(bucket_start / {step} AS INTEGER) * {step} AS b, action, status, "
-            f"SUM(count), SUM(bytes) FROM {table} WHERE {where} GROUP BY b, action, status",
-            args,
-        ).fetchall()
+    nodes = f"node_name IN ({_in(names)})"
+    segs = rollup_segments(start, end)
+    totals: dict[tuple[Any, ...], list[int]] = {}
+    for table, s, e in segs:
+        for *key, n, b in conn.execute(
+            f"SELECT satellite_id, action, status, error_category, SUM(count), SUM(bytes) "
+            f"FROM {table} WHERE {nodes} AND bucket_start >= ? AND bucket_start < ? "
+            "GROUP BY satellite_id, action, status, error_category",
+            (*names, s, e),
+        ):
+            acc = totals.setdefault(tuple(key), [0, 0])
+            acc[0] += int(n)
+            acc[1] += int(b or 0)
+    if totals:
+        agg = [(*k, n, b) for k, (n, b) in totals.items()]
+        # a point is never finer than the rollup it is made of
+        series_segs = [("rollups_minute", segs[0][1], end + 1)] if step < 3600 else segs
+        series: list[tuple[Any, ...]] = []
+        for table, s, e in series_segs:
+            series += conn.execute(
+                f"SELECT CAST(bucket_start / {step} AS INTEGER) * {step} AS b, action, status, "
+                f"SUM(count), SUM(bytes) FROM {table} WHERE {nodes} AND bucket_start >= ? "
+                "AND bucket_start < ? GROUP BY b, action, status",
+                (*names, s, e),
+            ).fetchall()
         return agg, series, step
-    ev_where = f"node_name IN ({_in(names)}) AND timestamp >= ? AND timestamp <= ?"
+    ev_where = f"{nodes} AND timestamp >= ? AND timestamp <= ?"
     ev_args = (*names, start, end)
     agg = conn.execute(
         "SELECT COALESCE(satellite_id, ''), action, status, COALESCE(error_category, ''), "
