@@ -508,6 +508,12 @@ class Pollers:
         if self._started:
             return
         self._started = True
+        if self.pollers:
+            log.info(
+                "Storage polling task started: %d node API(s), every %g s",
+                len(self.pollers),
+                float(self.settings.node_api_poll_interval),
+            )
         for p in self.pollers.values():
             await p.start()
 
