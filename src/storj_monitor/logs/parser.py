@@ -146,7 +146,6 @@ class LineParser:
 
     def __init__(self, node_name: str) -> None:
         self.node_name = node_name
-        self.lines = 0
         self.piece_lines = 0
         self.records = 0
         self.ignored = 0
@@ -159,9 +158,13 @@ class LineParser:
         #: ``download canceled`` twin must not become a second event.
         self._race_lost: dict[tuple[str | None, str | None], None] = {}
 
+    @property
+    def lines(self) -> int:
+        """Lines seen: every line lands in exactly one of the four counters."""
+        return self.piece_lines + self.records + self.ignored + self.unparseable
+
     def parse(self, line: str) -> PieceLine | LogRecord | None:
         """One physical line (with or without its line ending) -> a piece line, a record or None."""
-        self.lines += 1
         try:
             result = self._parse(line, None)
             if type(result) is PieceLine:
@@ -330,18 +333,18 @@ class LineParser:
     ) -> PieceLine | bool | None:
         if type(fields) is not dict:
             return False
-        if "Action" in fields or "Piece ID" in fields:  # before v1.146
-            action = fields.get("Action")
-            piece_id = fields.get("Piece ID")
-            satellite_id = fields.get("Satellite ID")
-            size = fields.get("Size")
-            remote_addr = fields.get("Remote Address")
-        else:
+        if "piece_id" in fields:  # v1.146 and later
             action = fields.get("action")
             piece_id = fields.get("piece_id")
             satellite_id = fields.get("satellite_id")
             size = fields.get("size")
             remote_addr = fields.get("remote_address")
+        else:
+            action = fields.get("Action")
+            piece_id = fields.get("Piece ID")
+            satellite_id = fields.get("Satellite ID")
+            size = fields.get("Size")
+            remote_addr = fields.get("Remote Address")
         started, status, special = spec
         if type(action) is not str:
             if special != _DELETE:
