@@ -221,3 +221,28 @@ def _no_clients(run: Running) -> Any:
         return not run.monitor.web.hub.clients
 
     return check
+
+
+async def test_a_client_that_stops_reading_is_dropped_and_others_carry_on(tmp_path: Path) -> None:
+    async with (
+        running_monitor(tmp_path, ws_client_queue_size=4) as run,
+        aiohttp.ClientSession() as session,
+    ):
+        good = await _connect(session, run)
+        await good.until(lambda m: m["type"] == "init")
+        stuck = await session.ws_connect(run.ws_url)  # never reads again
+        big = {"type": "set_view", "view": ["Aggregate"]}  # answered with a full ~45 KB update
+        hub = run.monitor.web.hub
+        for _ in range(400):
+            if hub.dropped_clients:
+                break
+            await stuck.send_json(big)
+            ok = await good.request({"type": "get_nodes"})  # the others are served meanwhile
+            assert ok["type"] == "nodes"
+        assert hub.dropped_clients == 1
+        run.transfers("A", 2, "GET")
+        upd = await good.until(lambda m: m["type"] == "stats_update" and m["received"] >= 2)
+        assert upd["operations"]["get"]["total"] == 2
+        assert len(hub.clients) == 1
+        await stuck.close()
+        await good.ws.close()
