@@ -15,6 +15,7 @@ import cProfile
 import os
 import pstats
 import resource
+import sqlite3
 import sys
 import tempfile
 import time
@@ -25,10 +26,16 @@ from storj_monitor.services.history import import_log
 from storj_monitor.settings import defaults
 
 
-def _peak_rss_mb() -> float:
-    """Peak resident set size of this process in MB (ru_maxrss is KiB on Linux)."""
-    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def _peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident set size in MB (ru_maxrss is KiB on Linux); RUSAGE_CHILDREN: the
+    largest reaped child (the import's writer process)."""
+    kib = resource.getrusage(who).ru_maxrss
     return kib / 1024 if sys.platform != "darwin" else kib / 1024 / 1024
+
+
+def _cpu(who: int) -> float:
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
 
 
 def generate(path: Path, n: int, seed: int = 0) -> float:
@@ -65,6 +72,7 @@ def main() -> int:
 
         settings = defaults()
         profiler = cProfile.Profile() if args.profile else None
+        cpu_self0, cpu_children0 = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         if profiler:
             profiler.enable()
@@ -78,10 +86,11 @@ def main() -> int:
         if profiler:
             profiler.disable()
         elapsed = time.perf_counter() - t0
+        cpu_main = _cpu(resource.RUSAGE_SELF) - cpu_self0
+        cpu_writer = _cpu(resource.RUSAGE_CHILDREN) - cpu_children0
         db_bytes = sum(
             os.path.getsize(p) for p in (db_path, Path(f"{db_path}-wal")) if os.path.exists(p)
         )
-        with_duration = result.by_status.total()
         print(f"lines read        {result.lines:,}")
         print(f"events stored     {result.events:,}  {dict(result.by_status)}")
         print(f"records stored    {result.records:,}")
@@ -90,11 +99,19 @@ def main() -> int:
         print(f"lines/s           {result.lines / elapsed:,.0f}")
         print(f"events/s          {result.events / elapsed:,.0f}")
         print(f"MB/s              {size / 1e6 / elapsed:,.1f}")
-        print(f"peak RSS          {_peak_rss_mb():.0f} MB (after generating: {rss_before:.0f} MB)")
+        print(f"CPU               main {cpu_main:.2f} s, writer process {cpu_writer:.2f} s")
+        busiest = max(cpu_main, cpu_writer)
+        print(
+            f"lines/CPU-s       {result.lines / busiest:,.0f} (busiest process; = wall on idle 2 cores)"
+        )
+        print(
+            f"load average      {os.getloadavg()[0]:.2f} (other work on the machine skews wall time)"
+        )
+        print(
+            f"peak RSS          main {_peak_rss_mb():.0f} MB (after generating: {rss_before:.0f} MB), "
+            f"writer {_peak_rss_mb(resource.RUSAGE_CHILDREN):.0f} MB"
+        )
         print(f"database size     {db_bytes / 1e6:.1f} MB")
-        _ = with_duration
-        import sqlite3
-
         conn = sqlite3.connect(db_path)
         with_d = conn.execute("SELECT COUNT(*) FROM events WHERE duration_ms IS NOT NULL")
         print(f"events with duration_ms {with_d.fetchone()[0]:,}")

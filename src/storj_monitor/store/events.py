@@ -22,10 +22,7 @@ import orjson
 
 from storj_monitor.model import Event, LogRecord
 
-try:  # per-minute/hour aggregates, written in the same transaction as the raw events
-    from storj_monitor.store.rollups import write_rollups as _write_rollups
-except ImportError:  # pragma: no cover - until store/rollups.py exists
-    _write_rollups = None
+from storj_monitor.store.rollups import write_rollup_rows, write_rollups
 
 _EVENT_COLUMNS = (
     "timestamp",
@@ -199,8 +196,7 @@ def write_batch(
         advance_offset(conn, new, expected=expected)
     if events:
         insert_events(conn, events)
-        if _write_rollups is not None:
-            _write_rollups(conn, events)
+        write_rollups(conn, events)  # aggregates in the same transaction as the raw events
     if records:
         insert_records(conn, records)
 
@@ -216,8 +212,7 @@ def write_row_batch(
         advance_offset(conn, new, expected=expected)
     if rows:
         insert_event_rows(conn, rows)
-        if _write_rollups is not None:
-            _write_rollups(conn, list(map(event_from_row, rows)))
+        write_rollup_rows(conn, rows)
     if records:
         insert_records(conn, records)
 
