@@ -4,8 +4,8 @@ Every NODE_API_POLL_INTERVAL seconds (± 10 % jitter per node, the next poll sch
 current one ends) a poller fetches ``/api/sno/``, ``/api/sno/satellites``, each
 ``/api/sno/satellite/{id}`` and ``/api/sno/estimated-payout``, then in one write transaction
 stores a ``storage_snapshots`` row (available = free) every poll, and ``satellite_storage``
-rows (hourly), ``reputation_history`` rows (when a score or flag changed, else hourly), the raw
-payout JSON (when changed, else hourly) and ``node_info``; it computes the capacity
+rows (hourly), ``reputation_history`` rows (every poll), the raw payout JSON (when changed,
+else hourly) and ``node_info``; it computes the capacity
 forecast and reconciles storage, reputation and availability alerts through the AlertEngine.
 
 Failures: the client raises ``NodeApiError``; here it becomes state (``last_update_success``,
@@ -51,20 +51,9 @@ from storj_monitor.store.database import Store
 log = logging.getLogger("storj_monitor.pollers")
 
 Listener = Callable[["PollResult"], Any]
-#: Satellite storage, unchanged reputation and unchanged payout rows are kept at most this
-#: often (seconds); storage snapshots are written every poll (seed 2.2).
+#: Satellite storage and unchanged payout rows are kept at most this often (seconds);
+#: storage snapshots and reputation rows are written every poll.
 KEEP_EVERY = 3600.0
-
-
-def _score_values(s: SatelliteScore) -> tuple[Any, ...]:
-    return (
-        s.audit_score,
-        s.suspension_score,
-        s.online_score,
-        s.disqualified,
-        s.suspended,
-        s.vetted,
-    )
 
 
 @dataclass
@@ -186,7 +175,6 @@ class NodePoller:
         self._last_payout_raw: str | None = None
         self._last_payout_at = float("-inf")
         self._last_sat_storage_at = float("-inf")
-        self._last_scores: dict[str, tuple[float, tuple[Any, ...]]] = {}
 
     # --- fan-out -------------------------------------------------------------------------
     def add_listener(self, callback: Listener) -> Callable[[], None]:
@@ -269,14 +257,13 @@ class NodePoller:
             payout_raw = None
         if now - self._last_sat_storage_at < KEEP_EVERY:
             sat_rows = []
-        changed = [s for s in scores if self._score_changed(s, now)]
 
         def write(conn: Any) -> None:
             snaps.insert_storage_snapshot(conn, snapshot)
             if sat_rows:
                 snaps.insert_satellite_storage(conn, sat_rows)
-            if changed:
-                snaps.insert_reputation(conn, changed)
+            if scores:
+                snaps.insert_reputation(conn, scores)
             if payout_raw is not None:
                 snaps.insert_payout_snapshot(conn, node_name, now, payout_raw)
             snaps.upsert_node_info(
@@ -296,8 +283,6 @@ class NodePoller:
             self._last_payout_raw, self._last_payout_at = payout_raw, now
         if sat_rows:
             self._last_sat_storage_at = now
-        for sc in changed:
-            self._last_scores[sc.satellite_id] = (now, _score_values(sc))
         log.debug(
             "[%s] wrote storage snapshot (%.1f%% used)", node_name, snapshot.used_percent or 0
         )
@@ -360,10 +345,6 @@ class NodePoller:
             if isinstance(r, SatelliteDetail)
         }
         return overview, details, payout
-
-    def _score_changed(self, score: SatelliteScore, now: float) -> bool:
-        last = self._last_scores.get(score.satellite_id)
-        return last is None or last[1] != _score_values(score) or now - last[0] >= KEEP_EVERY
 
     def _log_connection(self, summary: NodeSummary) -> None:
         """The connected line once, then "recovered" after failures (transitions only)."""
