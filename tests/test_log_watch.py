@@ -192,3 +192,16 @@ async def test_monitor_takes_storage_from_the_log_without_api(
         assert {r["source"] for r in rows} == {"log"}
     finally:
         await monitor.stop()
+
+
+async def test_log_samples_leave_an_api_usage_alert_alone(env: Env) -> None:
+    from storj_monitor.model import AlertCondition
+
+    usage = AlertCondition(
+        "My-Node", "disk_usage", "disk_usage", "critical", "Critical Disk Usage on My-Node", "m"
+    )
+    await env.engine.evaluate("My-Node", {"disk_usage"}, [usage], T0)
+    for i in range(0, 3 * 3600, 300):  # the API went away; flat free space from the log
+        env.bus.publish("storage_sample", "My-Node", T0 + i, 10**12)
+    await env.watch.drain()
+    assert [a["kind"] for a in env.active()] == ["disk_usage"]

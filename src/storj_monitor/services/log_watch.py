@@ -31,7 +31,7 @@ from storj_monitor.alerts.log_rules import (
     ping_failed_condition,
 )
 from storj_monitor.alerts.reputation_rules import REPUTATION_KINDS, reputation_conditions
-from storj_monitor.alerts.storage_rules import STORAGE_KINDS, storage_conditions
+from storj_monitor.alerts.storage_rules import storage_conditions
 from storj_monitor.model import Event, LogRecord, SatelliteScore, StorageSnapshot
 from storj_monitor.services.bus import Bus
 from storj_monitor.store import snapshots as snaps
@@ -220,4 +220,6 @@ class LogWatch:
             lambda c: snaps.node_forecast(c, node_name, timestamp, self.settings)
         )
         conditions = storage_conditions(node_name, snapshot, forecast, self.settings)
-        await self.engine.evaluate(node_name, STORAGE_KINDS, conditions, timestamp)
+        # Only the forecast: the log cannot say how full the disk is, so a percent-full alert
+        # raised from the API earlier must stay as it is, not be resolved from here.
+        await self.engine.evaluate(node_name, {"disk_forecast"}, conditions, timestamp)
