@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from storj_monitor.demo.loggen import DEFAULT_START, SATELLITES, LogGenerator, _go_duration
+from storj_monitor.demo.background import go_duration
+from storj_monitor.demo.loggen import DEFAULT_START, SATELLITES, LogGenerator
 from storj_monitor.logs.goduration import parse_go_duration
 from storj_monitor.logs.pairing import Pairer
 from storj_monitor.logs.parser import LineParser, PieceLine
@@ -243,5 +244,5 @@ def test_available_space_goes_down_with_uploads() -> None:
 
 @given(st.floats(0, 400_000, allow_nan=False))
 def test_generated_go_durations_parse_back(seconds: float) -> None:
-    text = _go_duration(seconds)
+    text = go_duration(seconds)
     assert parse_go_duration(text) == pytest.approx(seconds * 1000, abs=1e-5, rel=1e-9)
