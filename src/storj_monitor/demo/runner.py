@@ -119,12 +119,25 @@ class Demo:
             ops_per_second=self.ops_per_second,
             backfill_hours=self.backfill_hours,
             available_bytes=int(disk["available"]),
+            docker=True,  # sub-second stamps: precise latencies, as a docker node gives
             on_tick=state.advance,
         )
-        await self.simulator.start()
+        self.simulator.path.touch()
         node = NodeSpec(NODE_NAME, str(self.simulator.path), self.api.url)
         self.monitor = Monitor(self.settings, [node])
         await self.monitor.start()
+        # Write the history only once the API has answered: the node API, not the log's
+        # "Available Space", is then the source of the storage data from the first line on.
+        await self._wait_for_api(10.0)
+        await self.simulator.start()
+
+    async def _wait_for_api(self, timeout: float) -> None:
+        pollers = getattr(self.monitor, "pollers", None)
+        if pollers is None:
+            return
+        deadline = time.monotonic() + timeout
+        while not pollers.has_live_api(NODE_NAME, time.time()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
 
     async def stop(self) -> None:
         if self.simulator is not None:

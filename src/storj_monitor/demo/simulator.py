@@ -34,6 +34,9 @@ DAY = 86400.0
 class LogSimulator:
     """Writes a realistic, growing storagenode log at ``path``.
 
+    ``docker=True`` writes docker's json-file format (``docker logs`` of the storagenode
+    container), whose sub-second receive times give precise transfer durations.
+
     ``on_tick(seconds)`` is called after every live tick with the seconds that passed (the
     demo uses it to let the fake API's disk fill at the same pace).
     """
@@ -48,6 +51,7 @@ class LogSimulator:
         backfill_ops_per_second: float | None = None,
         audit_failure_every: float = 600.0,
         available_bytes: int | None = None,
+        docker: bool = False,
         tick: float = 0.5,
         clock: Callable[[], float] = time.time,
         on_tick: Callable[[float], None] | None = None,
@@ -59,6 +63,7 @@ class LogSimulator:
         self.backfill_ops_per_second = backfill_ops_per_second or ops_per_second
         self.audit_failure_every = audit_failure_every
         self.available_bytes = available_bytes
+        self.docker = docker
         self.tick = tick
         self.clock = clock
         self.on_tick = on_tick
@@ -72,7 +77,9 @@ class LogSimulator:
 
     # --- writing -------------------------------------------------------------------------
     def _generator(self, start: float, ops: float) -> LogGenerator:
-        gen = LogGenerator(seed=self._rng.randrange(1 << 30), start=start, ops_per_second=ops)
+        gen = LogGenerator(
+            seed=self._rng.randrange(1 << 30), start=start, ops_per_second=ops, docker=self.docker
+        )
         if self.available_bytes is not None:
             # The "Available Space" of upload lines should agree with the fake API's disk.
             gen.available_space = int(self.available_bytes)
@@ -103,12 +110,14 @@ class LogSimulator:
         return out
 
     def _window(self, gen: LogGenerator, t0: float, t1: float) -> list[str]:
-        lines = list(gen.lines_between(t0, t1))
-        extra = self._failures_between(gen, t0, t1)
-        if extra:
-            # Lines carry whole-second stamps; keep the file in time order.
-            lines.extend(line for _, line in extra)
-            lines.sort(key=lambda line: line[:20])
+        """The lines of [t0, t1), failed audits included, in time order."""
+        lines: list[str] = []
+        t = t0
+        for at, failure in self._failures_between(gen, t0, t1):
+            lines.extend(gen.lines_between(t, at))
+            lines.append(failure)
+            t = at
+        lines.extend(gen.lines_between(t, t1))
         return lines
 
     def backfill(self) -> int:

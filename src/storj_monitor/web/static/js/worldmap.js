@@ -1,6 +1,6 @@
 // A choropleth world map drawn as SVG with d3-geo and the vendored world-atlas (Natural Earth
 // 1:110m): no tile server, nothing fetched from outside the monitor. Countries are coloured by
-// operations on a log scale; a <title> on each country gives its name and numbers.
+// operations on a square-root scale; a <title> on each country gives its name and numbers.
 
 import { svg } from "./dom.js";
 import { compact } from "./format.js";
@@ -89,7 +89,7 @@ export class WorldMap {
       const numeric = this.numericOf.get(c.country);
       const entry = numeric && this.paths.get(numeric);
       if (!entry || !c.operations) continue;
-      const share = Math.log1p(c.operations) / Math.log1p(max);
+      const share = Math.sqrt(c.operations / max);
       entry.path.style.setProperty("fill", "var(--accent)");
       entry.path.style.setProperty("fill-opacity", String(0.18 + 0.82 * share));
       entry.title.textContent = `${entry.name}: ${compact(c.operations)} operations`;

@@ -23,11 +23,11 @@ export class ErrorsCard {
     const mapBox = h("div", { class: "map", dataset: { testid: "world-map" } });
     this.map = new WorldMap(mapBox);
     replace(this.body,
-      sectionTitle("Top error categories"),
-      this.errorsEl,
       sectionTitle("Traffic by country"),
       mapBox,
-      this.countriesEl);
+      h("div", { class: "two-col" },
+        h("div", {}, sectionTitle("Top countries"), this.countriesEl),
+        h("div", {}, sectionTitle("Top error categories"), this.errorsEl)));
     app.ws.on("traffic_stats", (m) => {
       if (!sameView(app, m) || m.hours !== HOURS) return;
       this.traffic = m.data || null;
@@ -97,7 +97,7 @@ export class ErrorsCard {
     const max = countries[0].operations;
     const unknown = (g.countries || []).find((c) => !c.country);
     replace(this.countriesEl,
-      h("ul", { class: "bar-list countries", style: { "margin-top": "8px" } }, countries.slice(0, 6).map((c) =>
+      h("ul", { class: "bar-list countries" }, countries.slice(0, 8).map((c) =>
         h("li", { dataset: { country: c.country, count: String(c.operations) } },
           h("span", { class: "bl-label" }, `${this.map.countryName(c.country)} (${c.country})`),
           h("span", { class: "bl-value" }, `${compact(c.operations)} ops · ${pct((c.operations / total) * 100)}`),

@@ -21,6 +21,13 @@ const CATEGORIES = [
   ["repair", "Repair"],
 ];
 
+const SOURCE_NAMES = {
+  precise: "docker timestamps",
+  arrival: "arrival clock",
+  log_seconds: "log timestamps",
+  field: "duration fields",
+};
+
 function count(stats) {
   return (stats && (stats.count ?? stats.operations)) || 0;
 }
@@ -168,11 +175,15 @@ export class LatencyCard {
     const missing = missingDurations(d);
     const source = d.duration_source || d.duration_sources;
     const parts = [];
-    if (missing > 0) parts.push(`${num(missing)} operations without a duration`);
-    if (typeof source === "string") parts.push(`durations: ${source}`);
+    if (typeof source === "string") parts.push(`durations from ${source}`);
     else if (source && typeof source === "object") {
-      parts.push(`durations: ${Object.entries(source).map(([k, v]) => `${k} ${compact(v)}`).join(", ")}`);
+      const used = Object.entries(source).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
+      if (used.length) {
+        parts.push(`durations from ${used.map(([k, v]) => `${SOURCE_NAMES[k] || k} (${compact(v)})`).join(", ")}`);
+      }
     }
+    if (d.resolution_ms >= 1000) parts.push("±1 s resolution");
+    if (missing > 0) parts.push(`${num(missing)} operations without a start line`);
     replace(this.noteEl, parts.join(" · "));
   }
 

@@ -3,7 +3,7 @@
 // disqualification (audit score below 96 %).
 
 import { h, replace } from "../dom.js";
-import { ago, isNum, satelliteName, toUnix } from "../format.js";
+import { ago, compact, isNum, satelliteName, toUnix } from "../format.js";
 import { empty, noApi, table, waiting } from "../ui.js";
 import { every, sameView } from "../app.js";
 
@@ -68,11 +68,13 @@ export class ReputationCard {
         ? `Closest to disqualification: ${worstLeft} failed audits left. `
         : "",
       `Warning below: audit ${t.audit?.warning ?? "—"} %, suspension ${t.suspension?.warning ?? "—"} %, online ${t.online?.warning ?? "—"} %.`);
+    const hasAudits = this.rows.some((r) => isNum(r.total_audits));
     const columns = [
       { label: "Satellite" },
       { label: "Audit" },
       { label: "Suspension" },
       { label: "Online" },
+      { label: "Audits", class: hasAudits ? "hide-narrow" : "hidden" },
       { label: "Before DQ" },
     ];
     const rows = this.rows.map((r) => [
@@ -85,6 +87,7 @@ export class ReputationCard {
       scoreCell(r.audit_score, r.audit_status),
       scoreCell(r.suspension_score, r.suspension_status),
       scoreCell(r.online_score, r.online_status),
+      { text: isNum(r.total_audits) ? compact(r.total_audits) : "—", title: isNum(r.successful_audits) ? `${r.successful_audits} successful of ${r.total_audits}` : "" },
       auditsLeft(r),
     ]);
     replace(this.body, summary, table(columns, rows, { testid: "reputation-table" }));

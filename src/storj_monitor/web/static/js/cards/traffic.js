@@ -96,7 +96,13 @@ export class TrafficCard {
     }
     const series = this.stats && this.stats.series;
     if (!series || !Array.isArray(series.points)) return { step: 60, points: [] };
-    return { step: series.step_seconds || 60, points: series.points };
+    const step = series.step_seconds || 60;
+    let points = series.points;
+    // The newest bucket is still filling: drawing it would show a false drop at the end.
+    const end = toUnix(this.stats.end);
+    const last = points[points.length - 1];
+    if (last && isNum(end) && toUnix(last.timestamp) + step > end + 1) points = points.slice(0, -1);
+    return { step, points };
   }
 
   render() {
