@@ -213,19 +213,23 @@ class AlertEngine:
             return alert
         if count:
             details["occurrences"] = int(alert.details.get("occurrences", 1)) + 1
+        previous_expiry = alert.details.get(AUTO_RESOLVE_KEY)
+        if AUTO_RESOLVE_KEY in details and previous_expiry is not None:
+            # Occurrences may arrive out of order (a backlog): never pull the expiry earlier.
+            details[AUTO_RESOLVE_KEY] = max(details[AUTO_RESOLVE_KEY], previous_expiry)
         changed = (alert.severity, alert.title, alert.message) != (
             cond.severity,
             cond.title,
             cond.message,
         )
-        escalated = _RANK.get(cond.severity, 0) != _RANK.get(alert.severity, 0)
+        severity_changed = _RANK.get(cond.severity, 0) != _RANK.get(alert.severity, 0)
         alert.severity = cond.severity
         alert.title = cond.title
         alert.message = cond.message
         alert.last_seen = max(alert.last_seen, now)
         alert.details = details
         await self.store.write(lambda c: q.update_alert(c, alert))
-        if escalated:
+        if severity_changed:  # a transition: logged like a new alert
             log_alert(alert, "updated")
         if changed or count:
             self.bus.publish("alert", alert, "updated")
