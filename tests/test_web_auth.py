@@ -92,3 +92,24 @@ def test_exposure_warning(host: str, token: str, warned: bool) -> None:
 
 def test_is_loopback() -> None:
     assert is_loopback("127.0.0.2") and not is_loopback("10.0.0.1") and not is_loopback("")
+
+
+async def test_cross_origin_websocket_and_post_are_refused(tmp_path: Path) -> None:
+    async with running_monitor(tmp_path) as run, aiohttp.ClientSession() as session:
+        evil = {"Origin": "http://evil.example"}
+        with pytest.raises(aiohttp.WSServerHandshakeError) as err:
+            await session.ws_connect(run.ws_url, headers=evil)
+        assert err.value.status == 403
+        async with session.post(f"{run.base}/api/alerts/1/acknowledge", headers=evil) as resp:
+            assert resp.status == 403
+        async with session.get(run.base + "/api/nodes", headers=evil) as resp:
+            assert resp.status == 200  # reads without side effects are not refused
+        proxied = {"Origin": "https://monitor.example", "X-Forwarded-Host": "monitor.example"}
+        ws = await session.ws_connect(run.ws_url, headers=proxied)
+        await ws.close()
+        same = {"Origin": run.base}
+        ws = await session.ws_connect(run.ws_url, headers=same)
+        assert (await ws.receive_json())["type"] == "init"
+        await ws.close()
+        async with session.post(f"{run.base}/api/alerts/1/acknowledge", headers=same) as resp:
+            assert resp.status == 404  # allowed through; no such alert

@@ -27,11 +27,30 @@ CloseFn = Callable[[], Awaitable[None]]
 CLOSE_TIMEOUT = 2.0
 
 
+def _default(obj: Any) -> Any:
+    """JSON for what orjson does not know: numpy scalars, sets, tuples as keys' values."""
+    item = getattr(obj, "item", None)
+    if callable(item):
+        return item()
+    if isinstance(obj, set | frozenset):
+        return sorted(obj)
+    raise TypeError(f"cannot encode {type(obj).__name__} as JSON")
+
+
+def dumps(message: Any) -> bytes:
+    """JSON bytes of a payload (numpy arrays and scalars included)."""
+    return orjson.dumps(
+        message,
+        default=_default,
+        option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY,
+    )
+
+
 def encode(message: dict[str, Any] | str) -> str:
     """JSON text of a message (strings pass through: already encoded)."""
     if isinstance(message, str):
         return message
-    return orjson.dumps(message, option=orjson.OPT_NON_STR_KEYS).decode()
+    return dumps(message).decode()
 
 
 class Client:

@@ -25,7 +25,7 @@ from storj_monitor.model import Alert
 from storj_monitor.services.hub import Hub
 from storj_monitor.services.live_stats import LiveStats
 from storj_monitor.web import rest, ws
-from storj_monitor.web.auth import auth_middleware, exposure_warning
+from storj_monitor.web.auth import auth_middleware, exposure_warning, origin_middleware
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ def create_app(
     """The aiohttp application for one monitor (routes, auth, metrics registry)."""
     from storj_monitor.web.metrics import make_registry
 
-    middlewares = [auth_middleware(token)] if token else []
+    middlewares = [origin_middleware, *([auth_middleware(token)] if token else [])]
     app = web.Application(middlewares=middlewares, client_max_size=64 * 1024)
     app[ws.CTX_KEY] = ctx
     app[REGISTRY_KEY] = make_registry(ctx, registry)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from aiohttp import web
 
+from storj_monitor.services.hub import dumps
 from storj_monitor.web import ws
 from storj_monitor.web.params import ParamError, query_message
 
@@ -38,28 +38,25 @@ GET_ENDPOINTS: dict[str, str] = {
 
 
 def json_response(body: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        body=orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS),
-        status=status,
-        content_type="application/json",
-    )
+    return web.Response(body=dumps(body), status=status, content_type="application/json")
 
 
 def error_response(message: str, status: int) -> web.Response:
     return json_response({"error": message}, status)
 
 
-async def _run(ctx: ApiContext, type_: str, message: dict[str, Any]) -> web.Response:
+async def _run(ctx: ApiContext, type_: str, message: dict[str, Any]) -> tuple[int, Any]:
+    """Status and body of one request through its WebSocket handler."""
     ctx.rest_requests += 1
     try:
-        return json_response(await ws.call(ctx, type_, message))
+        return 200, await ws.call(ctx, type_, message)
     except ParamError as exc:
-        return error_response(str(exc), 400)
+        return 400, {"error": str(exc)}
     except ws.UnavailableError as exc:
-        return error_response(str(exc), 503)
+        return 503, {"error": str(exc)}
     except Exception:
         log.exception("REST request %s failed", type_)
-        return error_response("internal error (see the monitor's log)", 500)
+        return 500, {"error": "internal error (see the monitor's log)"}
 
 
 def _get_handler(type_: str) -> Any:
@@ -71,24 +68,24 @@ def _get_handler(type_: str) -> Any:
         except ParamError as exc:
             ctx.rest_requests += 1
             return error_response(str(exc), 400)
-        return await _run(ctx, type_, message)
+        status, body = await _run(ctx, type_, message)
+        return json_response(body, status)
 
     return handle
 
 
 async def acknowledge(request: web.Request) -> web.Response:
+    """``POST /api/alerts/{id}/acknowledge``: 200 when acknowledged, 404 for an unknown id."""
     ctx: ApiContext = request.app[ws.CTX_KEY]
     try:
         alert_id = int(request.match_info["alert_id"])
     except ValueError:
         ctx.rest_requests += 1
         return error_response("'alert_id' must be an integer", 400)
-    response = await _run(ctx, "acknowledge_alert", {"alert_id": alert_id})
-    if response.status == 200 and response.body is not None:
-        body = orjson.loads(response.body)  # type: ignore[arg-type]
-        if not body.get("success"):
-            return json_response(body, 404)
-    return response
+    status, body = await _run(ctx, "acknowledge_alert", {"alert_id": alert_id})
+    if status == 200 and not body.get("success"):
+        status = 404
+    return json_response(body, status)
 
 
 async def healthz(request: web.Request) -> web.Response:

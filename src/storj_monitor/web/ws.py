@@ -22,7 +22,10 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from storj_monitor.services.hub import Client
+from storj_monitor.services.hub import Client, encode
+from storj_monitor.store import alerts as alerts_q
+from storj_monitor.store import latency_queries, snapshots
+from storj_monitor.store.traffic import get_geo_stats, get_traffic_stats
 from storj_monitor.web.params import (
     ALERT_ID,
     BUCKET_SIZE_MS,
@@ -99,15 +102,6 @@ async def call(
     return {"type": h.response, **body}
 
 
-def _query(module: str, name: str) -> Callable[..., Any]:
-    """A query function of another part, imported when first needed."""
-    try:
-        mod = __import__(f"storj_monitor.{module}", fromlist=[name])
-        return getattr(mod, name)  # type: ignore[no-any-return]
-    except (ImportError, AttributeError):
-        raise UnavailableError(f"{module}.{name} is not available in this build") from None
-
-
 # --- handlers ----------------------------------------------------------------------------
 
 
@@ -123,7 +117,7 @@ async def _set_view(ctx: ApiContext, p: dict[str, Any], client: Client | None) -
 
 @handler("get_latency_stats", "latency_stats", (VIEW, HOURS))
 async def _latency_stats(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
-    fn = _query("store.latency_queries", "get_latency_stats")
+    fn = latency_queries.get_latency_stats
     s, now = ctx.settings, ctx.clock()
     data = await ctx.store.read(
         lambda conn: fn(
@@ -142,7 +136,7 @@ async def _latency_stats(ctx: ApiContext, p: dict[str, Any], _c: Client | None) 
 async def _latency_histogram(
     ctx: ApiContext, p: dict[str, Any], _c: Client | None
 ) -> dict[str, Any]:
-    fn = _query("store.latency_queries", "get_latency_histogram")
+    fn = latency_queries.get_latency_histogram
     bucket = p["bucket_size_ms"] or ctx.settings.latency_histogram_bucket_ms
     now = ctx.clock()
     data = await ctx.store.read(lambda conn: fn(conn, p["view"], p["hours"], bucket, now))
@@ -151,7 +145,7 @@ async def _latency_histogram(
 
 @handler("get_storage_data", "storage_data", (VIEW,))
 async def _storage_data(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
-    fn = _query("store.snapshots", "get_storage_data")
+    fn = snapshots.get_storage_data
     now = ctx.clock()
     data = await ctx.store.read(lambda conn: fn(conn, p["view"], now, ctx.settings))
     return {"view": p["view_label"], "data": data}
@@ -159,7 +153,7 @@ async def _storage_data(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -
 
 @handler("get_storage_history", "storage_history", (NODE_NAME, DAYS))
 async def _storage_history(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
-    fn = _query("store.snapshots", "get_storage_history")
+    fn = snapshots.get_storage_history
     now = ctx.clock()
     data = await ctx.store.read(lambda conn: fn(conn, p["node_name"], p["days"], now, ctx.settings))
     return {"node_name": p["node_name"], "days": p["days"], "data": data}
@@ -167,7 +161,7 @@ async def _storage_history(ctx: ApiContext, p: dict[str, Any], _c: Client | None
 
 @handler("get_reputation_data", "reputation_data", (VIEW,))
 async def _reputation_data(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
-    fn = _query("store.snapshots", "get_reputation_data")
+    fn = snapshots.get_reputation_data
     now = ctx.clock()
     data = await ctx.store.read(lambda conn: fn(conn, p["view"], now, ctx.settings))
     return {"view": p["view_label"], "data": data}
@@ -175,15 +169,15 @@ async def _reputation_data(ctx: ApiContext, p: dict[str, Any], _c: Client | None
 
 @handler("get_active_alerts", "active_alerts", (VIEW,))
 async def _active_alerts(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
-    fn = _query("store.alerts", "active_alerts")
+    fn = alerts_q.active_alerts
     data = await ctx.store.read(lambda conn: fn(conn, p["view"]))
     return {"view": p["view_label"], "data": data}
 
 
 @handler("get_alerts", "alerts", (VIEW, LIMIT))
 async def _alerts(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
-    active = _query("store.alerts", "active_alerts")
-    recent = _query("store.alerts", "recent_alerts")
+    active = alerts_q.active_alerts
+    recent = alerts_q.recent_alerts
 
     def both(conn: Any) -> dict[str, Any]:
         return {"active": active(conn, p["view"]), "recent": recent(conn, p["view"], p["limit"])}
@@ -204,8 +198,6 @@ async def _acknowledge(ctx: ApiContext, p: dict[str, Any], _c: Client | None) ->
 
 @handler("get_traffic_stats", "traffic_stats", (VIEW, HOURS))
 async def _traffic_stats(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
-    from storj_monitor.store.traffic import get_traffic_stats
-
     now = ctx.clock()
     data = await ctx.store.read(lambda conn: get_traffic_stats(conn, p["view"], p["hours"], now))
     return {"view": p["view_label"], "hours": p["hours"], "data": data}
@@ -213,8 +205,6 @@ async def _traffic_stats(ctx: ApiContext, p: dict[str, Any], _c: Client | None) 
 
 @handler("get_geo_stats", "geo_stats", (VIEW, HOURS))
 async def _geo_stats(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
-    from storj_monitor.store.traffic import get_geo_stats
-
     now = ctx.clock()
     data = await ctx.store.read(
         lambda conn: get_geo_stats(conn, p["view"], p["hours"], now, ctx.geo.country)
@@ -242,24 +232,22 @@ async def answer(ctx: ApiContext, client: Client, message: dict[str, Any]) -> No
     request_id = message.get("id")
     type_ = message.get("type")
     if not isinstance(type_, str):
+        ctx.ws_errors += 1
         ctx.hub.send(client, error_message("missing field 'type' (a string)", request_id))
         return
     try:
         response = await call(ctx, type_, message, client)
-    except ParamError as exc:
+        if request_id is not None:
+            response["id"] = request_id
+        text = encode(response)
+    except (ParamError, UnavailableError) as exc:
         ctx.ws_errors += 1
-        response = error_message(f"{type_}: {exc}", request_id)
-    except UnavailableError as exc:
-        ctx.ws_errors += 1
-        response = error_message(f"{type_}: {exc}", request_id)
+        text = encode(error_message(f"{type_}: {exc}", request_id))
     except Exception:
         ctx.ws_errors += 1
         log.exception("WebSocket request %s failed", type_)
-        response = error_message(f"{type_}: internal error (see the monitor's log)", request_id)
-    else:
-        if request_id is not None:
-            response["id"] = request_id
-    ctx.hub.send(client, response)
+        text = encode(error_message(f"{type_}: internal error (see the monitor's log)", request_id))
+    ctx.hub.send(client, text)
 
 
 def parse_frame(data: str) -> dict[str, Any] | str:
