@@ -595,3 +595,24 @@ def test_nested_docker_wrappers_are_refused() -> None:
     parser = LineParser("n")
     assert parser.parse(json.dumps({"log": inner, "time": "2025-10-06T00:00:03.1Z"})) is None
     assert parser.unparseable == 1 and parser.internal_errors == 0
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [("2048", 2048), (" 7 ", 7), ("--5", None), ("²", None), ("1e3", None), (2048.0, 2048),
+     (1e300, None), (True, None), ([1], None), ("9" * 30, None)],
+)  # fmt: skip
+def test_odd_sizes(size: object, expected: object) -> None:
+    parser = LineParser("n")
+    fields = {"Piece ID": PIECE, "Satellite ID": SAT, "Action": "PUT", "Size": size}
+    piece = parser.parse(TS + "\tINFO\tpiecestore\tuploaded\t" + json.dumps(fields))
+    assert isinstance(piece, PieceLine) and piece.size == expected
+    assert parser.internal_errors == 0
+
+
+@pytest.mark.parametrize("value", [10**400, -1, float("inf"), 1e300])
+def test_json_encoding_with_absurd_epoch_time(value: float) -> None:
+    parser = LineParser("n")
+    obj = {"L": "INFO", "T": value, "N": "piecestore", "M": "uploaded", **piece_fields(NEW, "PUT")}
+    assert parser.parse(json.dumps(obj)) is None
+    assert parser.unparseable == 1 and parser.internal_errors == 0

@@ -109,18 +109,20 @@ def split_remote_ip(addr: str | None) -> str | None:
 
 
 def _as_int(value: Any) -> int | None:
-    if type(value) is int:
-        return value
-    if isinstance(value, float) and value == value and abs(value) < 1e18:
+    """A byte count written as something other than a JSON integer, or None."""
+    if isinstance(value, float) and abs(value) < 1e18:  # NaN fails the comparison
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 20:
-        return int(value)
+    if isinstance(value, str) and len(value) < 20:
+        try:
+            return int(value)
+        except ValueError:
+            return None
     return None
 
 
 def _epoch_seconds(value: float) -> float | None:
     """zap's epoch time encoders: seconds, milliseconds or nanoseconds since 1970."""
-    if value != value or value in (float("inf"), float("-inf")) or value < 0:
+    if not 0 <= value < 1e20:  # also NaN and infinities
         return None
     if value > 1e17:
         return value / 1e9
