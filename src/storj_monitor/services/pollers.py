@@ -23,7 +23,6 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -36,7 +35,7 @@ from storj_monitor.alerts.storage_rules import (
     storage_alerts_payload,
     storage_conditions,
 )
-from storj_monitor.model import NodeSpec, SatelliteScore, StorageSnapshot
+from storj_monitor.model import NodeSpec
 from storj_monitor.nodeapi import (
     DEFAULT_LOCAL_API,
     NodeApiClient,
@@ -44,90 +43,24 @@ from storj_monitor.nodeapi import (
     NodeSummary,
     SatelliteDetail,
 )
+
+__all__ = ["NodePoller", "PollResult", "Pollers"]
 from storj_monitor.services.bus import Bus
+from storj_monitor.services.poll_result import (
+    PollResult,
+    satellite_storage_rows,
+    scores_from_api,
+    snapshot_from_summary,
+)
 from storj_monitor.store import snapshots as snaps
 from storj_monitor.store.database import Store
 
 log = logging.getLogger("storj_monitor.pollers")
 
-Listener = Callable[["PollResult"], Any]
+Listener = Callable[[PollResult], Any]
 #: Satellite storage and unchanged payout rows are kept at most this often (seconds);
 #: storage snapshots and reputation rows are written every poll.
 KEEP_EVERY = 3600.0
-
-
-@dataclass
-class PollResult:
-    """What one poll produced (or, when it failed, the last good data marked stale)."""
-
-    node_name: str
-    timestamp: float  # when this poll ran (UTC unix s)
-    ok: bool
-    api_url: str
-    summary: NodeSummary | None = None
-    snapshot: StorageSnapshot | None = None
-    scores: list[SatelliteScore] = field(default_factory=list)
-    forecast: dict[str, Any] | None = None
-    storage_alerts: list[dict[str, str]] = field(default_factory=list)  # seed storage_alerts list
-    payout: dict[str, Any] | None = None
-    error: str | None = None
-    stale: bool = False
-    last_success: float | None = None
-
-
-def snapshot_from_summary(node_name: str, summary: NodeSummary, now: float) -> StorageSnapshot:
-    """A ``storage_snapshots`` row from the dashboard's normalised disk space."""
-    d = summary.disk
-    total = d.total_bytes
-
-    def pct(v: int) -> float | None:
-        return round(v * 100.0 / total, 4) if total > 0 else None
-
-    return StorageSnapshot(
-        timestamp=now,
-        node_name=node_name,
-        total_bytes=total,
-        used_bytes=d.used_bytes,
-        available_bytes=d.free_bytes,
-        trash_bytes=d.trash_bytes,
-        used_percent=pct(d.used_bytes),
-        trash_percent=pct(d.trash_bytes),
-        available_percent=pct(d.free_bytes),
-        source="api",
-    )
-
-
-def scores_from_api(
-    node_name: str,
-    summary: NodeSummary,
-    overview: SatelliteDetail | None,
-    details: dict[str, SatelliteDetail],
-    now: float,
-) -> list[SatelliteScore]:
-    """Per satellite: scores from its own detail, else from the overview matched by URL."""
-    by_name = {
-        s.satellite_name: s for s in (overview.scores if overview else []) if s.satellite_name
-    }
-    out = []
-    for sat in summary.satellites:
-        detail = details.get(sat.id)
-        sc = detail.scores[0] if detail and detail.scores else by_name.get(sat.url or "")
-        out.append(
-            SatelliteScore(
-                timestamp=now,
-                node_name=node_name,
-                satellite_id=sat.id,
-                satellite_name=(sc.satellite_name if sc and sc.satellite_name else sat.url),
-                audit_score=sc.audit if sc else None,
-                suspension_score=sc.suspension if sc else None,
-                online_score=sc.online if sc else None,
-                disqualified=sat.disqualified_at is not None,
-                suspended=sat.suspended_at is not None,
-                vetted=sat.vetted_at is not None,
-                source="api",
-            )
-        )
-    return out
 
 
 class NodePoller:
@@ -234,21 +167,7 @@ class NodePoller:
         overview, details, payout = await self._optional_parts(summary)
         snapshot = snapshot_from_summary(self.node_name, summary, now)
         scores = scores_from_api(self.node_name, summary, overview, details, now)
-        sat_rows = [
-            {
-                "timestamp": now,
-                "node_name": self.node_name,
-                "satellite_id": sid,
-                "satellite_name": next(
-                    (s.satellite_name for s in scores if s.satellite_id == sid), None
-                ),
-                "average_usage_bytes": d.average_usage_bytes,
-                "storage_summary_byte_hours": d.storage_summary_byte_hours,
-                "egress_bytes": d.egress_bytes,
-                "ingress_bytes": d.ingress_bytes,
-            }
-            for sid, d in details.items()
-        ]
+        sat_rows = satellite_storage_rows(self.node_name, scores, details, now)
         payout_raw = orjson.dumps(payout).decode() if payout is not None else None
         summary_raw = orjson.dumps(summary.raw).decode()
         node_name, api_url = self.node_name, self.api_url
