@@ -293,4 +293,8 @@ class NodeIngest:
             stored = self.store.read_sync(lambda c, k=key: store_events.get_offset(c, k))
             self._committed[key] = stored.offset if stored is not None else None
             offset = stored.offset if stored is not None else 0
-            self._source.reposition(new.fingerprint, offset)
+            if not self._source.reposition(new.fingerprint, offset):
+                log.warning(
+                    "%s: %s is no longer open; lines after byte %d of it are not stored",
+                    self.node.name, new.path, offset,
+                )  # fmt: skip
