@@ -28,7 +28,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--theme", choices=["dark", "light"], default="dark")
     ap.add_argument("--width", type=int, default=1400)
-    ap.add_argument("--scale", type=float, default=0.75, help="device scale factor (file size)")
+    ap.add_argument("--scale", type=float, default=0.65, help="device scale factor (README file size)")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
 
@@ -53,8 +53,18 @@ def main() -> None:
                             '[data-testid="reputation-table"]', '[data-testid="world-map"] path.country',
                             '[data-testid="latency-percentiles"]', '[data-testid="active-alerts"]'):  # fmt: skip
                     page.locator(sel).first.wait_for()
-                # Let the live charts gather a few pushes.
-                page.wait_for_function("document.querySelectorAll('.kpi-value').length > 8")
+                # The history is read and the live push is flowing.
+                page.locator('[data-testid="country-list"] li').first.wait_for()
+                page.locator('[data-testid="error-categories"] li').first.wait_for()
+                page.wait_for_function(
+                    "parseFloat(document.querySelector('[data-testid=ops-rate] .kpi-value')"
+                    "?.textContent) > 5"
+                )
+                page.reload()
+                page.wait_for_selector('#conn[data-state="connected"]')
+                for sel in ('[data-testid="ops-chart"] canvas', '[data-testid="latency-percentiles"]',
+                            '[data-testid="country-list"] li', '[data-testid="storage-chart"] canvas'):  # fmt: skip
+                    page.locator(sel).first.wait_for()
                 page.screenshot(path=str(args.out), full_page=True)
                 browser.close()
         finally:
