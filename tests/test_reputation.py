@@ -86,7 +86,10 @@ def test_audit_warning_and_critical() -> None:
     assert "97.50%" in warn.message and "threshold: 98.0%" in warn.message
     assert warn.details["failed_audits_until_disqualification"] == 15
     (crit,) = score_conditions(score(audit_score=96.2), S)
-    assert crit.severity == "critical" and crit.title == "Critical Audit Score on My-Node (us1.storj.io:7777)"
+    assert (
+        crit.severity == "critical"
+        and crit.title == "Critical Audit Score on My-Node (us1.storj.io:7777)"
+    )
     assert "2 more failed audit(s) would disqualify the node." in crit.message
 
 
