@@ -238,6 +238,7 @@ SETTINGS: tuple[Setting, ...] = (
         [],
         list,
         "Apprise URLs that receive alert notifications (comma separated in env).",
+        secret=True,  # apprise URLs carry passwords and tokens
     ),
     _s(
         "NOTIFY_MIN_SEVERITY",
