@@ -122,6 +122,16 @@ async def test_acknowledge(env: Env) -> None:
     assert env.changes[-1] == ("disk_usage", "critical", "acknowledged")
 
 
+async def test_escalation_clears_the_acknowledgement(env: Env) -> None:
+    await env.engine.evaluate("My-Node", "disk_usage", usage(82.3), 1.0)
+    (alert,) = env.engine.open_alerts("My-Node")
+    assert alert.id is not None and await env.engine.acknowledge(alert.id, 2.0)
+    await env.engine.evaluate("My-Node", "disk_usage", usage(83.0), 3.0)
+    assert env.rows()[0]["acknowledged_at"] == 2.0  # same severity: still acknowledged
+    await env.engine.evaluate("My-Node", "disk_usage", usage(97.0), 4.0)
+    assert env.rows()[0]["acknowledged_at"] is None
+
+
 async def test_restart_continues_open_alerts(tmp_path: Path) -> None:
     e = Env(tmp_path / "r.db")
     await e.engine.start()

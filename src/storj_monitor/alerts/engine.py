@@ -223,6 +223,8 @@ class AlertEngine:
             cond.message,
         )
         severity_changed = _RANK.get(cond.severity, 0) != _RANK.get(alert.severity, 0)
+        if _RANK.get(cond.severity, 0) > _RANK.get(alert.severity, 0):
+            alert.acknowledged_at = None  # worse than what the operator acknowledged
         alert.severity = cond.severity
         alert.title = cond.title
         alert.message = cond.message
