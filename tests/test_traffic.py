@@ -282,3 +282,12 @@ def test_geo_stats_by_country(store: Store) -> None:
     assert out["countries"][0] == {"country": "GB", "operations": 2, "bytes": 200, "addresses": 1}
     assert {c["country"] for c in out["countries"]} == {"GB", "AU", None}
     assert out["window_hours"] == 1
+    assert out["cities"] is None
+    places = {
+        "81.2.69.142": {"city": "London", "country": "GB", "latitude": 51.5, "longitude": -0.1}
+    }
+    with_cities = store.read_sync(lambda c: get_geo_stats(c, ["A"], 1, NOW, table.get, places.get))
+    assert with_cities["cities"] == [
+        {"city": "London", "country": "GB", "latitude": 51.5, "longitude": -0.1,
+         "operations": 2, "bytes": 200}
+    ]  # fmt: skip

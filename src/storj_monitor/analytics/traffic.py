@@ -224,3 +224,28 @@ def summarize_countries(rows: Iterable[Sequence[Any]], lookup: Any) -> list[dict
     ]
     out.sort(key=lambda d: (-d["operations"], d["country"] or "~"))
     return out
+
+
+def summarize_cities(
+    rows: Iterable[Sequence[Any]], lookup: Any, *, limit: int = 200
+) -> list[dict[str, Any]]:
+    """Traffic per located city (map points), busiest first, at most ``limit``.
+
+    ``rows``: ``(remote_ip, count, bytes)``; ``lookup(ip)`` returns ``{"city", "country",
+    "latitude", "longitude"}`` or None (unlocated addresses are left out).
+    """
+    by_place: dict[tuple[Any, ...], list[int]] = {}
+    for ip, count, size in rows:
+        place = lookup(ip) if ip else None
+        if not place or place.get("latitude") is None or place.get("longitude") is None:
+            continue
+        key = (place.get("city"), place.get("country"), place["latitude"], place["longitude"])
+        acc = by_place.setdefault(key, [0, 0])
+        acc[0] += int(count)
+        acc[1] += int(size or 0)
+    out = [
+        {"city": c, "country": cc, "latitude": lat, "longitude": lon, "operations": n, "bytes": b}
+        for (c, cc, lat, lon), (n, b) in by_place.items()
+    ]
+    out.sort(key=lambda d: (-d["operations"], d["city"] or "~"))
+    return out[:limit]

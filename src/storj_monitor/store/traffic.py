@@ -23,6 +23,7 @@ from storj_monitor.analytics.traffic import (
     SIZE_BUCKET_EDGES,
     iso_utc,
     series_step,
+    summarize_cities,
     summarize_countries,
     summarize_sizes,
     summarize_traffic,
@@ -218,16 +219,21 @@ def get_geo_stats(
     hours: float,
     now: float,
     lookup: Callable[[str], str | None],
+    city_lookup: Callable[[str], dict[str, Any] | None] | None = None,
 ) -> dict[str, Any]:
     """Traffic by country of the remote address over the last ``hours`` (at most RAW_MAX_HOURS).
 
-    ``lookup`` maps an IP to an ISO country code (see :mod:`storj_monitor.geoip`).
+    ``lookup`` maps an IP to an ISO country code (see :mod:`storj_monitor.geoip`);
+    ``city_lookup`` (a City database, optional) adds ``cities`` map points, else ``cities``
+    is None.
     """
     window = min(hours, RAW_MAX_HOURS)
     start = now - window * 3600.0
-    countries = summarize_countries(remote_ip_rows(conn, node_names, start, now), lookup)
+    rows = remote_ip_rows(conn, node_names, start, now)
+    countries = summarize_countries(rows, lookup)
     return {
         "countries": countries,
+        "cities": summarize_cities(rows, city_lookup) if city_lookup is not None else None,
         "hours": hours,
         "window_hours": window,
         "start": iso_utc(start),

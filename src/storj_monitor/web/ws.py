@@ -207,7 +207,14 @@ async def _traffic_stats(ctx: ApiContext, p: dict[str, Any], _c: Client | None) 
 async def _geo_stats(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
     now = ctx.clock()
     data = await ctx.store.read(
-        lambda conn: get_geo_stats(conn, p["view"], p["hours"], now, ctx.geo.country)
+        lambda conn: get_geo_stats(
+            conn,
+            p["view"],
+            p["hours"],
+            now,
+            ctx.geo.country,
+            ctx.geo.city if ctx.geo.has_cities else None,
+        )
     )
     return {"view": p["view_label"], "hours": p["hours"], "data": data}
 
@@ -279,11 +286,12 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             if request.transport is not None:
                 request.transport.abort()
 
+    init = await ctx.init_message()  # before registering: nothing may overtake ``init``
     client = ctx.hub.add(ws.send_str, close)
     client.view = list(ctx.node_names)
     client.view_label = ["Aggregate"]
     ctx.ws_connections += 1
-    ctx.hub.send(client, await ctx.init_message())
+    ctx.hub.send(client, init)
     ctx.live.send_full(client)
     pending: asyncio.Queue[dict[str, Any]] = asyncio.Queue(MAX_PENDING_REQUESTS)
 
