@@ -170,6 +170,16 @@ class BackgroundMonitor:
             self.thread.join(10)
             self.loop.close()
 
+    def transfers(self, node: str, n: int, action: str = "GET") -> None:
+        """Append ``n`` successful transfers that finished just now to a node's log."""
+        gen = LogGenerator(seed=99)
+        now = time.time()
+        lines: list[str] = []
+        for _ in range(n):
+            lines += gen.transfer(action, "success", at=now - 0.3, latency=0.1)
+        with self.logs[node].open("a", encoding="utf-8") as f:
+            f.write("".join(line + "\n" for line in lines))
+
     def get(self, path: str, **params: Any) -> Any:
         """GET a REST endpoint -> parsed JSON (None when the server does not answer)."""
         query = urllib.parse.urlencode(params, doseq=True)

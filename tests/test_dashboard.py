@@ -182,17 +182,25 @@ def test_every_card_shows_the_rest_numbers(page: Page, server: BackgroundMonitor
         assert pg.locator('[data-testid="world-map"] path.country').count() > 100
 
     latency = server.get("/api/latency", view=NODE_A, hours=1)
-    if latency is not None and latency.get("data", {}).get("statistics"):
+    if latency is not None and "data" in latency:
         stats = latency["data"]["statistics"]
-        rows = pg.locator('[data-testid="latency-percentiles"] tbody tr')
-        rows.first.wait_for()
-        assert rows.count() >= 1
-        get = stats.get("get") or {}
-        if get.get("count"):
-            text = rows.filter(has_text="Download").first.inner_text()
-            assert str(round(get["p50"])) in text.replace(",", "") or "s" in text
+        table = pg.locator('[data-testid="latency-percentiles"]')
+        table.wait_for()
+        for label, cat in (("Download", "get"), ("Upload", "put"), ("Audit", "audit")):
+            if not stats[cat]["count"]:
+                continue
+            cells = table.locator("tbody tr", has_text=label).first.locator("td")
+            assert int(cells.nth(1).get_attribute("data-value")) == stats[cat]["count"]
+            for i, key in ((2, "p50"), (3, "p95"), (4, "p99")):
+                assert float(cells.nth(i).get_attribute("data-value")) == pytest.approx(
+                    stats[cat][key]
+                ), (cat, key)
+        histogram = server.get("/api/latency/histogram", view=NODE_A, hours=1)["data"]
+        assert histogram["total"] > 0
+        note = pg.locator("#card-latency .card-note").inner_text()
+        assert f"{histogram['total']:,} ops" in note
     else:
-        # This build has no latency queries yet: the card says so (as text), no zeros.
+        # A build without latency queries: the card says so (as text), never zeros.
         pg.locator("#card-latency .empty").wait_for()
 
 
@@ -213,6 +221,10 @@ def test_switching_view(page: Page, server: BackgroundMonitor) -> None:
     # Node B has no API: storage and reputation say so instead of showing zeros.
     pg.locator('#card-storage [data-empty="no-api"]').wait_for()
     pg.locator('#card-reputation [data-empty="no-api"]').wait_for()
+    # Node B logs at INFO level: no transfer durations, and the card says why.
+    if server.get("/api/latency", view=NODE_B, hours=1) is not None:
+        pg.locator('#card-latency [data-empty="needs-debug"]').wait_for()
+        assert "enable DEBUG log level" in pg.locator("#card-latency").inner_text()
 
     pg.locator('.chip[data-view="Aggregate"]').click()
     total = server.get("/api/traffic", hours=1)["data"]["total_operations"]
@@ -222,6 +234,20 @@ def test_switching_view(page: Page, server: BackgroundMonitor) -> None:
         arg=total,
     )
     pg.locator('#card-storage [data-testid="storage-gauge"]').wait_for()
+
+
+def test_live_five_minute_window(page: Page, server: BackgroundMonitor) -> None:
+    pg = page.page
+    pg.locator(f'.chip[data-view="{NODE_A}"]').click()
+    pg.locator("#traffic-window button", has_text="5 min").click()
+    server.transfers(NODE_A, 40, "PUT")
+    # The live push (stats_update) brings them in without a reload.
+    pg.wait_for_function(
+        "() => parseInt(document.querySelector('[data-testid=rate-put]')"
+        "?.querySelector('.rate-head span:last-child')?.textContent) >= 40"
+    )
+    assert "5 min" in pg.locator('[data-testid="total-ops"]').inner_text()
+    pg.locator('[data-testid="ops-chart"] canvas').wait_for()
 
 
 def test_error_text_from_the_log_is_shown_as_text(page: Page, server: BackgroundMonitor) -> None:

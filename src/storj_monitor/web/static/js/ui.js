@@ -56,7 +56,10 @@ export function table(columns, rows, { testid = "" } = {}) {
     h("tr", {}, cells.map((cell, i) => {
       const cls = columns[i] && columns[i].class;
       if (cell instanceof Node) return h("td", { class: cls }, cell);
-      if (cell && typeof cell === "object") return h("td", { class: [cls, cell.class], title: cell.title }, cell.text);
+      if (cell && typeof cell === "object") {
+        const dataset = cell.value !== undefined && cell.value !== null ? { value: String(cell.value) } : undefined;
+        return h("td", { class: [cls, cell.class], title: cell.title, dataset }, cell.text);
+      }
       return h("td", { class: cls }, cell);
     })));
   return h("div", { class: "table-wrap" },

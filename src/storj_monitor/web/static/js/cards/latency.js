@@ -161,11 +161,11 @@ export class LatencyCard {
       if (!n) return [label, "0", "—", "—", "—", "—"];
       return [
         label,
-        compact(n),
-        { text: ms(s.p50), class: "" },
-        { text: ms(s.p95), class: s.p95 >= 5000 ? "warn" : "" },
-        { text: ms(s.p99), class: s.p99 >= 10000 ? "bad" : s.p99 >= 5000 ? "warn" : "" },
-        ms(s.max),
+        { text: compact(n), value: n },
+        { text: ms(s.p50), class: "", value: s.p50 },
+        { text: ms(s.p95), class: s.p95 >= 5000 ? "warn" : "", value: s.p95 },
+        { text: ms(s.p99), class: s.p99 >= 10000 ? "bad" : s.p99 >= 5000 ? "warn" : "", value: s.p99 },
+        { text: ms(s.max), value: s.max },
       ];
     });
     replace(this.tableEl, table(

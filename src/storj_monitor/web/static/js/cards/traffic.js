@@ -186,7 +186,7 @@ export class TrafficCard {
       kpi("Operations / s", isNum(r.ops_per_second) ? r.ops_per_second.toFixed(1) : "—", "last minute", "", "ops-rate"),
       kpi("Ingress", bitrate(r.ingress_bytes_per_second), "last minute", "", "ingress-rate"),
       kpi("Egress", bitrate(r.egress_bytes_per_second), "last minute", "", "egress-rate"),
-      kpi(`Operations (${windowLabel})`, num(s.total_operations), "finished", "", "total-ops"),
+      kpi("Operations", num(s.total_operations), `finished, last ${windowLabel}`, "", "total-ops"),
       kpi("Ingress total", bytes(bw.ingress_bytes), "uploads + repair", "", "ingress-total"),
       kpi("Egress total", bytes(bw.egress_bytes), "downloads + audit + repair", "", "egress-total"));
   }
