@@ -31,11 +31,15 @@ class Env:
         self.bus = Bus()
         self.now = T0
         self.live_api: set[str] = set()
+        self.states: dict[str, str] = {}
         self.engine = AlertEngine(self.settings, self.store, self.bus, clock=lambda: self.now)
         self.watch = LogWatch(
             self.settings, self.store, self.bus, self.engine,
-            clock=lambda: self.now, has_live_api=lambda n, now: n in self.live_api,
+            clock=lambda: self.now, api_state=self.api_state,
         )  # fmt: skip
+
+    def api_state(self, node: str) -> str:
+        return "live" if node in self.live_api else self.states.get(node, "none")
 
     def active(self) -> list[dict]:
         return self.store.read_sync(lambda c: qa.active_alerts(c, None))
@@ -205,3 +209,18 @@ async def test_log_samples_leave_an_api_usage_alert_alone(env: Env) -> None:
         env.bus.publish("storage_sample", "My-Node", T0 + i, 10**12)
     await env.watch.drain()
     assert [a["kind"] for a in env.active()] == ["disk_usage"]
+
+
+@pytest.mark.parametrize(("first_poll", "kept"), [("down", 3), ("live", 0)])
+async def test_samples_wait_for_the_first_poll(env: Env, first_poll: str, kept: int) -> None:
+    env.states["My-Node"] = "unknown"
+    for i in range(3):
+        env.bus.publish("storage_sample", "My-Node", T0 + i * 300, 10**12 - i * 10**9)
+    await env.watch.drain()
+    assert env.watch.samples_written == 0
+    env.states["My-Node"] = first_poll
+    if first_poll == "live":
+        env.live_api.add("My-Node")
+    env.bus.publish("poll", "My-Node", object())
+    await env.watch.drain()
+    assert env.watch.samples_written == kept

@@ -250,8 +250,10 @@ async def test_discovery(
         assert p.pollers["Given"].explicit
         assert any("[Remote] no node API URL" in r.getMessage() for r in caplog.records)
         given = p.pollers["Given"]
+        assert (p.api_state("Remote"), p.api_state("Given")) == ("none", "unknown")
         r = await given.poll_once()
         assert not r.ok and not p.has_live_api("Given", 0.0)
+        assert p.api_state("Given") == "down"
         given.explicit = False  # as if auto-discovered: the "features off" warning
         given.last_update_success = None
         await given.poll_once()

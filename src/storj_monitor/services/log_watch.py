@@ -88,8 +88,18 @@ def log_snapshot(node_name: str, timestamp: float, free_bytes: int) -> StorageSn
     )
 
 
+#: Log storage samples held per node while its API's first answer is awaited, at most.
+MAX_HELD_SAMPLES = 20_000
+
+
 class LogWatch:
-    """Service; ``has_live_api(node_name, now)`` tells whether the API covers a node."""
+    """Service. ``api_state(node_name)`` says whether the node API covers a node: ``live``,
+    ``down``, ``unknown`` (its first poll has not finished) or ``none`` (no API).
+
+    Storage samples of an ``unknown`` node are held (a backlog read at start arrives before
+    the first poll ends) and written once the first poll says the API is not answering, or
+    dropped when it is: an API node's history stays API-only.
+    """
 
     def __init__(
         self,
@@ -99,14 +109,15 @@ class LogWatch:
         engine: AlertEngine,
         *,
         clock: Callable[[], float],
-        has_live_api: Callable[[str, float], bool] | None = None,
+        api_state: Callable[[str], str] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.bus = bus
         self.engine = engine
         self.clock = clock
-        self.has_live_api = has_live_api or (lambda node, now: False)
+        self.api_state = api_state or (lambda node: "none")
+        self._held: dict[str, list[tuple[float, int]]] = {}
         self._queue: asyncio.Queue[tuple[str, tuple[Any, ...]]] = asyncio.Queue()
         self._unsubscribe: list[Callable[[], None]] = []
         self._task: asyncio.Task[None] | None = None
@@ -124,6 +135,7 @@ class LogWatch:
             self.bus.subscribe("events", self._on_events),
             self.bus.subscribe("records", self._on_records),
             self.bus.subscribe("storage_sample", self._on_storage_sample),
+            self.bus.subscribe("poll", self._on_poll),
         ]
         self._task = asyncio.create_task(self._work(), name="log-watch")
 
@@ -157,11 +169,35 @@ class LogWatch:
         interval = float(self.settings.storage_log_sample_interval)
         if last is not None and timestamp - last < interval:
             return
-        if self.has_live_api(node_name, self.clock()):
+        state = self.api_state(node_name)
+        if state == "live":
             return
         self._last_sample[node_name] = timestamp
+        if state == "unknown":
+            held = self._held.setdefault(node_name, [])
+            if len(held) < MAX_HELD_SAMPLES:
+                held.append((timestamp, free_bytes))
+            return
+        self._release(node_name)
+        self._queue_sample(node_name, timestamp, free_bytes)
+
+    def _queue_sample(self, node_name: str, timestamp: float, free_bytes: int) -> None:
         self._pending_storage[node_name] = self._pending_storage.get(node_name, 0) + 1
         self._queue.put_nowait(("storage", (node_name, timestamp, free_bytes)))
+
+    def _release(self, node_name: str) -> None:
+        """Write (API not answering) or drop (API live) the samples held for a node."""
+        held = self._held.pop(node_name, None)
+        if held and self.api_state(node_name) != "live":
+            for timestamp, free_bytes in held:
+                self._queue_sample(node_name, timestamp, free_bytes)
+
+    def _on_poll(self, node_name: str, result: Any) -> None:
+        if node_name in self._held and self.api_state(node_name) != "unknown":
+            self._release(node_name)
+
+    def has_live_api(self, node_name: str) -> bool:
+        return self.api_state(node_name) == "live"
 
     # --- the worker ----------------------------------------------------------------------
     async def _work(self) -> None:
@@ -203,7 +239,7 @@ class LogWatch:
         await self.store.write(lambda c: snaps.insert_reputation(c, [score]))
         latest = self._log_scores.setdefault(score.node_name, {})
         latest[score.satellite_id] = score
-        if not self.has_live_api(score.node_name, self.clock()):
+        if not self.has_live_api(score.node_name):
             conditions = reputation_conditions(latest.values(), self.settings)
             await self.engine.evaluate(
                 score.node_name, REPUTATION_KINDS, conditions, score.timestamp

@@ -82,7 +82,7 @@ class Monitor:
         services.append(
             LogWatch(
                 self.settings, self.store, self.bus, engine,
-                clock=self.clock, has_live_api=self.pollers.has_live_api,
+                clock=self.clock, api_state=self.pollers.api_state,
             )
         )  # fmt: skip
         # Log ingest: one pipeline per node (issue: core pipeline).
@@ -94,6 +94,12 @@ class Monitor:
         from storj_monitor.services.maintenance import Maintenance
 
         services.append(Maintenance(self.settings, self.store, clock=self.clock))
+        # Latency alerts (p99, spikes) every minute and rollup retention (issue 4).
+        from storj_monitor.services.latency_watch import LatencyWatch
+
+        services.append(
+            LatencyWatch(self.settings, self.store, engine, self.nodes, clock=self.clock)
+        )
         # Node API pollers: storage snapshots, reputation, payout (issue 3).
         services.append(self.pollers)
         # The web server (dashboard, /ws, /api, /metrics): keep it LAST, so it starts after

@@ -390,6 +390,15 @@ class Pollers:
     def get(self, node_name: str) -> NodePoller | None:
         return self.pollers.get(node_name)
 
+    def api_state(self, node_name: str) -> str:
+        """``live``, ``down``, ``unknown`` (first poll not finished) or ``none`` (no API)."""
+        p = self.pollers.get(node_name)
+        if p is None:
+            return "none"
+        if p.last_update_success is None:
+            return "unknown"
+        return "live" if p.last_update_success else "down"
+
     def has_live_api(self, node_name: str, now: float) -> bool:
         p = self.pollers.get(node_name)
         return p is not None and p.has_live_api(now)
