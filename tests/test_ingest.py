@@ -7,6 +7,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from loglines import T0, text, transfers
 from storj_monitor.model import Event, NodeSpec
 from storj_monitor.services.bus import Bus
@@ -183,3 +185,34 @@ async def test_remote_node_through_a_forwarder(tmp_path: Path) -> None:
             assert [o.offset for o in offsets] == [log.stat().st_size]
     finally:
         fwd.stop()
+
+
+async def test_large_first_read_uses_the_import_fast_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storj_monitor.services.ingest as ingest_module
+
+    log = tmp_path / "node.log"
+    log.write_text(text(transfers(0, 300)))
+    tail = len(text(transfers(290, 10)).encode())  # about the last 10 transfers
+    monkeypatch.setattr(ingest_module, "FAST_IMPORT_MIN_BYTES", 1000)
+    monkeypatch.setattr(ingest_module, "LIVE_TAIL_BYTES", tail)
+    settings = fast_settings(tmp_path / "s.db")
+    bus = Bus()
+    seen: list[Event] = []
+    bus.subscribe("events", lambda node, events: seen.extend(events))
+    with Store(settings.db_path) as store:
+        ingest = NodeIngest(settings, store, bus, NodeSpec("n1", str(log)), clock=lambda: T0)
+        await ingest.start()
+        await until(lambda: stored_events(store) == 300 and ingest.caught_up, "the backlog")
+        assert ingest.imported_lines > 500  # most of it went through the fast path
+        assert ingest.lines == 600 and ingest.events == 300
+        await until(lambda: len(seen) >= 9, "the tail on the bus")
+        assert 9 <= len(seen) <= 11  # only the tail read by the follower is broadcast
+        append(log, transfers(300, 2))
+        await until(lambda: stored_events(store) == 302, "live lines")
+        await ingest.stop()
+        ids = store.read_sync(
+            lambda c: c.execute("SELECT COUNT(DISTINCT piece_id) FROM events").fetchone()[0]
+        )
+        assert ids == 302

@@ -82,12 +82,16 @@ def import_log(
     on_progress: Callable[[int, int], None] | None = None,
     on_start: Callable[[int, int], None] | None = None,
     writer_process: bool | None = None,
+    stop_at: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> ImportResult:
     """Import ``path`` as node ``node_name`` into the database at ``db_path``.
 
     ``on_start(start_offset, size)`` is called once before reading, ``on_progress(offset,
     lines)`` after each block. ``writer_process``: write in a child process (None: only when
-    more than ``PROCESS_WRITER_MIN_BYTES`` are left to read). Raises
+    more than ``PROCESS_WRITER_MIN_BYTES`` are left to read). ``stop_at``: read no further
+    than this byte (the rest is left to a live follower); ``should_stop()`` ends the import
+    early (everything read so far is still stored). Raises
     :class:`LogImportError` for a missing/unreadable file or a database that cannot be written.
     """
     result = ImportResult(path, node_name)
@@ -112,10 +116,11 @@ def import_log(
         result.start_offset = result.end_offset = pos
         if on_start is not None:
             on_start(pos, size)
-        if pos >= size:
+        end = size if stop_at is None else min(size, stop_at)
+        if pos >= end:
             return result
         if writer_process is None:
-            writer_process = size - pos >= PROCESS_WRITER_MIN_BYTES
+            writer_process = end - pos >= PROCESS_WRITER_MIN_BYTES
         writer = make_writer(db_path, process=writer_process)
         gc_was_enabled = gc.isenabled()
         gc.disable()  # millions of short-lived acyclic objects: the cycle collector only costs
@@ -124,6 +129,7 @@ def import_log(
             importer.processor = LineProcessor(
                 node_name, max_pending=max_pending, ttl_seconds=ttl_seconds
             )
+            importer.stop_at, importer.should_stop = stop_at, should_stop
             importer.run(pos, expected, block_bytes)
         finally:
             if gc_was_enabled:
@@ -162,6 +168,18 @@ class _Importer:
         self.processor: LineProcessor
         self.sent: deque[tuple[list[tuple[object, ...]], int]] = deque()  # rows, records
         self.conflict = False
+        self.stop_at: int | None = None
+        self.should_stop: Callable[[], bool] | None = None
+
+    def _read(self, pos: int, held: int, block_bytes: int) -> tuple[bytes, bool]:
+        """The next block, and whether reading ended early (stop_at / should_stop)."""
+        if self.should_stop is not None and self.should_stop():
+            return b"", True
+        if self.stop_at is not None:
+            block_bytes = min(block_bytes, self.stop_at - pos - held)
+            if block_bytes <= 0:
+                return b"", True
+        return os.read(self.fd, block_bytes), False
 
     def run(self, pos: int, expected: int | None, block_bytes: int) -> None:
         r, fd, processor = self.result, self.fd, self.processor
@@ -170,14 +188,14 @@ class _Importer:
         held = b""
         os.lseek(fd, pos, os.SEEK_SET)
         while True:
-            data = os.read(fd, block_bytes)
+            data, early = self._read(pos, len(held), block_bytes)
             if data:
                 if held:
                     data = held + data
                 lines, used = split_lines(data)
                 held = data[used:]
                 pos += used
-            elif held and _finished(fd, self.clock):  # last line of a finished file, no "\n"
+            elif held and not early and _finished(fd, self.clock):  # last line of a finished file, no "\n"
                 lines, _ = split_lines(held + b"\n")
                 pos += len(held)
                 held = b""

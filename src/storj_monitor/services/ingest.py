@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from storj_monitor.logs.sources import LogSource, open_source
 from storj_monitor.logs.tail import Chunk
 from storj_monitor.model import NodeSpec
 from storj_monitor.services.bus import Bus
+from storj_monitor.services.history import LogImportError, import_log
 from storj_monitor.services.progress import CatchupProgress
 from storj_monitor.settings import Settings
 from storj_monitor.store import events as store_events
@@ -36,6 +38,8 @@ log = logging.getLogger(__name__)
 BROADCAST_BACKLOG_SECONDS = 3600.0
 FAST_POLL = 0.01  # seconds between polls while lines keep coming
 PROGRESS_MIN_BYTES = 32 << 20  # a first read this large shows progress
+FAST_IMPORT_MIN_BYTES = 64 << 20  # a backlog this large goes through services.history
+LIVE_TAIL_BYTES = 8 << 20  # ... except its last bytes, read (and broadcast) by the follower
 
 
 class _Batch:
@@ -85,6 +89,8 @@ class NodeIngest:
         self.records = 0
         self.conflicts = 0
         self.write_errors = 0
+        self.imported_lines = 0  # read by the fast path of a large first read
+        self.imported_unparseable = 0
         self.last_event_time: float | None = None
         self.available_space: tuple[float, int] | None = None
         self._source: LogSource | None = None
@@ -97,11 +103,11 @@ class NodeIngest:
     # --- counters --------------------------------------------------------------------
     @property
     def lines(self) -> int:
-        return self.processor.lines
+        return self.processor.lines + self.imported_lines
 
     @property
     def unparseable(self) -> int:
-        return self.processor.unparseable
+        return self.processor.unparseable + self.imported_unparseable
 
     @property
     def caught_up(self) -> bool:
@@ -138,8 +144,56 @@ class NodeIngest:
     def _known_offsets(self) -> list[LogOffset]:
         return self.store.read_sync(lambda c: store_events.get_offsets(c, self.node.name))
 
+    def _import_backlog(self) -> None:
+        """A large first read goes through the history import's fast path (a writer
+        process, big transactions) up to the last ``LIVE_TAIL_BYTES`` of the file; the
+        follower then resumes from the offset it stored and handles the tail (whose recent
+        events reach the bus) and everything after. Transfers that straddle the hand-over
+        lose their duration, nothing else."""
+        s, path = self.settings, self.node.log_source
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            return
+        if s.follow_from_end or size < FAST_IMPORT_MIN_BYTES + LIVE_TAIL_BYTES:
+            return
+        stop_at = size - LIVE_TAIL_BYTES
+        progress: list[CatchupProgress] = []
+
+        def on_start(offset: int, _size: int) -> None:
+            if stop_at - offset >= PROGRESS_MIN_BYTES:
+                progress.append(CatchupProgress(self.node.name, stop_at - offset))
+
+        def on_progress(offset: int, lines: int) -> None:
+            if progress:
+                progress[0].update(stop_at - offset, lines)
+
+        try:
+            result = import_log(
+                s.db_path, self.node.name, path,
+                max_pending=s.pairing_max_pending, ttl_seconds=s.pairing_ttl_seconds,
+                block_bytes=max(s.log_read_block_bytes, 4 << 20), clock=self.clock,
+                on_start=on_start, on_progress=on_progress,
+                stop_at=stop_at, should_stop=self._stop.is_set,
+            )  # fmt: skip
+        except (LogImportError, RuntimeError) as exc:
+            log.warning("%s: fast import of the log history failed (%s); reading it live",
+                        self.node.name, exc)  # fmt: skip
+            return
+        finally:
+            if progress:
+                progress[0].close()
+        self.imported_lines += result.lines
+        self.imported_unparseable += result.unparseable
+        self.events += result.events
+        self.records += result.records
+
     def _run(self) -> None:
         s = self.settings
+        if not self.node.is_remote:
+            self._import_backlog()
+        if self._stop.is_set():
+            return
         try:
             source = open_source(
                 self.node,
