@@ -89,10 +89,19 @@ def assert_consistent(conn: sqlite3.Connection) -> None:
 
 
 def test_rollups_match_raw_events_through_write_batch(conn: sqlite3.Connection) -> None:
-    assert se._write_rollups is rollups.write_rollups  # the ingest path writes rollups
     events = synthetic(3000, seed=1)
     for i in range(0, len(events), 700):  # several transactions, some sharing a minute
         transaction(conn, lambda c, b=events[i : i + 700]: se.write_batch(c, b, []))
+    assert conn.execute("SELECT SUM(count) FROM rollups_hour").fetchone()[0] == 3000
+    assert_consistent(conn)
+
+
+def test_row_batches_through_write_row_batch(conn: sqlite3.Connection) -> None:
+    events = synthetic(1500, seed=2)
+    rows = se.event_rows(events)
+    for i in range(0, len(rows), 400):
+        transaction(conn, lambda c, b=rows[i : i + 400]: se.write_row_batch(c, b, []))
+    assert conn.execute("SELECT SUM(count) FROM rollups_minute").fetchone()[0] == 1500
     assert_consistent(conn)
 
 

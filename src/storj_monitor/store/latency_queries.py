@@ -420,11 +420,50 @@ def get_latency_histogram(
     }
 
 
+def hourly_percentiles(
+    conn: sqlite3.Connection,
+    node_names: Sequence[str],
+    start: float,
+    end: float,
+    q: float = 0.95,
+    *,
+    min_count: int = 20,
+) -> dict[str, list[float]]:
+    """Per category, the ``q`` quantile (ms) of every hour in ``[start, end)`` that had at
+    least ``min_count`` measured operations (the anomaly baseline; from ``rollups_hour``)."""
+    nodes = resolve_nodes(conn, node_names)
+    if not nodes:
+        return {}
+    where, params = _node_filter(nodes)
+    blobs: dict[tuple[float, str], list[bytes]] = {}
+    for bucket_start, action, blob in conn.execute(
+        f"SELECT bucket_start, action, hist FROM rollups_hour WHERE {where} "
+        "AND bucket_start >= ? AND bucket_start < ? AND hist IS NOT NULL",
+        [*params, start, end],
+    ):
+        cat = ACTION_CATEGORY.get(action)
+        if cat is not None:
+            blobs.setdefault((bucket_start, cat), []).append(blob)
+    out: dict[str, list[float]] = {}
+    for (_, cat), group in sorted(blobs.items()):
+        try:
+            hist = sketch.merge_blobs(group)
+        except ValueError:
+            continue
+        if sketch.total(hist) < min_count:
+            continue
+        (value,) = sketch.quantiles(hist, [q])
+        if value is not None:
+            out.setdefault(cat, []).append(value)
+    return out
+
+
 __all__ = [
     "AGGREGATE",
     "RAW_SCAN_MAX",
     "get_latency_histogram",
     "get_latency_stats",
+    "hourly_percentiles",
     "resolve_nodes",
     "rollup_segments",
 ]

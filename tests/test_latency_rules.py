@@ -1,0 +1,78 @@
+"""Latency alert rules (p99 of the last hour), table-driven."""
+
+from __future__ import annotations
+
+import pytest
+
+from storj_monitor.alerts.latency_rules import (
+    latency_condition,
+    latency_conditions,
+    seconds_text,
+)
+
+W, C = 5000.0, 10000.0
+
+
+@pytest.mark.parametrize(
+    ("p99", "count", "severity"),
+    [
+        (4999.0, 1000, None),
+        (5000.0, 1000, None),  # "above" the threshold, not at it
+        (5000.1, 1000, "warning"),
+        (9999.0, 1000, "warning"),
+        (10000.0, 1000, "warning"),
+        (10000.5, 1000, "critical"),
+        (60000.0, 19, None),  # too few operations for a p99
+        (60000.0, 20, "critical"),
+        (None, 1000, None),
+    ],
+)
+def test_p99_thresholds(p99: float | None, count: int, severity: str | None) -> None:
+    cond = latency_condition(
+        "My-Node", "get", {"count": count, "p99": p99}, warning_ms=W, critical_ms=C
+    )
+    assert (cond.severity if cond else None) == severity
+
+
+def test_warning_title_and_message() -> None:
+    cond = latency_condition(
+        "My-Node", "get", {"count": 1234, "p99": 6234.0, "p95": 3000.0}, warning_ms=W, critical_ms=C
+    )
+    assert cond is not None
+    assert cond.kind == "latency" and cond.key == "latency:get"
+    assert cond.title == "High GET Latency on My-Node"
+    assert cond.message == (
+        "p99 latency over the last hour is 6.2 s (threshold: 5.0 s) across 1,234 operations."
+    )
+    assert cond.details["p99_ms"] == 6234.0 and cond.details["threshold_ms"] == W
+
+
+def test_critical_title() -> None:
+    cond = latency_condition(
+        "My-Node", "repair", {"count": 50, "p99": 12500.0}, warning_ms=W, critical_ms=C
+    )
+    assert cond is not None
+    assert cond.title == "Critical Repair Latency on My-Node"
+    assert cond.message.startswith(
+        "p99 latency over the last hour is 12.5 s (threshold: 10.0 s) across 50 operations."
+    )
+
+
+def test_conditions_per_category_skip_all() -> None:
+    stats = {
+        "get": {"count": 100, "p99": 6000.0},
+        "put": {"count": 100, "p99": 100.0},
+        "audit": {"count": 100, "p99": 11000.0},
+        "repair": {"count": 0, "p99": None},
+        "all": {"count": 300, "p99": 11000.0},
+    }
+    conds = latency_conditions("N", stats, warning_ms=W, critical_ms=C)
+    assert [(c.key, c.severity) for c in conds] == [
+        ("latency:get", "warning"),
+        ("latency:audit", "critical"),
+    ]
+
+
+@pytest.mark.parametrize(("ms", "text"), [(850.0, "850 ms"), (1000.0, "1.0 s"), (6234.0, "6.2 s")])
+def test_seconds_text(ms: float, text: str) -> None:
+    assert seconds_text(ms) == text
