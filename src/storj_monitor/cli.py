@@ -128,6 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from storj_monitor.services.monitor import Monitor
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(Monitor(settings, nodes, serve=not args.no_serve).run_forever())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(Monitor(settings, nodes, serve=not args.no_serve).run_forever())
+    except OSError as exc:  # e.g. the web port is taken
+        print(f"storj_monitor: error: {exc}", file=sys.stderr)
+        return 1
     return 0

@@ -115,9 +115,13 @@ class Monitor:
             return
         self.store.open()
         self.services = self._build_services()
-        for service in self.services:
-            await service.start()
         self._started = True
+        try:
+            for service in self.services:
+                await service.start()
+        except BaseException:  # e.g. the port is taken: undo what started, then report
+            await self.stop()
+            raise
         log.info(
             "monitoring %d node(s): %s", len(self.nodes), ", ".join(n.name for n in self.nodes)
         )
