@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,22 @@ async def test_cli_serves_on_an_ephemeral_port(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(proc.wait(), 30)
     assert code == 0
+
+
+def test_cli_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    log = tmp_path / "node.log"
+    log.write_text("")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "storj_monitor",
+             "--node", f"My-Node:{log}:http://127.0.0.1:9",
+             "--db", str(tmp_path / "cli.db"), "--host", "127.0.0.1", "--port", str(port)],
+            capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        )  # fmt: skip
+    assert done.returncode == 1
+    assert "storj_monitor: error:" in done.stderr
+    assert f"cannot serve on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr

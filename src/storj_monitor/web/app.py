@@ -211,14 +211,18 @@ class WebServer:
             log.warning(warning)
             print(f"storj_monitor: {warning}", file=sys.stderr)
         app = create_app(self.ctx, token=s.auth_token, registry=self.registry)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=3.0)
         await runner.setup()
         site = web.TCPSite(runner, s.host, s.port)
         try:
             await site.start()
-        except OSError:
+        except OSError as exc:
             await runner.cleanup()
-            raise
+            raise OSError(
+                exc.errno,
+                f"cannot serve on {s.host}:{s.port}: {exc.strerror or exc} "
+                "(is another storj_monitor running? choose another --port)",
+            ) from exc
         self._runner = runner
         addresses = runner.addresses
         self.port = int(addresses[0][1]) if addresses else int(s.port)
