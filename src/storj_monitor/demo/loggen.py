@@ -420,6 +420,7 @@ class LogGenerator:
             self._stamp_cache[second] = stamp
         line = f"{stamp}\t{level}\t{logger}\t{message}\t{fields}"
         if self.docker:
-            nanos = f"{(at - second):.9f}"[2:]
-            return orjson.dumps({"log": line + "\n", "stream": "stderr", "time": f"{stamp[:-1]}.{nanos}Z"}).decode()  # fmt: skip
+            nanos = min(999_999_999, int((at - second) * 1e9))
+            wrapper = {"log": line + "\n", "stream": "stderr", "time": f"{stamp[:-1]}.{nanos:09d}Z"}
+            return orjson.dumps(wrapper).decode()
         return line
