@@ -8,7 +8,6 @@ exposed as ``WebServer.port`` (``monitor.web.port``).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import sys
@@ -155,9 +154,12 @@ async def _static(request: web.Request) -> web.StreamResponse:
 
 
 async def _metrics(request: web.Request) -> web.Response:
+    """Prometheus text. Runs on the loop thread: the collector reads in-memory state only
+    (cheap), and that state is mutated on this thread, so no lock is needed."""
     registry: CollectorRegistry = request.app[REGISTRY_KEY]
-    body = await asyncio.get_running_loop().run_in_executor(None, generate_latest, registry)
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return web.Response(
+        body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+    )
 
 
 def create_app(
