@@ -56,6 +56,15 @@ export function num(n, digits = 0) {
   return n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
+/** Axis tick label: "500", "5k", "12.5k", "1.2M". */
+export function tick(n) {
+  if (!isNum(n)) return "";
+  const a = Math.abs(n);
+  if (a >= 1e6) return `${+(n / 1e6).toFixed(1)}M`;
+  if (a >= 1e3) return `${+(n / 1e3).toFixed(1)}k`;
+  return `${+n.toFixed(2)}`;
+}
+
 export function compact(n) {
   if (!isNum(n)) return DASH;
   if (Math.abs(n) >= 1e6) return `${(n / 1e6).toFixed(1)}M`;

@@ -44,6 +44,12 @@ ws.onState((state, client) => {
 // ---- view selector ----------------------------------------------------------------------
 const viewsEl = document.getElementById("views");
 
+function apiState(node) {
+  if (node.api_live) return "node API answering";
+  if (node.has_api) return "node API not answering now (showing stored data)";
+  return "no node API";
+}
+
 function renderViews() {
   const agg = app.view.includes(AGGREGATE);
   const chips = [];
@@ -58,7 +64,7 @@ function renderViews() {
     const selected = !agg && app.view.includes(node.name);
     chips.push(h("button", {
       class: "chip", type: "button", "aria-pressed": String(selected), dataset: { view: node.name },
-      title: `${node.name}${node.has_api ? " · node API available" : " · no node API"} (shift-click to add to the view)`,
+      title: `${node.name} · ${apiState(node)} (shift-click to add to the view)`,
       on: {
         click: (e) => {
           if (e.shiftKey || e.ctrlKey || e.metaKey) {
@@ -70,7 +76,7 @@ function renderViews() {
           }
         },
       },
-    }, h("span", { class: ["chip-dot", node.has_api && "api"], "aria-hidden": "true" }), node.name));
+    }, h("span", { class: ["chip-dot", node.api_live ? "api" : node.has_api && "api-stale"], "aria-hidden": "true" }), node.name));
   }
   replace(viewsEl, chips);
 }

@@ -4,7 +4,7 @@
 
 import { h, replace } from "../dom.js";
 import { Chart, bars } from "../charts.js";
-import { clock, compact, isNum, ms, num, satelliteName, shortId } from "../format.js";
+import { clock, compact, isNum, ms, num, satelliteName, shortId, tick } from "../format.js";
 import { empty, needsDebug, sectionTitle, segmented, table, waiting } from "../ui.js";
 import { every, sameView } from "../app.js";
 
@@ -144,7 +144,7 @@ export class LatencyCard {
       scales: { x: { time: false } },
       axes: [
         { values: (u, vals) => vals.map((v) => ms(v)), size: 32 },
-        { size: 44, values: (u, vals) => vals.map((v) => compact(v)) },
+        { size: 44, values: (u, vals) => vals.map((v) => tick(v)) },
       ],
     }), { height: 150 });
   }

@@ -72,10 +72,10 @@ export class ReputationCard {
     const columns = [
       { label: "Satellite" },
       { label: "Audit" },
-      { label: "Suspension" },
+      { label: [h("span", { class: "hide-narrow" }, "Suspension"), h("span", { class: "show-narrow" }, "Susp.")] },
       { label: "Online" },
       { label: "Audits", class: hasAudits ? "hide-narrow" : "hidden" },
-      { label: "Before DQ" },
+      { label: [h("span", { class: "hide-narrow" }, "Before DQ"), h("span", { class: "show-narrow" }, "Left")] },
     ];
     const rows = this.rows.map((r) => [
       h("span", { title: r.satellite_id || "" },

@@ -7,7 +7,7 @@
 
 import { h, replace } from "../dom.js";
 import { Chart, line } from "../charts.js";
-import { bitrate, bitrateShort, bytes, compact, isNum, num, pct, satelliteName, toUnix } from "../format.js";
+import { bitrate, bitrateShort, bytes, compact, isNum, num, pct, satelliteName, tick, toUnix } from "../format.js";
 import { empty, kpi, rateTone, sectionTitle, segmented, table, waiting } from "../ui.js";
 import { every, sameView } from "../app.js";
 
@@ -153,7 +153,7 @@ export class TrafficCard {
         line("Repairs", p.repair, (v) => `${v.toFixed(2)}/s`),
         line("Failed", p.failed, (v) => `${v.toFixed(2)}/s`, { dash: [4, 3] }),
       ],
-      axes: [{}, { size: 44, values: (u, vals) => vals.map((v) => compact(v)) }],
+      axes: [{}, { size: 44, values: (u, vals) => vals.map((v) => tick(v)) }],
     }), { height: 170 });
     this.bwChart = new Chart(bwBox, (p) => ({
       series: [
