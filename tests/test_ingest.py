@@ -216,3 +216,33 @@ async def test_large_first_read_uses_the_import_fast_path(
             lambda c: c.execute("SELECT COUNT(DISTINCT piece_id) FROM events").fetchone()[0]
         )
         assert ids == 302
+
+
+async def test_an_unexpected_error_restarts_from_stored_offsets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storj_monitor.services.ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "RESTART_DELAY", 0.01)
+    log = tmp_path / "node.log"
+    log.write_text(text(transfers(0, 5)))
+    settings = fast_settings(tmp_path / "s.db")
+    with Store(settings.db_path) as store:
+        ingest = NodeIngest(settings, store, Bus(), NodeSpec("n1", str(log)))
+        real = ingest.processor.process
+        failures = [1]
+
+        def flaky(lines, arrival=None):  # type: ignore[no-untyped-def]
+            if failures and len(lines) == 4:  # the second append, once
+                failures.pop()
+                raise RuntimeError("boom")
+            return real(lines, arrival)
+
+        monkeypatch.setattr(ingest.processor, "process", flaky)
+        await ingest.start()
+        await until(lambda: stored_events(store) == 5, "the first lines")
+        append(log, transfers(5, 2))
+        await until(lambda: ingest.restarts == 1, "the restart")
+        await until(lambda: stored_events(store) == 7, "the lines after the error")
+        await ingest.stop()
+        assert stored_events(store) == 7

@@ -251,3 +251,15 @@ def test_blocks_smaller_than_lines(tmp_path: Path) -> None:
             break
     assert got == lines
     f.close()
+
+
+def test_works_without_os_pread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows has no os.pread: the fallback must not move the read position."""
+    monkeypatch.delattr(os, "pread")
+    log = tmp_path / "node.log"
+    log.write_text("w1\nw2\n")
+    f = FileFollower(str(log))
+    assert lines_of(f.poll()) == ["w1", "w2"]
+    append(log, b"w3\n")
+    assert lines_of(f.poll()) == ["w3"]  # the fingerprint check read byte 0 in between
+    f.close()

@@ -115,8 +115,22 @@ def split_lines(data: bytes) -> tuple[list[str], int]:
     return lines, cut
 
 
-def _read_prefix(fd: int) -> bytes:
-    return os.pread(fd, FINGERPRINT_BYTES, 0)
+def pread(fd: int, size: int, offset: int) -> bytes:
+    """Read ``size`` bytes at ``offset`` without moving the file position (also on Windows,
+    which has no ``os.pread``)."""
+    if hasattr(os, "pread"):
+        return os.pread(fd, size, offset)
+    here = os.lseek(fd, 0, os.SEEK_CUR)
+    try:
+        os.lseek(fd, offset, os.SEEK_SET)
+        return os.read(fd, size)
+    finally:
+        os.lseek(fd, here, os.SEEK_SET)
+
+
+def read_prefix(fd: int) -> bytes:
+    """The bytes a fingerprint may cover."""
+    return pread(fd, FINGERPRINT_BYTES, 0)
 
 
 class _Open:
@@ -136,7 +150,7 @@ class _Open:
 
     def identify(self) -> FileIdentity | None:
         if self.identity is None:
-            fp = fingerprint_of(_read_prefix(self.fd))
+            fp = fingerprint_of(read_prefix(self.fd))
             if fp is not None:
                 self.identity = FileIdentity(self.path, fp[0], fp[1])
         return self.identity
@@ -284,7 +298,7 @@ class FileFollower:
         self.size = fsize
         truncated = fsize < cur.pos + len(cur.held)
         if not truncated and cur.identity is not None:
-            fp = fingerprint_of(_read_prefix(cur.fd))
+            fp = fingerprint_of(read_prefix(cur.fd))
             truncated = fp is None or fp[0] != cur.identity.fingerprint
         if not truncated:
             return False
@@ -336,13 +350,13 @@ class FileFollower:
 
     def _resume_offset(self, fd: int, *, from_end: bool) -> int:
         size = os.fstat(fd).st_size
-        row = match_offset(self._known_offsets(), _read_prefix(fd))
+        row = match_offset(self._known_offsets(), read_prefix(fd))
         if row is not None:
             return row.offset if row.offset <= size else 0
         if not from_end or size == 0:
             return 0
         tail_len = min(size, 1 << 16)
-        tail = os.pread(fd, tail_len, size - tail_len)
+        tail = pread(fd, tail_len, size - tail_len)
         nl = tail.rfind(b"\n")
         return size - tail_len + nl + 1 if nl >= 0 else size
 
@@ -365,7 +379,7 @@ class FileFollower:
             if fd is None:
                 continue
             try:
-                row = match_offset(rows, _read_prefix(fd))
+                row = match_offset(rows, read_prefix(fd))
                 st = os.fstat(fd)
             finally:
                 os.close(fd)

@@ -23,7 +23,7 @@ from operator import itemgetter
 from rich.console import Console
 
 from storj_monitor.logs.pipeline import LineProcessor
-from storj_monitor.logs.tail import FINGERPRINT_BYTES, fingerprint_of, match_offset, split_lines
+from storj_monitor.logs.tail import fingerprint_of, match_offset, read_prefix, split_lines
 from storj_monitor.services.progress import new_progress
 from storj_monitor.settings import Settings
 from storj_monitor.store import events as store_events
@@ -105,7 +105,7 @@ def import_log(
         conn = connect(db_path)
         migrate(conn)
         size = os.fstat(fd).st_size
-        prefix = os.pread(fd, FINGERPRINT_BYTES, 0)
+        prefix = read_prefix(fd)
         fp = fingerprint_of(prefix)
         if fp is None:  # empty, or not even one complete line yet
             result.partial_tail_bytes = size
@@ -195,7 +195,9 @@ class _Importer:
                 lines, used = split_lines(data)
                 held = data[used:]
                 pos += used
-            elif held and not early and _finished(fd, self.clock):  # last line of a finished file, no "\n"
+            elif (
+                held and not early and _finished(fd, self.clock)
+            ):  # last line of a finished file, no "\n"
                 lines, _ = split_lines(held + b"\n")
                 pos += len(held)
                 held = b""

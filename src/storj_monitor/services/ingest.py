@@ -36,6 +36,7 @@ from storj_monitor.store.events import LogOffset, OffsetConflictError
 log = logging.getLogger(__name__)
 
 BROADCAST_BACKLOG_SECONDS = 3600.0
+RESTART_DELAY = 5.0  # seconds before the worker starts over after an unexpected error
 FAST_POLL = 0.01  # seconds between polls while lines keep coming
 PROGRESS_MIN_BYTES = 32 << 20  # a first read this large shows progress
 FAST_IMPORT_MIN_BYTES = 64 << 20  # a backlog this large goes through services.history
@@ -63,7 +64,7 @@ class NodeIngest:
     Counters (for /metrics): ``lines``, ``events``, ``records``, ``unparseable``,
     ``backlog_bytes`` (bytes of the local file not yet read), ``caught_up``,
     ``last_event_time`` (UTC unix seconds), ``available_space`` ((log time, free bytes) of
-    the newest ``upload started`` line that said it), ``conflicts``, ``write_errors``.
+    the newest ``upload started`` line that said it), ``conflicts``, ``write_errors``, ``restarts``.
     """
 
     def __init__(
@@ -89,6 +90,7 @@ class NodeIngest:
         self.records = 0
         self.conflicts = 0
         self.write_errors = 0
+        self.restarts = 0  # times the worker started over after an unexpected error
         self.imported_lines = 0  # read by the fast path of a large first read
         self.imported_unparseable = 0
         self.last_event_time: float | None = None
@@ -189,23 +191,34 @@ class NodeIngest:
         self.records += result.records
 
     def _run(self) -> None:
-        s = self.settings
+        """The worker thread: never dies of an error; after one it starts over from the
+        stored offsets (what was not committed is read again)."""
         if not self.node.is_remote:
             self._import_backlog()
-        if self._stop.is_set():
-            return
-        try:
-            source = open_source(
-                self.node,
-                token=s.forwarder_token,
-                known_offsets=self._known_offsets,
-                block_bytes=s.log_read_block_bytes,
-                from_end=s.follow_from_end,
-                clock=self.clock,
-            )
-        except Exception:
-            log.exception("%s: cannot open log source %s", self.node.name, self.node.log_source)
-            return
+        while not self._stop.is_set():
+            try:
+                self._follow()
+                return
+            except Exception:
+                self.restarts += 1
+                log.exception(
+                    "%s: log ingest failed; starting again from the stored offsets in %.0f s",
+                    self.node.name, RESTART_DELAY,
+                )  # fmt: skip
+                self._inflight = None
+                self._committed.clear()
+                self._stop.wait(RESTART_DELAY)
+
+    def _follow(self) -> None:
+        s = self.settings
+        source = open_source(
+            self.node,
+            token=s.forwarder_token,
+            known_offsets=self._known_offsets,
+            block_bytes=s.log_read_block_bytes,
+            from_end=s.follow_from_end and self.restarts == 0,
+            clock=self.clock,
+        )
         self._source = source
         progress: CatchupProgress | None = None
         batch = _Batch()
@@ -217,9 +230,9 @@ class NodeIngest:
                     self._process(chunk, batch)
                 backlog = self.backlog_bytes
                 if progress is None and not source.caught_up and backlog >= PROGRESS_MIN_BYTES:
-                    progress = CatchupProgress(self.node.name, self.backlog_bytes)
+                    progress = CatchupProgress(self.node.name, backlog)
                 if progress is not None:
-                    progress.update(self.backlog_bytes, self.lines)
+                    progress.update(backlog, self.lines)
                     if source.caught_up:
                         progress.close()
                         progress = None
@@ -234,8 +247,6 @@ class NodeIngest:
             if batch:
                 self._submit(batch)
             self._wait_inflight()
-        except Exception:
-            log.exception("%s: log ingest stopped by an unexpected error", self.node.name)
         finally:
             if progress is not None:
                 progress.close()
