@@ -157,6 +157,11 @@ async def _run(settings: Settings, tmp: Path) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    print(
+        "storj_monitor demo: preparing a simulated node (a week of storage history, "
+        f"{demo.backfill_hours:g} hours of log)...",
+        flush=True,
+    )
     try:
         await demo.start()
         print(

@@ -1,6 +1,6 @@
 // The only way this page creates DOM. Data (node names, error texts, anything from a log or
-// the node API) always becomes a text node or an attribute value, never markup: there is no
-// innerHTML anywhere in this code base, and event-handler attributes are refused.
+// the node API) always becomes a text node or an attribute value, never markup: no script
+// here parses HTML (tests/test_dashboard_assets.py checks), and event-handler attributes are refused.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
