@@ -224,3 +224,14 @@ async def test_samples_wait_for_the_first_poll(env: Env, first_poll: str, kept: 
     env.bus.publish("poll", "My-Node", object())
     await env.watch.drain()
     assert env.watch.samples_written == kept
+
+
+async def test_node_problem_records_fire(env: Env) -> None:
+    rec = LogRecord(
+        T0, "My-Node", "fatal", "ERROR", "failure during run", fields={"error": "disk I/O"}
+    )
+    env.bus.publish("records", "My-Node", [rec])
+    await env.watch.drain()
+    (alert,) = env.active()
+    assert (alert["kind"], alert["severity"]) == ("fatal", "critical")
+    assert alert["title"] == "Node Stopped With an Error: My-Node"

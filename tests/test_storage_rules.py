@@ -7,6 +7,7 @@ import pytest
 from storj_monitor.alerts.log_rules import (
     failed_audit_condition,
     node_offline_condition,
+    node_problem_condition,
     ping_failed_condition,
 )
 from storj_monitor.alerts.storage_rules import (
@@ -145,3 +146,25 @@ def test_ping_failed_and_offline_conditions() -> None:
     assert node_offline_condition("n", "http://x", 200, 1000, 900) is None
     off = node_offline_condition("n", "http://x", 100, 1000, 900, "HTTP 500")
     assert off is not None and off.severity == "critical" and "15 minutes" in off.message
+
+
+@pytest.mark.parametrize(
+    ("kind", "level", "message", "severity"),
+    [
+        ("disk_space", "WARN", "Disk space is less than requested. Allocated space is", "warning"),
+        ("disk_space", "ERROR", "Total disk space is less than required minimum", "critical"),
+        ("storage_check", "ERROR", "error verifying writability of storage directory", "critical"),
+        ("storage_check", "INFO", "writability check done", None),
+        ("fatal", "ERROR", "failure during run", "critical"),
+        ("orders", "INFO", "finished", None),
+    ],
+)
+def test_node_problem_conditions(kind: str, level: str, message: str, severity: str | None) -> None:
+    found = node_problem_condition(
+        LogRecord(1.0, "My-Node", kind, level, message, fields={"error": "boom"})
+    )
+    assert (found[0].severity if found else None) == severity
+    if found:
+        cond, resolve_after = found
+        assert cond.key == kind and "My-Node" in cond.title and cond.message.endswith("boom")
+        assert resolve_after > 0

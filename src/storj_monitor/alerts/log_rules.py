@@ -5,6 +5,9 @@
   Missing or corrupt pieces (the cause of disqualification) are critical; other failures
   (timeouts, canceled contexts) a warning.
 - ``ping satellite failed`` means a satellite could not reach the node (online score at risk).
+- The node's own warnings that it is about to stop or lose data: disk smaller than the
+  allocation or more used than allocated (``disk_space``), a failed readability/writability
+  check of the storage directory (``storage_check``), an unrecoverable error (``fatal``).
 - An API unreachable for longer than NODE_API_OFFLINE_ALERT_SECONDS: node possibly offline.
 
 These are one-shot conditions (``AlertEngine.fire``) except the offline one, which the
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 from storj_monitor.model import AlertCondition, Event, LogRecord
 
-LOG_KINDS = frozenset({"audit_failed", "ping_failed"})
+LOG_KINDS = frozenset({"audit_failed", "ping_failed", "disk_space", "storage_check", "fatal"})
 API_KINDS = frozenset({"node_offline"})
 #: Seconds a one-shot log alert stays open after its last occurrence.
 AUDIT_FAILED_RESOLVE_AFTER = 24 * 3600.0
@@ -99,4 +102,54 @@ def node_offline_condition(
             f"{' (' + reason + ')' if reason else ''}. The node may be down."
         ),
         details={"api_url": api_url, "failing_since": failing_since},
+    )
+
+
+#: record kind -> (title, what it means, seconds until it resolves without a new occurrence)
+_NODE_PROBLEMS: dict[str, tuple[str, str, float]] = {
+    "disk_space": (
+        "Disk Space Problem on {node}",
+        "The node reports a disk space problem",
+        24 * 3600.0,
+    ),
+    "storage_check": (
+        "Storage Directory Check Failed on {node}",
+        "The node could not verify its storage directory; it shuts down after this",
+        6 * 3600.0,
+    ),
+    "fatal": (
+        "Node Stopped With an Error: {node}",
+        "The storagenode reported an unrecoverable error and stops",
+        6 * 3600.0,
+    ),
+}
+
+
+def node_problem_condition(record: LogRecord) -> tuple[AlertCondition, float] | None:
+    """A node-reported problem as (condition, auto-resolve seconds); None when not one.
+
+    ``disk_space`` is a warning except "less than required minimum" (the node will not start);
+    ``storage_check`` counts only at WARN/ERROR level (the "check done" lines are fine).
+    """
+    spec = _NODE_PROBLEMS.get(record.kind)
+    if spec is None:
+        return None
+    level = record.level.upper()
+    if record.kind == "storage_check" and level not in ("WARN", "WARNING", "ERROR", "FATAL"):
+        return None
+    title, meaning, resolve_after = spec
+    critical = record.kind != "disk_space" or "required minimum" in record.message
+    error = str(record.fields.get("error") or "")
+    text = record.message.strip() + (f": {error[:300]}" if error else "")
+    return (
+        AlertCondition(
+            node_name=record.node_name,
+            kind=record.kind,
+            key=record.kind,
+            severity="critical" if critical else "warning",
+            title=title.format(node=record.node_name),
+            message=f"{meaning}: {text}",
+            details={"timestamp": record.timestamp, "level": record.level},
+        ),
+        resolve_after,
     )

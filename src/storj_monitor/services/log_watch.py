@@ -9,6 +9,8 @@
   Skipped while the node's API answers (the API's snapshots are better).
 - **Failed GET_AUDIT** in the log: an alert at once (``AlertEngine.fire``), before any score moves.
 - **ping satellite failed**: a warning that resolves itself after an hour without another.
+- **The node's own alarms**: disk space smaller than the allocation / more used than allocated,
+  a failed storage-directory check, an unrecoverable error (``alerts.log_rules``).
 - **node scores updated/worsened** (every 4 h per satellite): a ``reputation_history`` row with
   ``source = 'log'``; reputation alerts are evaluated from them when the node has no live API.
 
@@ -28,6 +30,7 @@ from storj_monitor.alerts.log_rules import (
     AUDIT_FAILED_RESOLVE_AFTER,
     PING_FAILED_RESOLVE_AFTER,
     failed_audit_condition,
+    node_problem_condition,
     ping_failed_condition,
 )
 from storj_monitor.alerts.reputation_rules import REPUTATION_KINDS, reputation_conditions
@@ -163,6 +166,8 @@ class LogWatch:
         for r in records:
             if r.kind in ("reputation", "ping_failed"):
                 self._queue.put_nowait((r.kind, (r,)))
+            elif r.kind in ("disk_space", "storage_check", "fatal"):
+                self._queue.put_nowait(("node_problem", (r,)))
 
     def _on_storage_sample(self, node_name: str, timestamp: float, free_bytes: int) -> None:
         last = self._last_sample.get(node_name)
@@ -204,6 +209,7 @@ class LogWatch:
         handlers: dict[str, Callable[..., Awaitable[None]]] = {
             "audit": self._handle_audit,
             "ping_failed": self._handle_ping,
+            "node_problem": self._handle_node_problem,
             "reputation": self._handle_reputation,
             "storage": self._handle_storage,
         }
@@ -231,6 +237,12 @@ class LogWatch:
             await self.engine.fire(
                 cond, record.timestamp, auto_resolve_after=PING_FAILED_RESOLVE_AFTER
             )
+
+    async def _handle_node_problem(self, record: LogRecord) -> None:
+        found = node_problem_condition(record)
+        if found is not None:
+            cond, resolve_after = found
+            await self.engine.fire(cond, record.timestamp, auto_resolve_after=resolve_after)
 
     async def _handle_reputation(self, record: LogRecord) -> None:
         score = score_from_record(record)
