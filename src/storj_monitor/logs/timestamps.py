@@ -57,7 +57,7 @@ def parse_timestamp(text: object) -> float | None:
         return secs
     fraction = 0.0
     if rest[-1] == "Z" and rest[0] == "." and rest[1:-1].isdigit() and rest.isascii():
-        return secs + int(rest[1:-1]) / 10 ** (len(rest) - 2)  # docker's RFC3339Nano
+        return secs + int(rest[1:-1]) / 10.0 ** (len(rest) - 2)  # docker's RFC3339Nano
     if rest[0] in ".,":
         digits_end = 1
         while digits_end < len(rest) and rest[digits_end].isdigit():
@@ -65,7 +65,7 @@ def parse_timestamp(text: object) -> float | None:
         digits = rest[1:digits_end]
         if not digits or not digits.isascii():
             return None
-        fraction = int(digits) / 10 ** len(digits)
+        fraction = int(digits) / 10.0 ** len(digits)
         rest = rest[digits_end:]
         if not rest or rest == "Z" or rest == "z":
             return secs + fraction
