@@ -69,6 +69,7 @@ def rep_record(ts: float, audit: float) -> LogRecord:
 
 
 async def test_failed_audit_fires_once_and_counts(env: Env) -> None:
+    env.bus.publish("records", "My-Node", [rep_record(T0 - 3600, 0.99)])
     env.bus.publish("events", "My-Node", [failed_audit(T0), failed_audit(T0 + 60)])
     env.bus.publish(
         "events", "My-Node", [Event(T0, "My-Node", "GET_AUDIT", "success", 0, SAT, "P", "1.2.3.4")]
@@ -78,6 +79,7 @@ async def test_failed_audit_fires_once_and_counts(env: Env) -> None:
     assert alert["kind"] == "audit_failed" and alert["severity"] == "critical"
     assert alert["details"]["occurrences"] == 2 and alert["first_seen"] == T0
     assert env.watch.audit_failures == 2
+    assert "Last audit score on this satellite: 99.00%; about 30 more failed" in alert["message"]
     assert await env.engine.expire(T0 + 60 + 24 * 3600) == 1
 
 

@@ -16,6 +16,7 @@ poller reconciles every poll.
 
 from __future__ import annotations
 
+from storj_monitor.analytics.reputation import audits_until_disqualification
 from storj_monitor.model import AlertCondition, Event, LogRecord
 
 LOG_KINDS = frozenset({"audit_failed", "ping_failed", "disk_space", "storage_check", "fatal"})
@@ -31,14 +32,25 @@ def _short(sat: str | None) -> str:
     return (sat or "unknown satellite")[:12]
 
 
-def failed_audit_condition(event: Event) -> AlertCondition | None:
-    """A failed ``GET_AUDIT`` event as a condition; None for any other event."""
+def failed_audit_condition(event: Event, audit_score: float | None = None) -> AlertCondition | None:
+    """A failed ``GET_AUDIT`` event as a condition; None for any other event.
+
+    ``audit_score`` (percent), the satellite's last known score, adds how many more failures
+    the node can survive (λ = 0.999 per audit) to the message.
+    """
     if event.action != "GET_AUDIT" or event.status != "failed":
         return None
     error = (event.error or "").strip()
     lowered = (error + " " + (event.error_category or "")).lower()
     missing = any(h in lowered for h in _MISSING_PIECE_HINTS)
     reason = event.error_category or error or "unknown error"
+    left = audits_until_disqualification(audit_score)
+    outlook = (
+        f" Last audit score on this satellite: {audit_score:.2f}%; about {left} more failed "
+        "audit(s) would disqualify the node."
+        if audit_score is not None and left is not None
+        else ""
+    )
     return AlertCondition(
         node_name=event.node_name,
         kind="audit_failed",
@@ -48,13 +60,15 @@ def failed_audit_condition(event: Event) -> AlertCondition | None:
         message=(
             f"A GET_AUDIT for piece {event.piece_id or '?'} from satellite {_short(event.satellite_id)} "
             f"failed: {reason}. Each failed audit lowers the audit score; below 96% the node is "
-            "disqualified."
+            f"disqualified.{outlook}"
         ),
         details={
             "satellite_id": event.satellite_id,
             "piece_id": event.piece_id,
             "error": error[:500],
             "timestamp": event.timestamp,
+            "audit_score": audit_score,
+            "failed_audits_until_disqualification": left,
         },
     )
 

@@ -225,7 +225,11 @@ class LogWatch:
                 self._queue.task_done()
 
     async def _handle_audit(self, event: Event) -> None:
-        cond = failed_audit_condition(event)
+        score = None
+        if event.satellite_id:
+            node, sat = event.node_name, event.satellite_id
+            score = await self.store.read(lambda c: snaps.latest_audit_score(c, node, sat))
+        cond = failed_audit_condition(event, score)
         if cond is None:
             return
         self.audit_failures += 1

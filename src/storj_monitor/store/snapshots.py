@@ -242,6 +242,16 @@ def latest_scores(conn: sqlite3.Connection, node_name: str) -> list[dict[str, An
     return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
+def latest_audit_score(conn: sqlite3.Connection, node_name: str, satellite_id: str) -> float | None:
+    """The newest known audit score (percent) of a node on one satellite, or None."""
+    row = conn.execute(
+        "SELECT audit_score FROM reputation_history WHERE node_name=? AND satellite_id=? "
+        "AND audit_score IS NOT NULL ORDER BY timestamp DESC LIMIT 1",
+        (node_name, satellite_id),
+    ).fetchone()
+    return float(row[0]) if row else None
+
+
 def get_reputation_data(
     conn: sqlite3.Connection, node_names: list[str], now: float, settings: Any
 ) -> list[dict[str, Any]]:
