@@ -93,6 +93,7 @@ class NodeIngest:
         self.restarts = 0  # times the worker started over after an unexpected error
         self.imported_lines = 0  # read by the fast path of a large first read
         self.imported_unparseable = 0
+        self._import_backlog_bytes = 0
         self.last_event_time: float | None = None
         self.available_space: tuple[float, int] | None = None
         self._source: LogSource | None = None
@@ -118,6 +119,8 @@ class NodeIngest:
     @property
     def backlog_bytes(self) -> int:
         src = self._source
+        if src is None:  # the fast import of a large first read is running (or nothing yet)
+            return self._import_backlog_bytes
         size, pos = getattr(src, "size", 0), getattr(src, "position", 0)
         return max(0, size - pos)
 
@@ -167,6 +170,7 @@ class NodeIngest:
                 progress.append(CatchupProgress(self.node.name, stop_at - offset))
 
         def on_progress(offset: int, lines: int) -> None:
+            self._import_backlog_bytes = size - offset
             if progress:
                 progress[0].update(stop_at - offset, lines)
 
@@ -185,6 +189,7 @@ class NodeIngest:
         finally:
             if progress:
                 progress[0].close()
+            self._import_backlog_bytes = 0
         self.imported_lines += result.lines
         self.imported_unparseable += result.unparseable
         self.events += result.events
