@@ -81,11 +81,12 @@ export class App {
     return () => this.nodesListeners.delete(fn);
   }
 
-  /** Send a WebSocket request; `view` is added unless params has one or node_name. */
-  request(type, params = {}) {
+  /** Send a WebSocket request; the current `view` is added unless `withView` is false or the
+   * request names its own view or node. Returns false when not connected. */
+  request(type, params = {}, { withView = true } = {}) {
     if (!this.ready) return false;
     const msg = { type, ...params };
-    if (!("view" in msg) && !("node_name" in msg)) msg.view = this.view;
+    if (withView && !("view" in msg) && !("node_name" in msg)) msg.view = this.view;
     msg.id = ++this.seq;
     this.pending.set(msg.id, type);
     if (this.pending.size > 200) this.pending.delete(this.pending.keys().next().value);

@@ -127,7 +127,7 @@ ws.on("error", (msg) => {
 
 // Node API availability can change while the page is open; ask now and then.
 setInterval(() => {
-  if (app.ready) app.request("get_nodes", { view: undefined });
+  if (app.ready) app.request("get_nodes", {}, { withView: false });
 }, 60000);
 
 document.addEventListener("visibilitychange", () => {

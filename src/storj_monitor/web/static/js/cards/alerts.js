@@ -32,6 +32,10 @@ export class AlertsCard {
     });
     app.ws.on("alert", () => this.refresh());
     app.ws.on("storage_alerts", () => this.refresh());
+    app.ws.on("error:acknowledge_alert", () => {
+      this.pendingAck.clear();
+      this.render();
+    });
     app.ws.on("alert_acknowledge_result", (m) => {
       this.pendingAck.delete(m.alert_id);
       this.refresh();
@@ -53,7 +57,11 @@ export class AlertsCard {
     button.disabled = true;
     button.textContent = "Acknowledging…";
     this.pendingAck.add(alert.id);
-    this.app.request("acknowledge_alert", { alert_id: alert.id, view: undefined });
+    if (!this.app.request("acknowledge_alert", { alert_id: alert.id }, { withView: false })) {
+      this.pendingAck.delete(alert.id);
+      button.disabled = false;
+      button.textContent = "Acknowledge (not connected)";
+    }
   }
 
   render() {
