@@ -180,6 +180,14 @@ class BackgroundMonitor:
         with self.logs[node].open("a", encoding="utf-8") as f:
             f.write("".join(line + "\n" for line in lines))
 
+    def audit_failure(self, node: str, satellite_id: str) -> None:
+        """Append a failed audit (missing piece) that happened just now."""
+        line = LogGenerator(seed=98).failure_line(
+            "GET_AUDIT", "file does not exist", at=time.time() - 0.3, satellite_id=satellite_id
+        )
+        with self.logs[node].open("a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
     def get(self, path: str, **params: Any) -> Any:
         """GET a REST endpoint -> parsed JSON (None when the server does not answer)."""
         query = urllib.parse.urlencode(params, doseq=True)

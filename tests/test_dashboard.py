@@ -248,6 +248,14 @@ def test_live_five_minute_window(page: Page, server: BackgroundMonitor) -> None:
     )
     assert "5 min" in pg.locator('[data-testid="total-ops"]').inner_text()
     pg.locator('[data-testid="ops-chart"] canvas').wait_for()
+    # A new alert arrives through the `alert` broadcast, without waiting for a poll.
+    before = pg.locator('[data-testid="active-alerts"] > li').count()
+    server.audit_failure(NODE_A, "1LiveAlertSatellitexxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")
+    pg.wait_for_function(
+        "n => document.querySelectorAll('[data-testid=active-alerts] > li').length > n",
+        arg=before,
+        timeout=10_000,
+    )
 
 
 def test_error_text_from_the_log_is_shown_as_text(page: Page, server: BackgroundMonitor) -> None:
