@@ -263,3 +263,16 @@ def test_works_without_os_pread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     append(log, b"w3\n")
     assert lines_of(f.poll()) == ["w3"]  # the fingerprint check read byte 0 in between
     f.close()
+
+
+def test_a_backup_copy_of_the_current_file_is_not_read_twice(tmp_path: Path) -> None:
+    log = tmp_path / "node.log"
+    log.write_text("c1\n")
+    f = FileFollower(str(log))
+    stored = stored_after(f.poll())
+    f.close()
+    append(log, b"c2\n")
+    (tmp_path / "node.log.bak").write_bytes(log.read_bytes())  # same first line: a copy
+    again = FileFollower(str(log), known_offsets=lambda: [stored])
+    assert lines_of(again.poll()) == ["c2"]
+    again.close()

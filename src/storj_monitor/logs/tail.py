@@ -361,7 +361,12 @@ class FileFollower:
         return size - tail_len + nl + 1 if nl >= 0 else size
 
     def _unfinished_rotated(self) -> list[tuple[str, int]]:
-        """Rotated siblings of the path that a stored offset says were not read to the end."""
+        """Rotated siblings of the path that a stored offset says were not read to the end.
+
+        A sibling with the same first line as the file at the path is a copy (a backup, or
+        the path's file itself), not a rotated file: the path is read instead. Of several
+        copies of one rotated file, the largest is read.
+        """
         rows = list(self._known_offsets())
         if not rows:
             return []
@@ -370,7 +375,8 @@ class FileFollower:
             names = sorted(os.listdir(folder))
         except OSError:
             return []
-        found: list[tuple[float, str, int]] = []
+        current = _fingerprint_at(self.path)
+        found: dict[str, tuple[float, str, int, int]] = {}  # fingerprint → mtime, path, ...
         for name in names:
             if name == base or not name.startswith(base) or name.endswith(_COMPRESSED):
                 continue
@@ -383,6 +389,20 @@ class FileFollower:
                 st = os.fstat(fd)
             finally:
                 os.close(fd)
-            if row is not None and row.offset < st.st_size:
-                found.append((st.st_mtime, path, row.offset))
-        return [(path, offset) for _, path, offset in sorted(found)]
+            if row is None or row.offset >= st.st_size or row.fingerprint == current:
+                continue
+            seen = found.get(row.fingerprint)
+            if seen is None or st.st_size > seen[3]:
+                found[row.fingerprint] = (st.st_mtime, path, row.offset, st.st_size)
+        return [(path, offset) for _, path, offset, _ in sorted(found.values())]
+
+
+def _fingerprint_at(path: str) -> str | None:
+    fd = _open_fd(path)
+    if fd is None:
+        return None
+    try:
+        fp = fingerprint_of(read_prefix(fd))
+    finally:
+        os.close(fd)
+    return fp[0] if fp else None
