@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from storj_monitor.logs.tail import Chunk, FileFollower, fingerprint_of, split_lines
 
@@ -276,3 +278,37 @@ def test_a_backup_copy_of_the_current_file_is_not_read_twice(tmp_path: Path) -> 
     again = FileFollower(str(log), known_offsets=lambda: [stored])
     assert lines_of(again.poll()) == ["c2"]
     again.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lines=st.lists(
+        st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",))),
+        min_size=1,
+        max_size=25,
+    ),
+    cuts=st.lists(st.integers(1, 40), min_size=1, max_size=40),
+    crlf=st.booleans(),
+    block=st.sampled_from([7, 64, 4096]),
+)
+def test_any_split_of_the_appends_yields_exactly_the_lines(
+    tmp_path_factory: pytest.TempPathFactory,
+    lines: list[str],
+    cuts: list[int],
+    crlf: bool,
+    block: int,
+) -> None:
+    log = tmp_path_factory.mktemp("fuzz") / "node.log"
+    data = "".join(line + ("\r\n" if crlf else "\n") for line in lines).encode()
+    f = FileFollower(str(log), block_bytes=block, max_bytes_per_poll=block)
+    got: list[str] = []
+    pos, i = 0, 0
+    while pos < len(data):
+        step = cuts[i % len(cuts)]
+        append(log, data[pos : pos + step])
+        pos, i = pos + step, i + 1
+        got += lines_of(f.poll())
+    for _ in range(len(data) + 2):  # drain (small blocks need several polls)
+        got += lines_of(f.poll())
+    f.close()
+    assert got == lines
