@@ -134,3 +134,17 @@ def test_forecast_uses_the_newest_source_only(store: Store) -> None:
     f = store.read_sync(lambda c: qs.node_forecast(c, "My-Node", T0 + 23 * 3600, S))
     assert f["status"] == "filling" and f["data_points"] == 12
     assert f["growth_rate_bytes_per_day"] == pytest.approx(24e9)
+
+
+def test_forecast_cache_follows_new_rows(store: Store) -> None:
+    for i in range(24):
+        store.write_sync(
+            lambda c, i=i: qs.insert_storage_snapshot(c, snap(T0 + i * 3600, int(1e12 + i * 1e9)))
+        )
+    now = T0 + 23 * 3600
+    first = store.read_sync(lambda c: qs.node_forecast(c, "My-Node", now, S))
+    again = store.read_sync(lambda c: qs.node_forecast(c, "My-Node", now, S))
+    assert again == first and again is not first
+    store.write_sync(lambda c: qs.insert_storage_snapshot(c, snap(now + 3600, int(1.5e12))))
+    moved = store.read_sync(lambda c: qs.node_forecast(c, "My-Node", now + 3600, S))
+    assert moved["data_points"] == 25 and moved["free_bytes"] == 5e11
