@@ -302,10 +302,11 @@ class NodePoller:
         if self.failing_since is None:
             self.failing_since = now
         if first_failure:
-            if not self.ever_connected and not self.explicit:
+            if not self.ever_connected:
                 log.warning(
                     "[%s] node API not reachable at %s (%s): enhanced features (storage capacity, "
-                    "reputation, payout) are off for this node; monitoring continues from its logs",
+                    "reputation, payout) are off for this node until it answers; monitoring "
+                    "continues from its logs",
                     self.node_name,
                     self.api_url,
                     exc.reason,
