@@ -115,6 +115,12 @@ _NEW = ("piece_id", "satellite_id", "action", "remote_address", "size", "offset"
 _BASE32_OF_BYTE = bytes(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567" * 8)
 
 
+def _head(keys: tuple[str, ...], piece: str, sat: str, action: str) -> str:
+    """The opening of a piecestore line's JSON column, up to and including the action."""
+    process = "Process" if keys is _OLD else "process"
+    return f'{{"{process}": "storagenode", "{keys[0]}": "{piece}", "{keys[1]}": "{sat}", "{keys[2]}": "{action}", '  # fmt: skip
+
+
 def _json_str(value: str) -> str:
     return orjson.dumps(value).decode()
 
@@ -283,8 +289,8 @@ class LogGenerator:
         self, at: float, keys: tuple[str, ...], sat: str, piece: str, peer: str, size: int
     ) -> list[str]:
         """The rare race-lost cancel: an INFO line, then (DEBUG) its twin with the error."""
-        k_piece, k_sat, k_action, k_addr, k_size, k_offset, _ = keys
-        fields = f'{{"{"Process" if keys is _OLD else "process"}": "storagenode", "{k_piece}": "{piece}", "{k_sat}": "{sat}", "{k_action}": "GET", "{k_offset}": 0, "{k_size}": {size}, "{k_addr}": "{peer}"'  # fmt: skip
+        _, _, _, k_addr, k_size, k_offset, _ = keys
+        fields = _head(keys, piece, sat, "GET") + f'"{k_offset}": 0, "{k_size}": {size}, "{k_addr}": "{peer}"'  # fmt: skip
         lines = [self._format(at, "INFO", "piecestore", "download canceled (race lost or node shutdown)", fields + "}")]  # fmt: skip
         if self.debug:
             lines.append(self._format(at, "DEBUG", "piecestore", "download canceled", fields + ', "error": "context canceled"}'))  # fmt: skip
@@ -300,8 +306,8 @@ class LogGenerator:
         peer: str,
         size: int,
     ) -> str:
-        k_piece, k_sat, k_action, k_addr, k_size, k_offset, k_space = keys
-        head = f'{{"{"Process" if keys is _OLD else "process"}": "storagenode", "{k_piece}": "{piece}", "{k_sat}": "{sat}", "{k_action}": "{action}", '  # fmt: skip
+        _, _, _, k_addr, k_size, k_offset, k_space = keys
+        head = _head(keys, piece, sat, action)
         if action.startswith("PUT"):
             self._available -= size
             body = f'"{k_addr}": "{peer}", "{k_space}": {self._available}}}'
@@ -322,8 +328,8 @@ class LogGenerator:
         error: str | None,
     ) -> str:
         rng = self._rng
-        k_piece, k_sat, k_action, k_addr, k_size, k_offset, _ = keys
-        head = f'{{"{"Process" if keys is _OLD else "process"}": "storagenode", "{k_piece}": "{piece}", "{k_sat}": "{sat}", "{k_action}": "{action}", '  # fmt: skip
+        _, _, _, k_addr, k_size, k_offset, _ = keys
+        head = _head(keys, piece, sat, action)
         level = "INFO"
         if action.startswith("PUT"):
             if status == "success":
