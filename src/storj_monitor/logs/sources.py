@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 BACKOFF_MIN = 0.5  # seconds before the first reconnect attempt
 BACKOFF_MAX = 30.0
 MAX_FRAME_BYTES = 64 << 20
+CLOSE_TIMEOUT = 2.0  # seconds close() waits for the reader thread (a daemon) to end
 
 
 class LogSource(Protocol):
@@ -117,7 +118,9 @@ class RemoteFollower:
         self._stop.set()
         self._drop_connection()
         if self._thread is not None:
-            while self._thread.is_alive():  # unblock a put() waiting on a full queue
+            deadline = time.monotonic() + CLOSE_TIMEOUT  # a connect() may hang on a dead host
+            while self._thread.is_alive() and time.monotonic() < deadline:
+                # unblock a put() waiting on a full queue
                 with contextlib.suppress(queue.Empty):
                     self._queue.get_nowait()
                 self._thread.join(0.1)
