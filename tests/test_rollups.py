@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -111,8 +112,9 @@ def test_row_batches_through_write_row_batch(conn: sqlite3.Connection) -> None:
 @given(st.integers(0, 10_000), st.lists(st.integers(1, 400), min_size=1, max_size=6))
 def test_split_batches_equal_one_batch(tmp_path: Path, seed: int, cuts: list[int]) -> None:
     events = synthetic(sum(cuts), seed=seed, span=600.0)
-    a = connect(tmp_path / f"a{seed}.db")
-    b = connect(tmp_path / f"b{seed}.db")
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))  # fresh files for every example
+    a = connect(folder / "a.db")
+    b = connect(folder / "b.db")
     try:
         migrate(a)
         migrate(b)
@@ -227,3 +229,32 @@ def test_read_rollups_and_count(conn: sqlite3.Connection) -> None:
     assert rollups.rollup_count(conn, "rollups_hour", [], 0, 2e9) == 400
     with pytest.raises(ValueError):
         rollups.read_rollups(conn, "events", [], 0, 1)
+
+
+def test_merges_across_count_widths_and_missing_durations(conn: sqlite3.Connection) -> None:
+    base = synthetic(1, seed=0)[0]
+
+    def same(duration: float | None, n: int) -> list[Event]:
+        out = []
+        for _ in range(n):
+            e = Event(**{f: getattr(base, f) for f in base.__slots__})  # type: ignore[attr-defined]
+            e.duration_ms = duration
+            e.duration_source = "precise" if duration is not None else None
+            out.append(e)
+        return out
+
+    transaction(conn, lambda c: rollups.write_rollups(c, same(None, 3)))  # no histogram yet
+    transaction(conn, lambda c: rollups.write_rollups(c, same(100.0, 300)))  # 2-byte counts
+    transaction(conn, lambda c: rollups.write_rollups(c, same(100.0, 2) + same(7.0, 1)))
+    transaction(conn, lambda c: rollups.write_rollups(c, same(None, 1)))
+    for table in rollups.TABLES.values():
+        count, d_count, d_min, d_max, hist = conn.execute(
+            f"SELECT count, duration_count, duration_min_ms, duration_max_ms, hist FROM {table}"
+        ).fetchone()
+        assert (count, d_count, d_min, d_max) == (307, 303, 7.0, 100.0)
+        idx, counts = sketch.decode(hist)
+        assert hist[0] == 2
+        assert dict(zip(idx.tolist(), counts.tolist(), strict=True)) == {
+            sketch.bucket_index(7.0): 1,
+            sketch.bucket_index(100.0): 302,
+        }

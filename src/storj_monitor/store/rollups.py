@@ -12,9 +12,9 @@ operations that had a duration, ``hist`` (analytics.sketch blob, log-spaced buck
 the duration sources (``precise_count``, ``arrival_count``, ``log_seconds_count``,
 ``field_count``). Times are UTC unix seconds, durations ms, sizes bytes.
 
-The aggregation is vectorised with numpy (the ingest target is 200,000 lines/s); existing
-rows are merged by an ``ON CONFLICT DO UPDATE`` whose histogram merge is a SQLite function
-registered on the connection.
+The aggregation is vectorised with numpy (the ingest target is 200,000 lines/s); the rows
+already stored for the batch's buckets are read back and merged in the same numpy pass
+(histograms add counts per bucket), then replaced.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import count as _counter
 from itertools import pairwise, repeat
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,6 @@ TABLES: dict[int, str] = {MINUTE: "rollups_minute", HOUR: "rollups_hour"}
 #: Duration sources in the order of the ``*_count`` columns; index 4 = no source.
 SOURCES: tuple[str, ...] = ("precise", "arrival", "log_seconds", "field")
 _SOURCE_CODE: dict[str | None, int] = {s: i for i, s in enumerate(SOURCES)}
-_SOURCE_COLUMNS = ", ".join(f"{s}_count" for s in SOURCES)
 
 KEY_COLUMNS = ("node_name", "bucket_start", "satellite_id", "action", "status", "error_category")
 _VALUE_COLUMNS = (
@@ -51,45 +51,20 @@ _VALUE_COLUMNS = (
     "hist",
     *(f"{s}_count" for s in SOURCES),
 )
-_MERGE_FN = "storj_hist_merge"
-
-
-def _upsert_sql(table: str) -> str:
-    cols = (*KEY_COLUMNS, *_VALUE_COLUMNS)
-    src = ", ".join(f"{s}_count = {s}_count + excluded.{s}_count" for s in SOURCES)
-    return (
-        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
-        f"ON CONFLICT ({', '.join(KEY_COLUMNS)}) DO UPDATE SET "
-        "count = count + excluded.count, "
-        "bytes = bytes + excluded.bytes, "
-        "duration_count = duration_count + excluded.duration_count, "
-        "duration_sum_ms = duration_sum_ms + excluded.duration_sum_ms, "
-        "duration_min_ms = min(coalesce(duration_min_ms, excluded.duration_min_ms), "
-        "coalesce(excluded.duration_min_ms, duration_min_ms)), "
-        "duration_max_ms = max(coalesce(duration_max_ms, excluded.duration_max_ms), "
-        "coalesce(excluded.duration_max_ms, duration_max_ms)), "
-        f"hist = {_MERGE_FN}(hist, excluded.hist), {src}"
-    )
-
-
-_UPSERT = {seconds: _upsert_sql(table) for seconds, table in TABLES.items()}
-
-# Aggregation column order: time, node, satellite, action, status, error category, size,
-# duration, source.
-# Positions of those columns in an events row tuple (store.events._EVENT_COLUMNS order).
-_ROW_POSITIONS = (0, 1, 5, 2, 3, 9, 4, 10, 11)
-
-
-def _merge_blobs_sql(a: bytes | None, b: bytes | None) -> bytes | None:
-    try:
-        return sketch.merge_encoded(a, b) or None
-    except ValueError:  # a corrupt stored blob must not block ingest: keep the new one
-        return b or None
-
-
-def register_functions(conn: sqlite3.Connection) -> None:
-    """Register the histogram merge SQL function (idempotent, cheap)."""
-    conn.create_function(_MERGE_FN, 2, _merge_blobs_sql, deterministic=True)
+_ALL_COLUMNS = ", ".join((*KEY_COLUMNS, *_VALUE_COLUMNS))
+_REPLACE = {
+    table: f"INSERT OR REPLACE INTO {table} ({_ALL_COLUMNS}) "
+    f"VALUES ({', '.join('?' * (len(KEY_COLUMNS) + len(_VALUE_COLUMNS)))})"
+    for table in TABLES.values()
+}
+_EXISTING = {
+    table: f"SELECT {_ALL_COLUMNS} FROM {table} WHERE node_name = ? AND bucket_start = ?"
+    for table in TABLES.values()
+}
+# Positions of the aggregation columns (time, node, satellite, action, status, error
+# category, size, duration, source) in an events row tuple (store.events column order).
+_ROW_GETTERS = tuple(itemgetter(i) for i in (0, 1, 5, 2, 3, 9, 4, 10, 11))
+_COUNT_DTYPES = {1: np.dtype("<u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
 
 
 def write_rollups(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
@@ -113,11 +88,18 @@ def write_rollups(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
 def write_rollup_rows(conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> None:
     """:func:`write_rollups` for events given as row tuples (``store.events.event_rows``)."""
     if rows:
-        columns = list(zip(*rows, strict=True))
-        _write_columns(conn, [columns[i] for i in _ROW_POSITIONS])
+        _write_columns(conn, [list(map(get, rows)) for get in _ROW_GETTERS])
 
 
 def _write_columns(conn: sqlite3.Connection, cols: Sequence[Sequence[Any]]) -> None:
+    """Aggregate the batch per (key, minute) and (key, hour), merge with the rows already
+    stored for those buckets, and write the results.
+
+    Merging is vectorised: the stored histograms of the touched buckets are read back (one
+    primary-key range per node and bucket) and added to the batch's cells in one numpy pass,
+    then every touched row is replaced. Safe because the caller's write transaction holds
+    the database's only write lock between the read and the write.
+    """
     ts_col, node_col, sat_col, action_col, status_col, err_col, size_col, dur_col, src_col = cols
     n = len(ts_col)
     ts = np.array(ts_col, dtype=np.float64)
@@ -139,79 +121,145 @@ def _write_columns(conn: sqlite3.Connection, cols: Sequence[Sequence[Any]]) -> N
     d_vals = durations[d_idx]
     d_buckets = sketch.bucket_indexes(d_vals).astype(np.int64) - sketch.ZERO_INDEX  # >= 0
     strings = (node_col, sat_col, action_col, status_col, err_col)
-    register_functions(conn)
-    for seconds, sql in _UPSERT.items():
+    for seconds, table in TABLES.items():
         starts = np.floor(ts / seconds) * seconds
-        rows = _aggregate(starts, key_ids, strings, sizes, d_idx, d_vals, d_buckets, sources)
-        conn.executemany(sql, rows)
+        batch = _Batch(starts, key_ids, strings, sizes, d_idx, d_vals, d_buckets, sources)
+        batch.merge_stored(conn, table)
+        conn.executemany(_REPLACE[table], batch.rows())
 
 
-_U1 = np.dtype("<u1")
-_U2 = np.dtype("<u2")
-_U4 = np.dtype("<u4")
+class _Batch:
+    """One batch aggregated per (key, time bucket): numpy arrays indexed by group."""
 
-
-def _aggregate(
-    starts: np.ndarray,
-    key_ids: np.ndarray,
-    strings: tuple[Sequence[Any], ...],
-    sizes: np.ndarray,
-    d_idx: np.ndarray,
-    d_vals: np.ndarray,
-    d_buckets: np.ndarray,
-    sources: np.ndarray,
-) -> list[tuple[Any, ...]]:
-    """One upsert row per (key, time bucket) of the batch (vectorised; Python per group)."""
-    uniq_starts, start_codes = np.unique(starts, return_inverse=True)
-    groups, first, inverse = np.unique(
-        key_ids * len(uniq_starts) + start_codes, return_index=True, return_inverse=True
-    )
-    n_groups = len(groups)
-    g_d = inverse[d_idx]
-    d_counts = np.bincount(g_d, minlength=n_groups)
-    d_min = np.full(n_groups, np.inf)
-    d_max = np.full(n_groups, -np.inf)
-    np.minimum.at(d_min, g_d, d_vals)
-    np.maximum.at(d_max, g_d, d_vals)
-    has_l = (d_counts > 0).tolist()
-    src = np.bincount(g_d * 5 + sources, minlength=n_groups * 5).reshape(n_groups, 5)
-    # histogram cells (group, bucket) -> count, sorted by group then bucket
-    cells, cell_counts = np.unique(g_d * 65536 + d_buckets, return_counts=True)
-    cell_groups = cells >> 16
-    bounds = np.searchsorted(cell_groups, np.arange(n_groups + 1)).tolist()
-    idx_bytes = ((cells & 0xFFFF) + sketch.ZERO_INDEX).astype("<i2").tobytes()
-    top = int(cell_counts.max()) if cell_counts.size else 0
-    width = 1 if top < 256 else 2 if top < 65536 else 4
-    cnt_bytes = cell_counts.astype(_U1 if width == 1 else _U2 if width == 2 else _U4).tobytes()
-    head = bytes((width,))
-    blobs = [
-        head + idx_bytes[2 * lo : 2 * hi] + cnt_bytes[width * lo : width * hi] if hi > lo else None
-        for lo, hi in pairwise(bounds)
-    ]
-    node_col, sat_col, action_col, status_col, err_col = strings
-    first_l = first.tolist()
-    return list(
-        zip(
-            [node_col[i] for i in first_l],
-            starts[first].tolist(),
-            [sat_col[i] or "" for i in first_l],
-            [action_col[i] for i in first_l],
-            [status_col[i] for i in first_l],
-            [err_col[i] or "" for i in first_l],
-            np.bincount(inverse, minlength=n_groups).tolist(),
-            np.bincount(inverse, weights=sizes, minlength=n_groups).astype(np.int64).tolist(),
-            d_counts.tolist(),
-            np.bincount(g_d, weights=d_vals, minlength=n_groups).tolist(),
-            [v if h else None for v, h in zip(d_min.tolist(), has_l, strict=True)],
-            [v if h else None for v, h in zip(d_max.tolist(), has_l, strict=True)],
-            blobs,
-            src[:, 0].tolist(),
-            src[:, 1].tolist(),
-            src[:, 2].tolist(),
-            src[:, 3].tolist(),
-            strict=True,
+    def __init__(
+        self,
+        starts: np.ndarray,
+        key_ids: np.ndarray,
+        strings: tuple[Sequence[Any], ...],
+        sizes: np.ndarray,
+        d_idx: np.ndarray,
+        d_vals: np.ndarray,
+        d_buckets: np.ndarray,
+        sources: np.ndarray,
+    ) -> None:
+        uniq_starts, start_codes = np.unique(starts, return_inverse=True)
+        _, first, inverse = np.unique(
+            key_ids * len(uniq_starts) + start_codes, return_index=True, return_inverse=True
         )
-    )
+        g = len(first)
+        self.n_groups = g
+        node_col, sat_col, action_col, status_col, err_col = strings
+        first_l = first.tolist()
+        starts_l = starts[first].tolist()
+        self.keys: list[tuple[Any, ...]] = [
+            (node_col[i], st, sat_col[i] or "", action_col[i], status_col[i], err_col[i] or "")
+            for i, st in zip(first_l, starts_l, strict=True)
+        ]
+        g_d = inverse[d_idx]
+        self.count = np.bincount(inverse, minlength=g)
+        self.bytes = np.bincount(inverse, weights=sizes, minlength=g).astype(np.float64)
+        self.d_count = np.bincount(g_d, minlength=g)
+        self.d_sum = np.bincount(g_d, weights=d_vals, minlength=g).astype(np.float64)
+        self.d_min = np.full(g, np.nan)
+        self.d_max = np.full(g, np.nan)
+        if d_vals.size:
+            lo = np.full(g, np.inf)
+            hi = np.full(g, -np.inf)
+            np.minimum.at(lo, g_d, d_vals)
+            np.maximum.at(hi, g_d, d_vals)
+            has = self.d_count > 0
+            self.d_min[has] = lo[has]
+            self.d_max[has] = hi[has]
+        self.src = np.bincount(g_d * 5 + sources, minlength=g * 5).reshape(g, 5)[:, :4]
+        # histogram cells as (group << 16 | bucket, count), merged later
+        self.cell_keys = g_d * 65536 + d_buckets
+        self.cell_counts = np.ones(self.cell_keys.size, np.int64)
+
+    def merge_stored(self, conn: sqlite3.Connection, table: str) -> None:
+        """Add the rows already stored for this batch's keys (same node and bucket)."""
+        wanted = {k: i for i, k in enumerate(self.keys)}
+        found: list[tuple[int, tuple[Any, ...]]] = []
+        sql = _EXISTING[table]
+        for node, start in {(k[0], k[1]) for k in self.keys}:
+            for row in conn.execute(sql, (node, start)):
+                i = wanted.get(tuple(row[:6]))
+                if i is not None:
+                    found.append((i, row))
+        if not found:
+            return
+        idx = np.fromiter((i for i, _ in found), np.int64, len(found))
+        rows = [r for _, r in found]
+        self.count[idx] += np.fromiter((r[6] for r in rows), np.int64, len(rows))
+        self.bytes[idx] += np.fromiter((r[7] for r in rows), np.float64, len(rows))
+        self.d_count[idx] += np.fromiter((r[8] for r in rows), np.int64, len(rows))
+        self.d_sum[idx] += np.fromiter((r[9] for r in rows), np.float64, len(rows))
+        stored_min = np.array([r[10] for r in rows], dtype=np.float64)  # None -> NaN
+        stored_max = np.array([r[11] for r in rows], dtype=np.float64)
+        self.d_min[idx] = np.fmin(self.d_min[idx], stored_min)
+        self.d_max[idx] = np.fmax(self.d_max[idx], stored_max)
+        self.src[idx] += np.array([r[13:17] for r in rows], dtype=np.int64).reshape(-1, 4)
+        keys, counts = [self.cell_keys], [self.cell_counts]
+        for width, dtype in _COUNT_DTYPES.items():
+            groups, idx_parts, cnt_parts, sizes = [], [], [], []
+            for i, r in found:
+                blob = r[12]
+                if not blob or blob[0] != width:
+                    continue
+                m, rest = divmod(len(blob) - 1, 2 + width)
+                if rest:
+                    continue  # corrupt: drop the stored histogram rather than fail ingest
+                groups.append(i)
+                sizes.append(m)
+                idx_parts.append(blob[1 : 1 + 2 * m])
+                cnt_parts.append(blob[1 + 2 * m :])
+            if not groups:
+                continue
+            buckets = np.frombuffer(b"".join(idx_parts), "<i2").astype(np.int64)
+            ok = (buckets >= sketch.ZERO_INDEX) & (buckets <= sketch.MAX_INDEX)
+            g_rep = np.repeat(np.array(groups, np.int64), sizes)
+            keys.append((g_rep * 65536 + buckets - sketch.ZERO_INDEX)[ok])
+            counts.append(np.frombuffer(b"".join(cnt_parts), dtype).astype(np.int64)[ok])
+        self.cell_keys = np.concatenate(keys)
+        self.cell_counts = np.concatenate(counts)
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        """Complete rows (key columns, then value columns) for INSERT OR REPLACE."""
+        cells, inverse = np.unique(self.cell_keys, return_inverse=True)
+        cell_counts = np.bincount(inverse, weights=self.cell_counts, minlength=cells.size).astype(
+            np.int64
+        )
+        bounds = np.searchsorted(cells >> 16, np.arange(self.n_groups + 1)).tolist()
+        idx_bytes = ((cells & 0xFFFF) + sketch.ZERO_INDEX).astype("<i2").tobytes()
+        # count width per group (1, 2 or 4 bytes) from the group's largest count
+        top = np.zeros(self.n_groups, np.int64)
+        np.maximum.at(top, cells >> 16, cell_counts)
+        widths = np.where(top < 256, 1, np.where(top < 65536, 2, 4)).tolist()
+        # one byte string per width in use; a group only reads cells that fit its width
+        cnt_bytes = {w: cell_counts.astype(_COUNT_DTYPES[w]).tobytes() for w in set(widths) if w}
+        blobs = [
+            bytes((w,)) + idx_bytes[2 * lo : 2 * hi] + cnt_bytes[w][w * lo : w * hi]
+            if hi > lo
+            else None
+            for w, (lo, hi) in zip(widths, pairwise(bounds), strict=True)
+        ]
+        return [
+            (*key, *values)
+            for key, values in zip(
+                self.keys,
+                zip(
+                    self.count.tolist(),
+                    self.bytes.astype(np.int64).tolist(),
+                    self.d_count.tolist(),
+                    self.d_sum.tolist(),
+                    [None if v != v else v for v in self.d_min.tolist()],
+                    [None if v != v else v for v in self.d_max.tolist()],
+                    blobs,
+                    *(self.src[:, j].tolist() for j in range(4)),
+                    strict=True,
+                ),
+                strict=True,
+            )
+        ]
 
 
 # --- reads ------------------------------------------------------------------------------
@@ -314,7 +362,6 @@ __all__ = [
     "RollupRow",
     "compact_rollups",
     "read_rollups",
-    "register_functions",
     "rollup_count",
     "write_rollup_rows",
     "write_rollups",
