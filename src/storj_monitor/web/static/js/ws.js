@@ -4,6 +4,9 @@
 
 const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 10000;
+// The server pushes stats_update about every 2 s; this long without any message means the
+// connection is dead even if the socket has not noticed (a dropped network, a frozen server).
+const SILENCE_MS = 20000;
 
 export function authToken() {
   return new URLSearchParams(window.location.search).get("token");
@@ -28,6 +31,18 @@ export class WsClient {
     this.timer = null;
     this.retryAt = null;
     this.attempts = 0;
+    this.lastMessage = 0;
+    setInterval(() => this.checkSilence(), 5000);
+  }
+
+  checkSilence() {
+    if (this.state === "connected" && this.ws && Date.now() - this.lastMessage > SILENCE_MS) {
+      console.warn("storj_monitor: no message from the monitor for 20 s; reconnecting");
+      const ws = this.ws;
+      this.ws = null;
+      ws.close();
+      this.scheduleReconnect();
+    }
   }
 
   url() {
@@ -71,10 +86,12 @@ export class WsClient {
       if (this.ws !== ws) return;
       this.delay = MIN_DELAY_MS;
       this.attempts = 0;
+      this.lastMessage = Date.now();
       this.setState("connected");
     });
     ws.addEventListener("message", (event) => {
       if (this.ws !== ws || typeof event.data !== "string") return;
+      this.lastMessage = Date.now();
       let msg;
       try {
         msg = JSON.parse(event.data);
