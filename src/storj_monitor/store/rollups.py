@@ -19,6 +19,7 @@ already stored for the batch's buckets are read back and merged in the same nump
 
 from __future__ import annotations
 
+import builtins
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -64,14 +65,18 @@ _EXISTING = {
 # Positions of the aggregation columns (time, node, satellite, action, status, error
 # category, size, duration, source) in an events row tuple (store.events column order).
 _ROW_GETTERS = tuple(itemgetter(i) for i in (0, 1, 5, 2, 3, 9, 4, 10, 11))
-_COUNT_DTYPES = {1: np.dtype("<u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
+_COUNT_DTYPES: dict[int, np.dtype[Any]] = {
+    1: np.dtype("<u1"),
+    2: np.dtype("<u2"),
+    4: np.dtype("<u4"),
+}
 
 
 def write_rollups(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
     """Add a batch of events to the minute and hour rollups (inside the caller's transaction)."""
     if not events:
         return
-    cols = [
+    cols: list[list[Any]] = [
         [e.timestamp for e in events],
         [e.node_name for e in events],
         [e.satellite_id for e in events],
@@ -281,7 +286,7 @@ class RollupRow:
     duration_sum_ms: float
     duration_min_ms: float | None
     duration_max_ms: float | None
-    hist: bytes | None
+    hist: builtins.bytes | None
     precise_count: int
     arrival_count: int
     log_seconds_count: int
