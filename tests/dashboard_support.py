@@ -85,8 +85,9 @@ class BackgroundMonitor:
     """A Monitor on a fixed 127.0.0.1 port, on its own loop thread; ``start``/``stop`` may be
     called again (a restart keeps the same port and database)."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, *, token: str = "") -> None:
         self.tmp_path = tmp_path
+        self.token = token
         self.port = free_port()
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(
@@ -111,6 +112,7 @@ class BackgroundMonitor:
             db_path=str(self.tmp_path / "monitor.db"),
             host="127.0.0.1",
             port=self.port,
+            auth_token=self.token,
             stats_push_interval=0.5,
             node_api_poll_interval=0.5,
             node_api_timeout=1.0,
@@ -151,7 +153,7 @@ class BackgroundMonitor:
 
     def start(self) -> BackgroundMonitor:
         self.call(self._start())
-        wait_until(lambda: self.get("/healthz") is not None)
+        wait_until(lambda: self.get("/api/nodes") is not None)
         return self
 
     def stop(self, keep_api: bool = True) -> None:
@@ -190,6 +192,8 @@ class BackgroundMonitor:
 
     def get(self, path: str, **params: Any) -> Any:
         """GET a REST endpoint -> parsed JSON (None when the server does not answer)."""
+        if self.token:
+            params = {**params, "token": self.token}
         query = urllib.parse.urlencode(params, doseq=True)
         url = f"{self.base}{path}{'?' + query if query else ''}"
         try:

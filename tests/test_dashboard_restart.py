@@ -1,10 +1,13 @@
 """The page survives a monitor restart: the indicator shows the outage, reconnects by itself on
 the same port, and the cards are filled again, with no console errors besides the browser's
-own reports of the refused connection attempts while the monitor was down."""
+own reports of the refused connection attempts while the monitor was down. And a monitor that
+requires a token serves the page opened once with ``?token=``."""
 
 from __future__ import annotations
 
 import os
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -82,3 +85,31 @@ def test_page_reconnects_after_a_monitor_restart(server: BackgroundMonitor) -> N
         if kind in ("error", "pageerror") and not (during and any(n in text for n in OUTAGE_NOISE))
     ]
     assert not errors, errors
+
+
+def test_page_works_behind_an_auth_token(tmp_path: Path) -> None:
+    bg = BackgroundMonitor(tmp_path, token="s3cret-token")
+    try:
+        bg.start()
+        with urllib.request.urlopen(f"{bg.base}/api/nodes?token=s3cret-token", timeout=5) as r:
+            assert r.status == 200
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{bg.base}/", timeout=5)
+        assert refused.value.code == 401
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page: Any = browser.new_page()
+                page.set_default_timeout(20_000)
+                errors: list[str] = []
+                page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.goto(f"{bg.base}/?token=s3cret-token")
+                page.wait_for_selector('#conn[data-state="connected"]')
+                page.locator('[data-testid="ops-chart"] canvas').wait_for()
+                page.locator('[data-testid="world-map"] path.country').first.wait_for()
+                assert not errors, errors
+            finally:
+                browser.close()
+    finally:
+        bg.close()
