@@ -21,7 +21,6 @@ from typing import Any
 import orjson
 
 from storj_monitor.model import Event, LogRecord
-
 from storj_monitor.store.rollups import write_rollup_rows, write_rollups
 
 _EVENT_COLUMNS = (
