@@ -55,6 +55,12 @@ def test_insert_events_stores_every_column(conn: sqlite3.Connection) -> None:
     assert se.event_status_counts(conn, "n1") == {"success": 1, "failed": 1}
 
 
+def test_event_fields_are_the_columns_in_order() -> None:
+    from dataclasses import fields
+
+    assert tuple(f.name for f in fields(Event)) == se._EVENT_COLUMNS
+
+
 def test_event_rows_round_trip(conn: sqlite3.Connection) -> None:
     ev = event(5.0, "canceled")
     rows = se.event_rows([ev])

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
@@ -23,6 +23,7 @@ import orjson
 from storj_monitor.model import Event, LogRecord
 from storj_monitor.store.rollups import write_rollup_rows, write_rollups
 
+#: The events columns we write, in the order of ``model.Event``'s fields (a test checks it).
 _EVENT_COLUMNS = (
     "timestamp",
     "node_name",
@@ -41,7 +42,6 @@ _INSERT_EVENT = (
     f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(_EVENT_COLUMNS))})"
 )
-assert tuple(f.name for f in fields(Event)) == _EVENT_COLUMNS, "Event fields = columns"
 #: One C call per event builds the row tuple (much faster than a Python-level tuple).
 _event_row = attrgetter(*_EVENT_COLUMNS)
 
@@ -58,7 +58,7 @@ def insert_events(conn: sqlite3.Connection, events: Iterable[Event]) -> None:
 
 
 def event_rows(events: Iterable[Event]) -> list[tuple[Any, ...]]:
-    """Events as plain row tuples (column order of :func:`event_from_row`); cheap to pickle."""
+    """Events as plain row tuples in column order; cheap to serialise."""
     return list(map(_event_row, events))
 
 
