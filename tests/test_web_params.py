@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from multidict import MultiDict
 
 from storj_monitor.web.params import (
+    ALERT_ID,
     DAYS,
     HOURS,
     NODE_NAME,
@@ -21,6 +22,7 @@ from storj_monitor.web.params import (
     resolve_view,
     validate,
 )
+from storj_monitor.web.ws import HANDLERS
 
 NODES = ["A", "B", "My,Node"]
 
@@ -87,7 +89,14 @@ def test_query_strings() -> None:
 @given(st.recursive(st.none() | st.booleans() | st.floats() | st.integers() | st.text(),
                     lambda c: st.lists(c) | st.dictionaries(st.text(), c), max_leaves=5))  # fmt: skip
 def test_any_json_value_is_accepted_or_a_param_error(value: Any) -> None:
-    for schema in ((VIEW, HOURS), (NODE_NAME, DAYS)):
-        for key in ("view", "hours", "node_name", "days"):
+    """Every parameter of every request type: a ParamError or a value, never a crash."""
+    for h in HANDLERS.values():
+        for p in h.params:
             with contextlib.suppress(ParamError):
-                validate(schema, {key: value}, NODES)
+                validate(h.params, {"node_name": "A", "alert_id": 1, p.name: value}, NODES)
+
+
+def test_one_sided_range_message() -> None:
+    with pytest.raises(ParamError, match="'alert_id' must be at least 1"):
+        validate((ALERT_ID,), {"alert_id": 0}, NODES)
+    assert validate((ALERT_ID,), {"alert_id": 7.0}, NODES) == {"alert_id": 7}

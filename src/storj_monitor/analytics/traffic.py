@@ -153,11 +153,11 @@ def summarize_sizes(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
     "repair", "other"}`` (counts).
     """
     labels = size_bucket_labels()
-    out = [{"bucket": label, **dict.fromkeys(TRAFFIC_CATEGORIES, 0)} for label in labels]
+    counts = [dict.fromkeys(TRAFFIC_CATEGORIES, 0) for _ in labels]
     for action, index, count in rows:
         i = min(max(int(index), 0), len(labels) - 1)
-        out[i][category_of(action)] += int(count)
-    return out
+        counts[i][category_of(action)] += int(count)
+    return [{"bucket": label, **c} for label, c in zip(labels, counts, strict=True)]
 
 
 def traffic_series(
@@ -172,21 +172,13 @@ def traffic_series(
     """
     first = int(start // step) * step
     n = max(int((end - first) // step) + 1, 0)
-    points = [
-        {
-            "timestamp": iso_utc(first + i * step),
-            **dict.fromkeys(TRAFFIC_CATEGORIES, 0),
-            "failed": 0,
-            "ingress_bytes": 0,
-            "egress_bytes": 0,
-        }
-        for i in range(n)
-    ]
+    fields = (*TRAFFIC_CATEGORIES, "failed", "ingress_bytes", "egress_bytes")
+    sums = [dict.fromkeys(fields, 0) for _ in range(n)]
     for bucket_start, action, status, count, size in rows:
         i = int((float(bucket_start) - first) // step)
         if not 0 <= i < n:
             continue
-        p = points[i]
+        p = sums[i]
         p[category_of(action)] += int(count)
         if status != "success":
             p["failed"] += int(count)
@@ -194,7 +186,7 @@ def traffic_series(
             p["egress_bytes"] += int(size or 0)
         elif action in INGRESS_ACTIONS:
             p["ingress_bytes"] += int(size or 0)
-    return points
+    return [{"timestamp": iso_utc(first + i * step), **p} for i, p in enumerate(sums)]
 
 
 def series_step(hours: float) -> int:
@@ -218,12 +210,10 @@ def summarize_countries(rows: Iterable[Sequence[Any]], lookup: Any) -> list[dict
         acc[0] += int(count)
         acc[1] += int(size or 0)
         acc[2] += 1
-    out = [
-        {"country": cc, "operations": n, "bytes": b, "addresses": a}
-        for cc, (n, b, a) in by_cc.items()
+    ordered = sorted(by_cc.items(), key=lambda kv: (-kv[1][0], kv[0] or "~"))
+    return [
+        {"country": cc, "operations": n, "bytes": b, "addresses": a} for cc, (n, b, a) in ordered
     ]
-    out.sort(key=lambda d: (-d["operations"], d["country"] or "~"))
-    return out
 
 
 def summarize_cities(
@@ -243,9 +233,8 @@ def summarize_cities(
         acc = by_place.setdefault(key, [0, 0])
         acc[0] += int(count)
         acc[1] += int(size or 0)
-    out = [
+    ordered = sorted(by_place.items(), key=lambda kv: (-kv[1][0], kv[0][0] or "~"))
+    return [
         {"city": c, "country": cc, "latitude": lat, "longitude": lon, "operations": n, "bytes": b}
-        for (c, cc, lat, lon), (n, b) in by_place.items()
+        for (c, cc, lat, lon), (n, b) in ordered[:limit]
     ]
-    out.sort(key=lambda d: (-d["operations"], d["city"] or "~"))
-    return out[:limit]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from storj_monitor import __version__
@@ -168,7 +169,9 @@ def create_app(
     """The aiohttp application for one monitor (routes, auth, metrics registry)."""
     from storj_monitor.web.metrics import make_registry
 
-    middlewares = [origin_middleware, *([auth_middleware(token)] if token else [])]
+    middlewares: list[Middleware] = [origin_middleware]
+    if token:
+        middlewares.append(auth_middleware(token))
     app = web.Application(middlewares=middlewares, client_max_size=64 * 1024)
     app[ws.CTX_KEY] = ctx
     app[REGISTRY_KEY] = make_registry(ctx, registry)

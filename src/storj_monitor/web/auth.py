@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import hdrs, web
+from aiohttp.typedefs import Middleware
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def token_matches(given: str | None, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def auth_middleware(token: str) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def auth_middleware(token: str) -> Middleware:
     """An aiohttp middleware that requires ``token`` on every request."""
 
     @web.middleware

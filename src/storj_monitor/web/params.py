@@ -80,20 +80,23 @@ def resolve_view(raw: Any, node_names: Sequence[str]) -> list[str]:
     return names
 
 
-def _check_number(p: Param, value: Any) -> float | int:
+def _check_number(p: Param, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ParamError(f"'{p.name}' must be a number")
     if isinstance(value, float) and not math.isfinite(value):
         raise ParamError(f"'{p.name}' must be a finite number")
     if p.kind == "int" and not (isinstance(value, int) or value.is_integer()):
         raise ParamError(f"'{p.name}' must be an integer")
-    if p.kind == "int":
-        value = int(value)
-    if p.minimum is not None and value < p.minimum:
-        raise ParamError(f"'{p.name}' must be between {p.minimum:g} and {p.maximum:g}")
-    if p.maximum is not None and value > p.maximum:
-        raise ParamError(f"'{p.name}' must be between {p.minimum:g} and {p.maximum:g}")
-    return value
+    number: float = int(value) if p.kind == "int" else value
+    too_low = p.minimum is not None and number < p.minimum
+    too_high = p.maximum is not None and number > p.maximum
+    if too_low or too_high:
+        if p.minimum is not None and p.maximum is not None:
+            raise ParamError(f"'{p.name}' must be between {p.minimum:g} and {p.maximum:g}")
+        if p.minimum is not None:
+            raise ParamError(f"'{p.name}' must be at least {p.minimum:g}")
+        raise ParamError(f"'{p.name}' must be at most {p.maximum:g}")
+    return number
 
 
 def validate(
