@@ -109,6 +109,7 @@ def test_rollup_path_within_one_percent_of_raw(
     events = make_events(6000, 2, start, NOW)
     ingest(conn, events)
     # the raw path over the same minute-aligned window the rollups cover
+    monkeypatch.setattr(lq, "RAW_SCAN_MAX", 10**9)
     exact = stats(conn, ["My-Node"], (NOW - start) / 3600)
     assert exact["computed_from"] == "events"
     monkeypatch.setattr(lq, "RAW_SCAN_MAX", 0)
@@ -246,3 +247,9 @@ def test_histogram_rejects_bad_bucket(conn: sqlite3.Connection) -> None:
 )
 def test_rollup_segments(start: float, end: float, expected: list) -> None:
     assert lq.rollup_segments(start, end) == expected
+
+
+def test_raw_path_when_the_node_started_inside_the_window(conn: sqlite3.Connection) -> None:
+    ingest(conn, make_events(100, 13, NOW - 600, NOW))  # a new node: 10 minutes of data
+    assert stats(conn, ["My-Node"], 1)["computed_from"] == "events"
+    assert lq.get_latency_histogram(conn, ["My-Node"], 24, 100, NOW)["computed_from"] == "events"

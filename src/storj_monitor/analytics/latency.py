@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from storj_monitor.analytics import sketch
 from storj_monitor.model import CATEGORIES, Event, action_category
@@ -51,27 +52,37 @@ def _round(v: float | None) -> float | None:
     return None if v is None else round(float(v), 2)
 
 
+def _clean(values: Iterable[float | None]) -> npt.NDArray[np.float64]:
+    if isinstance(values, np.ndarray):
+        arr = values.astype(np.float64, copy=False)
+    else:
+        arr = np.array([v for v in values if v is not None], dtype=np.float64)
+    return arr[~np.isnan(arr)]
+
+
+def _nearest_rank(sorted_arr: npt.NDArray[np.float64], p: float) -> float:
+    if not 0 <= p <= 100:
+        raise ValueError(f"percentile {p} is outside 0..100")
+    n = sorted_arr.size
+    k = max(1, math.ceil(p / 100.0 * n - 1e-9))
+    return float(sorted_arr[min(k, n) - 1])
+
+
 def calculate_percentiles(
-    values: Iterable[float], percentiles: Sequence[float] = DEFAULT_PERCENTILES
+    values: Iterable[float | None], percentiles: Sequence[float] = DEFAULT_PERCENTILES
 ) -> dict[str, float | None]:
     """Nearest-rank percentiles (``percentiles`` in 0..100) of ``values`` (ms).
 
     Returns ``{"p50": ..., "p95": ...}``; every value is None when there are no values.
     NaN and None values are ignored.
     """
-    arr = np.fromiter((v for v in values if v is not None), np.float64)
-    arr = arr[~np.isnan(arr)]
+    arr = np.sort(_clean(values))
     if not arr.size:
+        for p in percentiles:
+            if not 0 <= p <= 100:
+                raise ValueError(f"percentile {p} is outside 0..100")
         return {percentile_key(p): None for p in percentiles}
-    arr.sort()
-    n = arr.size
-    out: dict[str, float | None] = {}
-    for p in percentiles:
-        if not 0 <= p <= 100:
-            raise ValueError(f"percentile {p} is outside 0..100")
-        k = max(1, math.ceil(p / 100.0 * n - 1e-9))
-        out[percentile_key(p)] = float(arr[min(k, n) - 1])
-    return out
+    return {percentile_key(p): _nearest_rank(arr, p) for p in percentiles}
 
 
 def empty_stats() -> dict[str, Any]:
@@ -79,22 +90,21 @@ def empty_stats() -> dict[str, Any]:
     return {"count": 0, **{k: None for k in STAT_KEYS[1:]}}
 
 
-def stats_from_values(values: Iterable[float]) -> dict[str, Any]:
+def stats_from_values(values: Iterable[float | None]) -> dict[str, Any]:
     """count, mean, median, p50, p95, p99, min, max (ms, 2 decimals) of some durations."""
-    arr = np.fromiter((v for v in values if v is not None), np.float64)
-    arr = arr[~np.isnan(arr)]
+    arr = np.sort(_clean(values))
     if not arr.size:
         return empty_stats()
-    pct = calculate_percentiles(arr.tolist(), DEFAULT_PERCENTILES)
+    p50, p95, p99 = (_nearest_rank(arr, p) for p in DEFAULT_PERCENTILES)
     return {
         "count": int(arr.size),
         "mean": _round(float(arr.mean())),
-        "median": _round(pct["p50"]),
-        "p50": _round(pct["p50"]),
-        "p95": _round(pct["p95"]),
-        "p99": _round(pct["p99"]),
-        "min": _round(float(arr.min())),
-        "max": _round(float(arr.max())),
+        "median": _round(p50),
+        "p50": _round(p50),
+        "p95": _round(p95),
+        "p99": _round(p99),
+        "min": _round(float(arr[0])),
+        "max": _round(float(arr[-1])),
     }
 
 

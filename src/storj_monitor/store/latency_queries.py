@@ -32,7 +32,7 @@ from storj_monitor.model import ACTION_CATEGORY
 from storj_monitor.store.rollups import SOURCES
 
 #: Windows with at most this many operations are computed from raw events (exact).
-RAW_SCAN_MAX = 20_000
+RAW_SCAN_MAX = 5_000
 #: Windows longer than this read whole hours from ``rollups_hour``.
 HOUR_ROLLUPS_FROM_HOURS = 3.0
 #: The literal of the partial index ``idx_events_slow`` (schema): only durations >= this.
@@ -78,10 +78,26 @@ def _node_filter(nodes: Sequence[str]) -> tuple[str, list[Any]]:
     return f"node_name IN ({', '.join('?' * len(nodes))})", list(nodes)
 
 
-def _raw_covers(conn: sqlite3.Connection, start: float) -> bool:
-    """Raw events reach back to ``start`` (retention has not deleted part of the window)."""
-    row = conn.execute("SELECT MIN(timestamp) FROM events").fetchone()
-    return row[0] is not None and row[0] <= start + 60.0
+def _use_raw(
+    conn: sqlite3.Connection,
+    nodes: Sequence[str],
+    segs: Sequence[Segment],
+    end: float,
+    rollup_total: int,
+) -> bool:
+    """Whether raw events should answer: the window is small (at most RAW_SCAN_MAX
+    operations in the rollups) and raw events still hold at least as many operations as
+    the rollups over the same minute-aligned window (retention has not pruned it)."""
+    if rollup_total > RAW_SCAN_MAX:
+        return False
+    where, params = _node_filter(nodes)
+    start = min(s for _, s, _ in segs)
+    raw = conn.execute(
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE {where} AND timestamp >= ? "
+        "AND timestamp <= ? LIMIT ?)",
+        [*params, start, end, rollup_total + 1],
+    ).fetchone()[0]
+    return int(raw) >= rollup_total
 
 
 # --- rollup reads -----------------------------------------------------------------------
@@ -297,7 +313,7 @@ def get_latency_stats(
     segs = rollup_segments(start, now)
     scalars = _rollup_scalars(conn, nodes, segs)
     rollup_total = sum(v[0] for v in scalars.values())
-    if rollup_total <= RAW_SCAN_MAX and _raw_covers(conn, start):
+    if _use_raw(conn, nodes, segs, now, rollup_total):
         _fill_from_raw(conn, result, nodes, start, now, slow_threshold_ms, slow_limit)
     else:
         _fill_from_rollups(
@@ -403,7 +419,7 @@ def get_latency_histogram(
     start = now - hours * 3600.0
     segs = rollup_segments(start, now)
     scalars = _rollup_scalars(conn, nodes, segs)
-    if sum(v[0] for v in scalars.values()) <= RAW_SCAN_MAX and _raw_covers(conn, start):
+    if _use_raw(conn, nodes, segs, now, sum(v[0] for v in scalars.values())):
         where, params = _node_filter(nodes)
         rows = conn.execute(
             f"SELECT MAX(CAST(duration_ms / ? AS INTEGER), 0) AS b, COUNT(*) FROM events "
