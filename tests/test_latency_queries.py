@@ -253,3 +253,12 @@ def test_raw_path_when_the_node_started_inside_the_window(conn: sqlite3.Connecti
     ingest(conn, make_events(100, 13, NOW - 600, NOW))  # a new node: 10 minutes of data
     assert stats(conn, ["My-Node"], 1)["computed_from"] == "events"
     assert lq.get_latency_histogram(conn, ["My-Node"], 24, 100, NOW)["computed_from"] == "events"
+
+
+def test_slow_operations_without_the_partial_index(conn: sqlite3.Connection) -> None:
+    events = make_events(300, 14, NOW - 600, NOW)
+    events[7].duration_ms = 70_000.0
+    ingest(conn, events)
+    conn.execute("DROP INDEX idx_events_slow")  # a database from before the index
+    slow = stats(conn, ["My-Node"], 1, threshold=5000, limit=1)["slow_operations"]
+    assert [s["piece_id"] for s in slow] == [events[7].piece_id]

@@ -218,6 +218,7 @@ def _slow_rows(
     """Raw operations slower than ``threshold_ms`` (and than ``cutoff_ms``), slowest first."""
     where, params = _node_filter(nodes)
     floor = max(threshold_ms, cutoff_ms)
+    args = [*params, floor, start, end, limit]
     if floor >= SLOW_INDEX_MIN_MS:
         # the literal term makes the partial index usable (its WHERE is implied)
         sql = (
@@ -225,13 +226,16 @@ def _slow_rows(
             f"WHERE {where} AND duration_ms >= {SLOW_INDEX_MIN_MS} AND duration_ms > ? "
             "AND timestamp >= ? AND timestamp <= ? ORDER BY duration_ms DESC, timestamp LIMIT ?"
         )
-    else:
-        sql = (
-            f"SELECT {_SLOW_COLUMNS} FROM events "
-            f"WHERE {where} AND duration_ms > ? AND timestamp >= ? AND timestamp <= ? "
-            "ORDER BY duration_ms DESC, timestamp LIMIT ?"
-        )
-    return conn.execute(sql, [*params, floor, start, end, limit]).fetchall()
+        try:
+            return conn.execute(sql, args).fetchall()
+        except sqlite3.OperationalError:  # a database created before the index existed
+            pass
+    sql = (
+        f"SELECT {_SLOW_COLUMNS} FROM events "
+        f"WHERE {where} AND duration_ms > ? AND timestamp >= ? AND timestamp <= ? "
+        "ORDER BY duration_ms DESC, timestamp LIMIT ?"
+    )
+    return conn.execute(sql, args).fetchall()
 
 
 def _slow_cutoff(hist: sketch.Hist, limit: int) -> float:
