@@ -130,7 +130,7 @@ export class TrafficCard {
   }
 
   layout() {
-    this.kpiEl = h("div", { class: "kpis", dataset: { testid: "traffic-kpis" } });
+    this.kpiEl = h("div", { class: "kpis three", dataset: { testid: "traffic-kpis" } });
     this.ratesEl = h("div", { class: "rates", dataset: { testid: "success-rates" } });
     const opsBox = h("div", { class: "chart", dataset: { testid: "ops-chart" } });
     const bwBox = h("div", { class: "chart", dataset: { testid: "bw-chart" } });
