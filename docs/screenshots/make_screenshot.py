@@ -28,7 +28,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--theme", choices=["dark", "light"], default="dark")
     ap.add_argument("--width", type=int, default=1400)
-    ap.add_argument("--scale", type=float, default=0.6, help="device scale factor (keeps the README image under 300 KB)")
+    ap.add_argument(
+        "--scale",
+        type=float,
+        default=0.6,
+        help="device scale factor (keeps the README image under 300 KB)",
+    )
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
 
