@@ -246,3 +246,26 @@ async def test_an_unexpected_error_restarts_from_stored_offsets(
         await until(lambda: stored_events(store) == 7, "the lines after the error")
         await ingest.stop()
         assert stored_events(store) == 7
+
+
+async def test_live_durations_use_the_injected_arrival_clock(tmp_path: Path) -> None:
+    log = tmp_path / "node.log"
+    log.write_text("")
+    now = [T0 + 10.0]
+    settings = fast_settings(tmp_path / "s.db")
+    bus = Bus()
+    seen: list[Event] = []
+    bus.subscribe("events", lambda node, events: seen.extend(events))
+    with Store(settings.db_path) as store:
+        ingest = NodeIngest(settings, store, bus, NodeSpec("n1", str(log)), clock=lambda: now[0])
+        await ingest.start()
+        await until(lambda: ingest.caught_up, "the empty file")
+        start, finish = transfers(0, 1)  # both lines carry whole-second log stamps
+        append(log, [start])
+        await until(lambda: ingest.lines == 1, "the start line")
+        now[0] += 0.25  # the finish line is read 250 ms later
+        append(log, [finish])
+        await until(lambda: len(seen) == 1, "the event")
+        await ingest.stop()
+    assert seen[0].duration_source == "arrival"
+    assert seen[0].duration_ms == pytest.approx(250.0)
