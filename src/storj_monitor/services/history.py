@@ -1,8 +1,9 @@
 """``--ingest-log NAME:PATH``: import a whole log file once, as fast as the disk allows.
 
-A synchronous fast path (no event loop, no writer thread): one loop reads large blocks,
-parses and pairs them (durations included) and inserts in large transactions on its own
-connection. Each transaction also advances the file's row in ``log_offsets`` (compare-and-
+A synchronous fast path (no event loop): one loop reads large blocks and parses and pairs
+them (durations included); a writer process (``store.bulk``, inline for small files) inserts
+them in large transactions on its own connection, overlapping SQLite with the parsing, with
+at most two batches in flight. Each transaction also advances the file's row in ``log_offsets`` (compare-and-
 set), so importing the same file twice adds nothing, an interrupted import resumes where it
 stopped, and an import composes with a live follower of the same file: whichever stores a
 line first owns it, the other skips past it.
