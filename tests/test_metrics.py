@@ -73,6 +73,9 @@ async def test_collector_reads_current_state(tmp_path: Path) -> None:
         assert value("storj_monitor_store_write_queue_depth") is not None
         await ws.close()
 
+        async with session.get(run.base + "/api/nodes") as resp:
+            assert resp.status == 200
+        assert value("storj_monitor_rest_requests_total") == 1
         async with session.get(run.base + "/metrics") as resp:
             assert resp.status == 200
             assert resp.content_type == "text/plain"

@@ -246,3 +246,28 @@ async def test_a_client_that_stops_reading_is_dropped_and_others_carry_on(tmp_pa
         assert len(hub.clients) == 1
         await stuck.close()
         await good.ws.close()
+
+
+async def test_storage_alerts_clear_when_the_disk_is_freed(tmp_path: Path) -> None:
+    async with (
+        running_monitor(tmp_path, scenario_a="disk_nearly_full") as run,
+        aiohttp.ClientSession() as session,
+    ):
+        conv = await _connect(session, run)
+        first = await conv.seen_or_until(
+            lambda m: m["type"] == "storage_alerts" and m["node_name"] == "A"
+        )
+        assert first["alerts"] and first["alerts"][0]["severity"] == "critical"
+        run.apis["A"].state.used_bytes = 500_000_000_000  # 26 % used
+        cleared = await conv.until(
+            lambda m: m["type"] == "storage_alerts" and m["node_name"] == "A" and not m["alerts"]
+        )
+        assert cleared == {"type": "storage_alerts", "node_name": "A", "alerts": []}
+        resolved = await conv.seen_or_until(
+            lambda m: m["type"] == "alert" and m["change"] == "resolved"
+        )
+        assert resolved["alert"]["kind"] == "disk_usage"
+        assert resolved["alert"]["active"] is False
+        active = await conv.request({"type": "get_active_alerts", "view": ["A"]})
+        assert [a for a in active["data"] if a["kind"] == "disk_usage"] == []
+        await conv.ws.close()

@@ -24,6 +24,7 @@ write queue).
 | storj_monitor_websocket_dropped_clients_total | counter | | clients dropped as too slow |
 | storj_monitor_websocket_messages_total | counter | | frames received from clients |
 | storj_monitor_websocket_errors_total | counter | | requests answered with an error |
+| storj_monitor_rest_requests_total | counter | | REST API requests answered |
 | storj_monitor_store_write_queue_depth | gauge | | write jobs waiting for the writer |
 """
 
@@ -146,6 +147,9 @@ class MonitorCollector(Collector):
         )
         yield CounterMetricFamily(
             P + "websocket_errors", "Requests answered with an error", value=ctx.ws_errors
+        )
+        yield CounterMetricFamily(
+            P + "rest_requests", "REST API requests answered", value=ctx.rest_requests
         )
         yield GaugeMetricFamily(
             P + "store_write_queue_depth",
