@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from loglines import T0, text, transfer, transfers
+from loglines import text, transfer, transfers
 from storj_monitor.cli import main
 from storj_monitor.services.history import import_log, run_history_ingest
 from storj_monitor.settings import defaults
@@ -159,7 +159,8 @@ def test_cli_ingest_log_prints_a_summary_then_already_imported(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     log, db = tmp_path / "node.log", tmp_path / "s.db"
-    log.write_text(text(transfers(0, 6) + transfer(50, T0, status="failed")))
+    recent = time.time() - 3600
+    log.write_text(text(transfers(0, 6, recent) + transfer(50, recent, status="failed")))
     assert main(["--db", str(db), "--ingest-log", f"My-Node:{log}"]) == 0
     out = capsys.readouterr().out
     assert "lines read      14" in out
@@ -176,3 +177,21 @@ def test_empty_file_imports_nothing(tmp_path: Path) -> None:
     log.write_text("")
     r = run(db, log)
     assert (r.lines, r.events) == (0, 0)
+
+
+def test_events_beyond_retention_go_to_rollups_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log, db = tmp_path / "node.log", tmp_path / "s.db"
+    old, recent = time.time() - 30 * 86400, time.time() - 3600
+    log.write_text(text(transfers(0, 5, old) + transfers(100, 3, recent)))
+    settings = defaults().replace(db_path=str(db), events_retention_days=7)
+    assert run_history_ingest(settings, "n1", str(log)) == 0
+    out = capsys.readouterr().out
+    assert "events stored   8 (success 8)" in out
+    assert "5 of them older than the raw-event retention" in out
+    assert counts(db) == {"success": 3}
+    conn = sqlite3.connect(db)
+    rolled = conn.execute("SELECT SUM(count) FROM rollups_minute").fetchone()[0]
+    conn.close()
+    assert rolled == 8

@@ -33,6 +33,7 @@ from storj_monitor.store.database import connect
 from storj_monitor.store.events import LogOffset
 from storj_monitor.store.schema import migrate
 
+DAY = 86400.0
 #: Rows (events + records) per transaction of an import.
 IMPORT_BATCH_ROWS = 20_000
 #: Imports with more than this many bytes to read write in a child process (store.bulk).
@@ -53,7 +54,8 @@ class ImportResult:
     start_offset: int = 0
     end_offset: int = 0
     lines: int = 0
-    events: int = 0
+    events: int = 0  # piece operations aggregated into the rollups
+    raw_events: int = 0  # of which stored as raw rows (the others were beyond retention)
     records: int = 0
     unparseable: int = 0
     ignored: int = 0
@@ -85,6 +87,7 @@ def import_log(
     writer_process: bool | None = None,
     stop_at: int | None = None,
     should_stop: Callable[[], bool] | None = None,
+    raw_since: float | None = None,
 ) -> ImportResult:
     """Import ``path`` as node ``node_name`` into the database at ``db_path``.
 
@@ -92,7 +95,9 @@ def import_log(
     lines)`` after each block. ``writer_process``: write in a child process (None: only when
     more than ``PROCESS_WRITER_MIN_BYTES`` are left to read). ``stop_at``: read no further
     than this byte (the rest is left to a live follower); ``should_stop()`` ends the import
-    early (everything read so far is still stored). Raises
+    early (everything read so far is still stored). ``raw_since`` (UTC unix seconds): older
+    events are aggregated into the rollups but not stored as raw rows (retention would
+    delete them at once). Raises
     :class:`LogImportError` for a missing/unreadable file or a database that cannot be written.
     """
     result = ImportResult(path, node_name)
@@ -131,6 +136,7 @@ def import_log(
                 node_name, max_pending=max_pending, ttl_seconds=ttl_seconds
             )
             importer.stop_at, importer.should_stop = stop_at, should_stop
+            importer.raw_since = raw_since
             importer.run(pos, expected, block_bytes)
         finally:
             if gc_was_enabled:
@@ -170,6 +176,7 @@ class _Importer:
         self.sent: deque[tuple[list[tuple[object, ...]], int]] = deque()  # rows, records
         self.conflict = False
         self.stop_at: int | None = None
+        self.raw_since: float | None = None
         self.should_stop: Callable[[], bool] | None = None
 
     def _read(self, pos: int, held: int, block_bytes: int) -> tuple[bytes, bool]:
@@ -234,7 +241,7 @@ class _Importer:
     def _submit(self, rows: list, records: list, end: int, expected: int | None) -> None:
         node_name, path = self.result.node_name, self.result.path
         offset = LogOffset(node_name, path, self.fp[0], self.fp[1], end, self.clock())
-        self.writer.submit(rows, records, offset, expected)
+        self.writer.submit(rows, records, offset, expected, self.raw_since)
         self.sent.append((rows, len(records)))
 
     def _collect(self, keep: int) -> None:
@@ -244,6 +251,7 @@ class _Importer:
             rows, n_records = self.sent.popleft()
             if kind == "ok":
                 self.result.events += len(rows)
+                self.result.raw_events += value
                 self.result.records += n_records
                 self.result.by_status.update(map(_status, rows))
             elif kind == "conflict":
@@ -265,18 +273,25 @@ def _finished(fd: int, clock: Callable[[], float]) -> bool:
 
 def _summary(console: Console, r: ImportResult) -> None:
     statuses = ", ".join(f"{k} {v:,}" for k, v in sorted(r.by_status.items())) or "none"
-    console.print(
-        f"[bold]{r.node_name}[/]: {r.path}\n"
-        f"  lines read      {r.lines:,}\n"
-        f"  events stored   {r.events:,} ({statuses})\n"
-        f"  records stored  {r.records:,}\n"
-        f"  lines skipped   {r.ignored:,} not piece or record lines, "
-        f"{r.unparseable:,} unparseable\n"
-        f"  time            {r.seconds:.1f} s ({r.lines_per_second:,.0f} lines/s)\n"
-        f"  bytes           {r.start_offset:,} → {r.end_offset:,}"
-        + (f" ({r.partial_tail_bytes:,} bytes of an unfinished last line left)"
-           if r.partial_tail_bytes else "")
-    )  # fmt: skip
+    lines = [
+        f"[bold]{r.node_name}[/]: {r.path}",
+        f"  lines read      {r.lines:,}",
+        f"  events stored   {r.events:,} ({statuses})",
+    ]
+    if r.raw_events < r.events:
+        lines.append(
+            f"                  {r.events - r.raw_events:,} of them older than the raw-event "
+            "retention: kept in the rollups only"
+        )
+    lines += [
+        f"  records stored  {r.records:,}",
+        f"  lines skipped   {r.ignored:,} not piece or record lines, {r.unparseable:,} unparseable",
+        f"  time            {r.seconds:.1f} s ({r.lines_per_second:,.0f} lines/s)",
+        f"  bytes           {r.start_offset:,} → {r.end_offset:,}",
+    ]
+    if r.partial_tail_bytes:
+        lines[-1] += f" ({r.partial_tail_bytes:,} bytes of an unfinished last line left)"
+    console.print("\n".join(lines))
 
 
 def run_history_ingest(settings: Settings, node_name: str, path: str) -> int:
@@ -303,6 +318,7 @@ def run_history_ingest(settings: Settings, node_name: str, path: str) -> int:
             ttl_seconds=settings.pairing_ttl_seconds,
             block_bytes=max(IMPORT_BLOCK_BYTES, settings.log_read_block_bytes),
             on_progress=on_progress, on_start=on_start,
+            raw_since=time.time() - settings.events_retention_days * DAY,
         )  # fmt: skip
     except LogImportError as exc:
         print(f"storj_monitor: error: {exc}", file=sys.stderr)

@@ -181,6 +181,7 @@ class NodeIngest:
                 block_bytes=max(s.log_read_block_bytes, 4 << 20), clock=self.clock,
                 on_start=on_start, on_progress=on_progress,
                 stop_at=stop_at, should_stop=self._stop.is_set,
+                raw_since=self.clock() - s.events_retention_days * 86400.0,
             )  # fmt: skip
         except (LogImportError, RuntimeError) as exc:
             log.warning("%s: fast import of the log history failed (%s); reading it live",

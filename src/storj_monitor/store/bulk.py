@@ -7,8 +7,8 @@ own connection overlaps them for real. Event rows travel as JSON (orjson is seve
 faster than pickle for plain tuples); each batch is one transaction with its compare-and-set
 offset, exactly as inline.
 
-Protocol: ``submit(rows, records, offset, expected)`` then, in order, one ``result()`` per
-submitted batch: ``("ok", events)``, ``("conflict", stored_offset)`` or ``("error", text)``.
+Protocol: ``submit(rows, records, offset, expected, raw_since)`` then, in order, one
+``result()`` per submitted batch: ``("ok", raw_rows_inserted)``, ``("conflict", stored_offset)`` or ``("error", text)``.
 """
 
 from __future__ import annotations
@@ -52,14 +52,18 @@ def _write(
     records: Sequence[LogRecord],
     offset: LogOffset,
     expected: int | None,
+    raw_since: float | None = None,
 ) -> Reply:
+    offsets = [(offset, expected)]
     try:
-        transaction(conn, lambda c: write_row_batch(c, rows, records, [(offset, expected)]))
+        raw = transaction(
+            conn, lambda c: write_row_batch(c, rows, records, offsets, raw_since=raw_since)
+        )
     except OffsetConflictError as exc:
         return ("conflict", exc.stored)
     except sqlite3.Error as exc:
         return ("error", f"{type(exc).__name__}: {exc}")
-    return ("ok", len(rows))
+    return ("ok", raw)
 
 
 class BatchWriter(Protocol):
@@ -69,6 +73,7 @@ class BatchWriter(Protocol):
         records: Sequence[LogRecord],
         offset: LogOffset,
         expected: int | None,
+        raw_since: float | None = None,
     ) -> None: ...
     def result(self) -> Reply: ...
     @property
@@ -84,8 +89,8 @@ class InlineWriter:
         bulk_pragmas(self._conn)
         self._replies: deque[Reply] = deque()
 
-    def submit(self, rows, records, offset, expected) -> None:  # type: ignore[no-untyped-def]
-        self._replies.append(_write(self._conn, rows, records, offset, expected))
+    def submit(self, rows, records, offset, expected, raw_since=None) -> None:  # type: ignore[no-untyped-def]
+        self._replies.append(_write(self._conn, rows, records, offset, expected, raw_since))
 
     def result(self) -> Reply:
         return self._replies.popleft()
@@ -164,9 +169,9 @@ class ProcessWriter:
         self._proc.stdout.close()
         self._in_flight = 0
 
-    def submit(self, rows, records, offset, expected) -> None:  # type: ignore[no-untyped-def]
+    def submit(self, rows, records, offset, expected, raw_since=None) -> None:  # type: ignore[no-untyped-def]
         try:  # rows as JSON: orjson is several times faster than pickle for plain tuples
-            self._out.send((records, offset, expected))
+            self._out.send((records, offset, expected, raw_since))
             self._out.send_bytes(orjson.dumps(rows, default=str))
         except OSError:
             raise WriterDiedError("the import writer process died") from None

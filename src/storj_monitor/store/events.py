@@ -205,15 +205,25 @@ def write_row_batch(
     rows: Sequence[Sequence[Any]],
     records: Sequence[LogRecord],
     offsets: Sequence[tuple[LogOffset, int | None]] = (),
-) -> None:
-    """:func:`write_batch` for events given as row tuples (see :func:`event_rows`)."""
+    *,
+    raw_since: float | None = None,
+) -> int:
+    """:func:`write_batch` for events given as row tuples (see :func:`event_rows`).
+
+    ``raw_since`` (UTC unix seconds): older events go into the rollups only, not into
+    ``events`` (an import of old history does not write raw rows that retention would delete
+    within the hour). Returns how many raw rows were inserted.
+    """
     for new, expected in offsets:
         advance_offset(conn, new, expected=expected)
+    raw = rows if raw_since is None else [r for r in rows if r[0] >= raw_since]
+    if raw:
+        insert_event_rows(conn, raw)
     if rows:
-        insert_event_rows(conn, rows)
         write_rollup_rows(conn, rows)
     if records:
         insert_records(conn, records)
+    return len(raw)
 
 
 def delete_events_before(conn: sqlite3.Connection, cutoff: float, limit: int = 50_000) -> int:
