@@ -214,6 +214,8 @@ class LineParser:
                 timestamp = self._ts_cache.get(ts_text)
                 if spec is not None and timestamp is not None and level in _LEVELS:
                     return self._piece(timestamp, precise, level, spec, _loads(fields_text))
+        elif len(parts) == 1 and line[:1] == "{":
+            return self._parse_json(line, precise)  # docker json-file, --log.encoding=json
         return self._parse_any(line, precise)
 
     def _parse_any(self, line: str, precise: float | None) -> PieceLine | LogRecord | bool | None:
@@ -280,6 +282,10 @@ class LineParser:
             # "<docker -t stamp> {json}" or "<journald prefix> {json}"
             prefix_ts = _prefix_time(line[:start])
             return self._parse(line[start:], precise if precise is not None else prefix_ts)
+        return self._parse_json(line, precise)
+
+    def _parse_json(self, line: str, precise: float | None) -> PieceLine | LogRecord | bool | None:
+        """A line that is one JSON object: docker's json-file wrapper or zap's JSON encoding."""
         try:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError:

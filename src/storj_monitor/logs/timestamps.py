@@ -47,17 +47,22 @@ def _head_seconds(head: str) -> float | None:
 
 def parse_timestamp(text: object) -> float | None:
     """An RFC 3339 / ISO 8601 timestamp to UTC unix seconds, or None if it is not one."""
-    if not isinstance(text, str) or len(text) < 19 or len(text) > 40:
+    if type(text) is not str or not 19 <= len(text) <= 40:
         return None
-    secs = _head_seconds(text[:19])
+    head = text[:19]
+    secs = _head_cache.get(head)
     if secs is None:
-        return None
+        secs = _head_seconds(head)
+        if secs is None:
+            return None
     rest = text[19:]
     if not rest or rest == "Z" or rest == "z":
         return secs
+    if rest[0] == "." and rest[-1] == "Z":  # docker's RFC3339Nano: ".482913377Z"
+        fraction_text = rest[:-1]
+        if fraction_text[1:].isdecimal():
+            return secs + float(fraction_text)
     fraction = 0.0
-    if rest[-1] == "Z" and rest[0] == "." and rest[1:-1].isdigit() and rest.isascii():
-        return secs + int(rest[1:-1]) / 10.0 ** (len(rest) - 2)  # docker's RFC3339Nano
     if rest[0] in ".,":
         digits_end = 1
         while digits_end < len(rest) and rest[digits_end].isdigit():
