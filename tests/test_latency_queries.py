@@ -262,3 +262,24 @@ def test_slow_operations_without_the_partial_index(conn: sqlite3.Connection) -> 
     conn.execute("DROP INDEX idx_events_slow")  # a database from before the index
     slow = stats(conn, ["My-Node"], 1, threshold=5000, limit=1)["slow_operations"]
     assert [s["piece_id"] for s in slow] == [events[7].piece_id]
+
+
+def test_slow_operation_lookup_walks_only_the_top_of_the_index(conn: sqlite3.Connection) -> None:
+    """The index walk starts at the cutoff, not at 1 s (counted in SQLite VM steps)."""
+    events = make_events(20_000, 15, NOW - 20 * 3600, NOW)
+    for i, e in enumerate(events):
+        e.duration_ms = 1000.0 + (i % 5000)  # 20,000 entries in the partial index
+    events[-1].duration_ms = 90_000.0
+    ingest(conn, events, batch=5000)
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    conn.set_progress_handler(count, 100)
+    rows = lq._slow_rows(conn, ["My-Node"], NOW - 3600, NOW, 5000.0, 80_000.0, 10)
+    conn.set_progress_handler(None, 0)
+    assert [r[2] for r in rows] == [90_000.0]
+    assert steps < 20  # < 2,000 VM instructions; walking from 1 s would take > 200,000

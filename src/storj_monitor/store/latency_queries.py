@@ -220,10 +220,12 @@ def _slow_rows(
     floor = max(threshold_ms, cutoff_ms)
     args = [*params, floor, start, end, limit]
     if floor >= SLOW_INDEX_MIN_MS:
-        # the literal term makes the partial index usable (its WHERE is implied)
+        # The literal term makes the partial index usable (its WHERE is implied). It must
+        # come AFTER ``duration_ms > ?``: SQLite takes the first lower bound it meets as the
+        # range start, and starting at 1 s would walk every slow-ish operation ever stored.
         sql = (
             f"SELECT {_SLOW_COLUMNS} FROM events INDEXED BY idx_events_slow "
-            f"WHERE {where} AND duration_ms >= {SLOW_INDEX_MIN_MS} AND duration_ms > ? "
+            f"WHERE {where} AND duration_ms > ? AND duration_ms >= {SLOW_INDEX_MIN_MS} "
             "AND timestamp >= ? AND timestamp <= ? ORDER BY duration_ms DESC, timestamp LIMIT ?"
         )
         try:
