@@ -258,3 +258,11 @@ def test_merges_across_count_widths_and_missing_durations(conn: sqlite3.Connecti
             sketch.bucket_index(7.0): 1,
             sketch.bucket_index(100.0): 302,
         }
+
+
+def test_outside_a_transaction_it_opens_its_own(conn: sqlite3.Connection) -> None:
+    events = synthetic(200, seed=21)
+    rollups.write_rollups(conn, events)
+    rollups.write_rollups(conn, events)
+    assert not conn.in_transaction
+    assert conn.execute("SELECT SUM(count) FROM rollups_hour").fetchone()[0] == 400

@@ -105,6 +105,15 @@ def _write_columns(conn: sqlite3.Connection, cols: Sequence[Sequence[Any]]) -> N
     then every touched row is replaced. Safe because the caller's write transaction holds
     the database's only write lock between the read and the write.
     """
+    if not conn.in_transaction:  # the read-merge-replace must not interleave with a writer
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            _write_columns(conn, cols)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return
     ts_col, node_col, sat_col, action_col, status_col, err_col, size_col, dur_col, src_col = cols
     n = len(ts_col)
     ts = np.array(ts_col, dtype=np.float64)
