@@ -22,7 +22,12 @@ from storj_monitor.analytics.traffic import (
 from storj_monitor.model import Event
 from storj_monitor.store.database import Store
 from storj_monitor.store.events import insert_events
-from storj_monitor.store.traffic import get_geo_stats, get_traffic_stats, rollup_segments
+from storj_monitor.store.traffic import (
+    details_start,
+    get_geo_stats,
+    get_traffic_stats,
+    rollup_segments,
+)
 
 SAT_A = "12EayRS2V1kEsWESU9QMRseFhdxYxKicsiFmxrsLZHeLUtdps3S"
 SAT_B = "121RTSDpyNZVcEU84Ticf2L1ntiuUimbWgfATz21tuvgk3vzoA6"
@@ -291,3 +296,16 @@ def test_geo_stats_by_country(store: Store) -> None:
         {"city": "London", "country": "GB", "latitude": 51.5, "longitude": -0.1,
          "operations": 2, "bytes": 200}
     ]  # fmt: skip
+
+
+def test_details_cover_only_the_newest_operations_per_node(store: Store) -> None:
+    _insert_events(store, [_event(NOW - 1000 + i, "GET", "success", 10) for i in range(100)])
+    _insert_events(store, [_event(NOW - 50 + i, "GET", "success", 10, node="B") for i in range(5)])
+    begin = store.read_sync(lambda c: details_start(c, ["A", "B"], NOW - 3600, NOW, 10))
+    assert begin == NOW - 1000 + 89  # A's 11th newest: the 10 newest follow it
+    assert store.read_sync(lambda c: details_start(c, ["B"], NOW - 3600, NOW, 10)) == NOW - 3600
+    assert store.read_sync(lambda c: details_start(c, ["A"], NOW - 30 * 3600, NOW, 10**6)) == (
+        NOW - 24 * 3600
+    )
+    out = store.read_sync(lambda c: get_traffic_stats(c, ["A", "B"], 1, NOW))
+    assert out["details_start"] == "2025-01-04T13:13:20Z" and out["details_window_hours"] == 1

@@ -4,10 +4,15 @@ Counts, bandwidth, satellites, error categories and the time series come from th
 tables (whole hours from ``rollups_hour``, the partial hours at the edges from
 ``rollups_minute``; series finer than an hour from ``rollups_minute`` only), so a 30-day
 window is a sum over a few thousand rows, not a scan of millions of events. The window starts
-at the minute holding ``now - hours``. Size buckets, the most requested pieces and remote addresses need raw events; they
-cover at most the last :data:`RAW_MAX_HOURS` of the window (reported as
-``details_window_hours``). When the rollups hold nothing for the window (e.g. a database
-filled before rollups existed) the aggregates fall back to raw events.
+at the minute holding ``now - hours``. When the rollups hold nothing for the window (e.g. a
+database filled before rollups existed) the aggregates fall back to raw events.
+
+Size buckets, the most requested pieces and remote addresses (the map) need raw events, and a
+``GROUP BY piece_id`` over a busy day (17 M rows at 200 operations/s) takes a minute. So these
+*details* cover the end of the window only: at most :data:`RAW_MAX_HOURS`, and at most the
+newest :data:`DETAIL_MAX_EVENTS` operations of each node (one index seek finds where that
+starts), which keeps them well under a second at any rate. The payload says what they cover
+(``details_start``, ``details_window_hours``).
 
 Plain ``fn(conn, ...)`` functions; times are UTC unix seconds, sizes bytes.
 """
@@ -33,6 +38,8 @@ from storj_monitor.analytics.traffic import (
 #: Windows longer than this read whole hours from ``rollups_hour`` (minutes at the edges).
 HOUR_ROLLUPS_FROM_HOURS = 3.0
 RAW_MAX_HOURS = 24.0
+#: Details read at most this many of the newest operations per node.
+DETAIL_MAX_EVENTS = 200_000
 DOWNLOAD_ACTIONS = ("GET", "GET_AUDIT", "GET_REPAIR")
 
 
@@ -182,8 +189,7 @@ def get_traffic_stats(
     """
     start = now - hours * 3600.0
     agg, series_rows, step = traffic_rows(conn, node_names, start, now, hours)
-    detail_hours = min(hours, RAW_MAX_HOURS)
-    detail_start = now - detail_hours * 3600.0
+    detail_start = details_start(conn, node_names, start, now)
     out = summarize_traffic(agg, top_errors=top_errors)
     out["series"] = {
         "step_seconds": step,
@@ -194,8 +200,31 @@ def get_traffic_stats(
     out["start"] = iso_utc(start)
     out["end"] = iso_utc(now)
     out["hours"] = hours
-    out["details_window_hours"] = detail_hours
+    out["details_start"] = iso_utc(detail_start)
+    out["details_window_hours"] = round((now - detail_start) / 3600.0, 3)
     return out
+
+
+def details_start(
+    conn: sqlite3.Connection,
+    node_names: Sequence[str],
+    start: float,
+    now: float,
+    max_events: int = DETAIL_MAX_EVENTS,
+) -> float:
+    """Where the raw-event details of a window begin (UTC unix seconds): the later of the
+    window start, ``now - RAW_MAX_HOURS`` and, per node, the time of its ``max_events``-th
+    newest operation (so the details read at most ``max_events`` rows per node)."""
+    begin = max(start, now - RAW_MAX_HOURS * 3600.0)
+    for name in node_names:
+        row = conn.execute(
+            "SELECT timestamp FROM events WHERE node_name = ? AND timestamp <= ? "
+            "ORDER BY timestamp DESC LIMIT 1 OFFSET ?",
+            (name, now, max_events),
+        ).fetchone()
+        if row is not None:
+            begin = max(begin, float(row[0]))
+    return begin
 
 
 def remote_ip_rows(
@@ -221,14 +250,15 @@ def get_geo_stats(
     lookup: Callable[[str], str | None],
     city_lookup: Callable[[str], dict[str, Any] | None] | None = None,
 ) -> dict[str, Any]:
-    """Traffic by country of the remote address over the last ``hours`` (at most RAW_MAX_HOURS).
+    """Traffic by country of the remote address over the end of the last ``hours``
+    (the same details window as :func:`get_traffic_stats`, see :func:`details_start`).
 
     ``lookup`` maps an IP to an ISO country code (see :mod:`storj_monitor.geoip`);
     ``city_lookup`` (a City database, optional) adds ``cities`` map points, else ``cities``
     is None.
     """
-    window = min(hours, RAW_MAX_HOURS)
-    start = now - window * 3600.0
+    start = details_start(conn, node_names, now - hours * 3600.0, now)
+    window = round((now - start) / 3600.0, 3)
     rows = remote_ip_rows(conn, node_names, start, now)
     countries = summarize_countries(rows, lookup)
     return {
