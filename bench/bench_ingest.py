@@ -5,7 +5,7 @@ finished pairs, failures, cancellations, background lines) into a temporary file
 with ``services.history.import_log`` (parse + pair with durations + store + rollups), and
 prints lines/s, events/s, peak RSS and the database size. Prints figures; asserts nothing.
 
-    python bench/bench_ingest.py [--lines N] [--profile] [--keep DIR]
+    python bench/bench_ingest.py [--lines N] [--repeat N] [--profile] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import os
 import pstats
 import resource
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -55,9 +56,39 @@ def generate(path: Path, n: int, seed: int = 0) -> float:
     return time.perf_counter() - t0
 
 
+def import_once(log_path: Path, db_path: Path, profiler: cProfile.Profile | None) -> dict:
+    """One import into a fresh database; its result, wall time and CPU of both processes."""
+    for stale in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
+        stale.unlink(missing_ok=True)
+    settings = defaults()
+    cpu_self0, cpu_children0 = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
+    load0 = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    result = import_log(
+        str(db_path),
+        "bench",
+        str(log_path),
+        max_pending=settings.pairing_max_pending,
+        ttl_seconds=settings.pairing_ttl_seconds,
+        raw_since=time.time() - settings.events_retention_days * 86400,
+    )
+    if profiler:
+        profiler.disable()
+    return {
+        "result": result,
+        "wall": time.perf_counter() - t0,
+        "cpu_main": _cpu(resource.RUSAGE_SELF) - cpu_self0,
+        "cpu_writer": _cpu(resource.RUSAGE_CHILDREN) - cpu_children0,
+        "load": load0,
+    }
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--lines", type=int, default=1_000_000)
+    p.add_argument("--repeat", type=int, default=1, help="imports to run (best and median)")
     p.add_argument("--profile", action="store_true", help="print the top of a cProfile run")
     p.add_argument("--keep", metavar="DIR", help="write the log and the DB here and keep them")
     args = p.parse_args()
@@ -66,61 +97,44 @@ def main() -> int:
         folder = Path(args.keep or tmp)
         folder.mkdir(parents=True, exist_ok=True)
         log_path, db_path = folder / "bench.log", folder / "bench.db"
-        for stale in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
-            stale.unlink(missing_ok=True)
         gen_s = generate(log_path, args.lines)
         size = log_path.stat().st_size
         rss_before = _peak_rss_mb()
         print(f"generated {args.lines:,} lines ({size / 1e6:.0f} MB) in {gen_s:.1f} s")
 
-        settings = defaults()
         profiler = cProfile.Profile() if args.profile else None
-        cpu_self0, cpu_children0 = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
-        t0 = time.perf_counter()
-        if profiler:
-            profiler.enable()
-        result = import_log(
-            str(db_path),
-            "bench",
-            str(log_path),
-            max_pending=settings.pairing_max_pending,
-            ttl_seconds=settings.pairing_ttl_seconds,
-            raw_since=time.time() - settings.events_retention_days * 86400,
-        )
-        if profiler:
-            profiler.disable()
-        elapsed = time.perf_counter() - t0
-        cpu_main = _cpu(resource.RUSAGE_SELF) - cpu_self0
-        cpu_writer = _cpu(resource.RUSAGE_CHILDREN) - cpu_children0
+        runs = []
+        for i in range(max(1, args.repeat)):
+            run = import_once(log_path, db_path, profiler)
+            runs.append(run)
+            print(
+                f"run {i + 1}: {run['result'].lines / run['wall']:>9,.0f} lines/s  "
+                f"{run['wall']:.2f} s  CPU main {run['cpu_main']:.2f} s, writer "
+                f"{run['cpu_writer']:.2f} s  (load average before: {run['load']:.2f})"
+            )
+        result = runs[-1]["result"]
+        rates = sorted(r["result"].lines / r["wall"] for r in runs)
         db_bytes = sum(
             os.path.getsize(p) for p in (db_path, Path(f"{db_path}-wal")) if os.path.exists(p)
         )
+        conn = sqlite3.connect(db_path)
+        with_d = conn.execute("SELECT COUNT(*) FROM events WHERE duration_ms IS NOT NULL")
+        durations = with_d.fetchone()[0]
+        conn.close()
         print(f"lines read        {result.lines:,}")
         print(f"events stored     {result.events:,}  {dict(result.by_status)}")
         print(f"raw event rows    {result.raw_events:,} (+ per-minute and per-hour rollups)")
+        print(f"  with duration   {durations:,}")
         print(f"records stored    {result.records:,}")
         print(f"unparseable       {result.unparseable:,}   ignored {result.ignored:,}")
-        print(f"time              {elapsed:.2f} s")
-        print(f"lines/s           {result.lines / elapsed:,.0f}")
-        print(f"events/s          {result.events / elapsed:,.0f}")
-        print(f"MB/s              {size / 1e6 / elapsed:,.1f}")
-        print(f"CPU               main {cpu_main:.2f} s, writer process {cpu_writer:.2f} s")
-        busiest = max(cpu_main, cpu_writer)
+        print(f"lines/s           best {rates[-1]:,.0f}, median {statistics.median(rates):,.0f}")
+        print(f"MB/s (best)       {size / 1e6 * rates[-1] / result.lines:,.1f}")
         print(
-            f"lines/CPU-s       {result.lines / busiest:,.0f} (busiest process; = wall on idle 2 cores)"
-        )
-        print(
-            f"load average      {os.getloadavg()[0]:.2f} (other work on the machine skews wall time)"
-        )
-        print(
-            f"peak RSS          main {_peak_rss_mb():.0f} MB (after generating: {rss_before:.0f} MB), "
-            f"writer {_peak_rss_mb(resource.RUSAGE_CHILDREN):.0f} MB"
+            f"peak RSS          main {_peak_rss_mb():.0f} MB (after generating: "
+            f"{rss_before:.0f} MB), writer {_peak_rss_mb(resource.RUSAGE_CHILDREN):.0f} MB"
         )
         print(f"database size     {db_bytes / 1e6:.1f} MB")
-        conn = sqlite3.connect(db_path)
-        with_d = conn.execute("SELECT COUNT(*) FROM events WHERE duration_ms IS NOT NULL")
-        print(f"events with duration_ms {with_d.fetchone()[0]:,}")
-        conn.close()
+        print("(wall time on a shared machine depends on its load; CPU is per process)")
         if profiler:
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
     return 0
