@@ -6,10 +6,15 @@ DEBUG start + INFO/ERROR finish lines for ``--rate`` operations per second in 50
 Prints:
 
 - the monitor's CPU (% of one core, user + system, over the load phase) and an idle baseline,
-- its RSS: at the start of the load, peak, and the mean of the first and last 10 s (flat?),
+- its RSS: at the start of the load, peak, the mean of the first and last 10 s, and a
+  timeline (SQLite's page cache, 32 MiB per connection, grows with the database until full;
+  the live window is bounded at 5 minutes),
 - the delay from a line being written to its effect arriving in a ``stats_update``
   (``received`` reaching the count written), p50 / p95 / max over every operation and client,
 - messages per client per second (coalescing: one per ``STATS_PUSH_INTERVAL``).
+
+``--dashboard-requests 30`` makes each client also ask for its cards' data every 30 s, as the
+dashboard does (traffic, latency, histogram, storage, alerts, map).
 
 Asserts nothing.
 
@@ -23,6 +28,7 @@ import asyncio
 import bisect
 import contextlib
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -37,6 +43,14 @@ import psutil
 from storj_monitor.demo.loggen import LogGenerator
 
 SLICE = 0.05  # seconds between appends
+DASHBOARD_REQUESTS = (
+    {"type": "get_traffic_stats", "view": ["Aggregate"], "hours": 1},
+    {"type": "get_latency_stats", "view": ["Aggregate"], "hours": 1},
+    {"type": "get_latency_histogram", "view": ["Aggregate"], "hours": 1},
+    {"type": "get_storage_data", "view": ["Aggregate"]},
+    {"type": "get_alerts", "view": ["Aggregate"]},
+    {"type": "get_geo_stats", "view": ["Aggregate"], "hours": 24},
+)
 
 
 def free_port() -> int:
@@ -65,17 +79,41 @@ class Client:
         self.updates: list[tuple[float, int]] = []
         self.messages = 0
 
-    async def run(self, session: aiohttp.ClientSession, url: str, ready: asyncio.Event) -> None:
+    async def run(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        ready: asyncio.Event,
+        request_every: float = 0.0,
+    ) -> None:
         async with session.ws_connect(url) as ws:
             ready.set()
-            async for msg in ws:
-                if msg.type != aiohttp.WSMsgType.TEXT:
-                    break
-                now = time.time()
-                self.messages += 1
-                data = msg.json()
-                if data.get("type") == "stats_update":
-                    self.updates.append((now, int(data["received"])))
+            poller = (
+                asyncio.create_task(self._requests(ws, request_every)) if request_every else None
+            )
+            try:
+                await self._read(ws)
+            finally:
+                if poller is not None:
+                    poller.cancel()
+
+    async def _requests(self, ws: aiohttp.ClientWebSocketResponse, every: float) -> None:
+        """What a dashboard tab asks for besides the push: its cards' data, every ``every`` s."""
+        await asyncio.sleep(every * random.random())
+        while True:
+            for message in DASHBOARD_REQUESTS:
+                await ws.send_json(message)
+            await asyncio.sleep(every)
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for msg in ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                break
+            now = time.time()
+            self.messages += 1
+            data = msg.json()
+            if data.get("type") == "stats_update":
+                self.updates.append((now, int(data["received"])))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -91,6 +129,13 @@ async def main() -> int:
     ap.add_argument("--rate", type=float, default=200.0, help="piece operations per second")
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--clients", type=int, default=20)
+    ap.add_argument(
+        "--dashboard-requests",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="each client also requests traffic, latency, storage and alerts every SECONDS",
+    )
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench_load_") as tmp:
@@ -120,7 +165,11 @@ async def main() -> int:
                 clients = [Client() for _ in range(args.clients)]
                 readies = [asyncio.Event() for _ in clients]
                 tasks = [
-                    asyncio.create_task(c.run(session, base.replace("http", "ws") + "/ws", r))
+                    asyncio.create_task(
+                        c.run(
+                            session, base.replace("http", "ws") + "/ws", r, args.dashboard_requests
+                        )
+                    )
                     for c, r in zip(clients, readies, strict=True)
                 ]
                 await asyncio.gather(*(r.wait() for r in readies))
@@ -169,6 +218,7 @@ async def main() -> int:
                 cpu_end, end, wall_end = ps.cpu_times(), time.monotonic(), time.time()
                 await asyncio.sleep(4)  # let the last updates arrive
                 rss.append((time.monotonic() - start, ps.memory_info().rss))
+                db_bytes = sum(p.stat().st_size for p in Path(tmp).glob("bench.db*"))
                 for t in tasks:
                     t.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
@@ -206,6 +256,9 @@ async def main() -> int:
           f"p95 {percentile(delays, 95):.2f} s, max {max(delays):.2f} s "
           f"({len(delays)} samples, {missing} never seen)")  # fmt: skip
     print(f"stats_update per client: {statistics.mean(msgs):.2f}/s (push interval 2 s)")
+    every = max(10, int(args.seconds // 12))
+    timeline = ", ".join(f"{t:.0f}s {r / mib:.0f}" for t, r in rss if int(t) % every == 0)
+    print(f"RSS timeline (MiB): {timeline}; database {db_bytes / mib:.1f} MiB at the end")
     return 0
 
 
