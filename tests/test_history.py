@@ -195,3 +195,10 @@ def test_events_beyond_retention_go_to_rollups_only(
     rolled = conn.execute("SELECT SUM(count) FROM rollups_minute").fetchone()[0]
     conn.close()
     assert rolled == 8
+
+
+def test_a_directory_is_one_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = defaults().replace(db_path=str(tmp_path / "s.db"))
+    assert run_history_ingest(settings, "n1", str(tmp_path)) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"storj_monitor: error: cannot read {tmp_path}: not a regular file"]

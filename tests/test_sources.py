@@ -312,3 +312,21 @@ def test_any_split_of_the_appends_yields_exactly_the_lines(
         got += lines_of(f.poll())
     f.close()
     assert got == lines
+
+
+def test_a_directory_at_the_path_is_reported_once_and_waited_out(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "node.log"
+    path.mkdir()
+    f = FileFollower(str(path))
+    with caplog.at_level("WARNING", logger="storj_monitor.logs.tail"):
+        for _ in range(5):
+            assert f.poll() == []
+    assert [r.getMessage() for r in caplog.records] == [
+        f"cannot read {path}: not a regular file; retrying"
+    ]
+    path.rmdir()
+    path.write_text("ok\n")
+    assert lines_of(f.poll()) == ["ok"]
+    f.close()

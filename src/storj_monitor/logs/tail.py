@@ -31,6 +31,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -160,14 +161,22 @@ class _Open:
             os.close(self.fd)
 
 
-def _open_fd(path: str) -> int | None:
+def open_log(path: str) -> tuple[int | None, str | None]:
+    """(fd, None), or (None, why) when the path is missing, unreadable or not a file."""
     try:
-        return os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
-        return None
+        return None, None
     except OSError as exc:
-        log.warning("cannot open %s: %s", path, exc)
-        return None
+        return None, exc.strerror or str(exc)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None, "not a regular file"
+    return fd, None
+
+
+def _open_fd(path: str) -> int | None:
+    return open_log(path)[0]
 
 
 class FileFollower:
@@ -201,6 +210,7 @@ class FileFollower:
         self.size = 0  # size of the current file when last checked (bytes)
         self.rotations = 0
         self.truncations = 0
+        self._open_error: str | None = None  # why the path cannot be read, while it cannot
 
     # --- public ----------------------------------------------------------------------
     @property
@@ -336,7 +346,13 @@ class FileFollower:
                 os.lseek(fd, offset, os.SEEK_SET)
                 self._cur = _Open(path, fd, offset, final=True)
                 return True
-        fd = _open_fd(self.path)
+        fd, error = open_log(self.path)
+        if error != self._open_error:  # log transitions, not every poll
+            if error:
+                log.warning("cannot read %s: %s; retrying", self.path, error)
+            elif self._open_error:
+                log.info("%s is readable again", self.path)
+            self._open_error = error
         if fd is None:
             return False
         offset = self._resume_offset(fd, from_end=self._from_end and first)

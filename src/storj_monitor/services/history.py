@@ -24,7 +24,13 @@ from operator import itemgetter
 from rich.console import Console
 
 from storj_monitor.logs.pipeline import LineProcessor
-from storj_monitor.logs.tail import fingerprint_of, match_offset, read_prefix, split_lines
+from storj_monitor.logs.tail import (
+    fingerprint_of,
+    match_offset,
+    open_log,
+    read_prefix,
+    split_lines,
+)
 from storj_monitor.services.progress import new_progress
 from storj_monitor.settings import Settings
 from storj_monitor.store import events as store_events
@@ -101,10 +107,9 @@ def import_log(
     :class:`LogImportError` for a missing/unreadable file or a database that cannot be written.
     """
     result = ImportResult(path, node_name)
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    except OSError as exc:
-        raise LogImportError(f"cannot read {path}: {exc.strerror or exc}") from None
+    fd, error = open_log(path)
+    if fd is None:
+        raise LogImportError(f"cannot read {path}: {error or 'No such file or directory'}")
     t0 = time.perf_counter()
     conn: sqlite3.Connection | None = None
     try:
