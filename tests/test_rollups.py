@@ -70,9 +70,24 @@ FROM events GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
 ROLLUP = """
 SELECT node_name, bucket_start, satellite_id, action, status, error_category, count, bytes,
        duration_count, duration_sum_ms, duration_min_ms, duration_max_ms,
-       precise_count, arrival_count, log_seconds_count, field_count, hist
+       precise_count, arrival_count, log_seconds_count, field_count
 FROM {t} ORDER BY 1, 2, 3, 4, 5, 6
 """
+HIST = "SELECT node_name, bucket_start, action, duration_count, hist FROM {t} ORDER BY 1, 2, 3"
+
+
+def raw_hists(conn: sqlite3.Connection, seconds: int) -> dict[tuple, list[float]]:
+    out: dict[tuple, list[float]] = {}
+    for node, ts, action, d in conn.execute(
+        "SELECT node_name, timestamp, action, duration_ms FROM events WHERE duration_ms IS NOT NULL"
+    ):
+        out.setdefault((node, ts // seconds * seconds, action), []).append(d)
+    return out
+
+
+def hist_dict(blob: bytes) -> dict[int, int]:
+    idx, counts = sketch.decode(blob)
+    return dict(zip(idx.tolist(), counts.tolist(), strict=True))
 
 
 def assert_consistent(conn: sqlite3.Connection) -> None:
@@ -85,8 +100,14 @@ def assert_consistent(conn: sqlite3.Connection) -> None:
             assert u[9] == pytest.approx(r[9])
             assert u[10] == r[10] and u[11] == r[11]
             assert tuple(u[12:16]) == tuple(0 if x is None else x for x in r[12:16])
-            hist = sketch.decode(u[16])
-            assert sketch.total(hist) == r[8]  # every duration is in the histogram
+    for seconds, table in rollups.LATENCY_TABLES.items():
+        expected = raw_hists(conn, seconds)
+        rows = conn.execute(HIST.format(t=table)).fetchall()
+        assert len(rows) == len(expected)
+        for node, start, action, count, blob in rows:
+            values = expected[(node, start, action)]
+            assert count == len(values)  # every duration is in its histogram, once
+            assert hist_dict(blob) == hist_dict(sketch.encode(sketch.from_values(values)))
 
 
 def test_rollups_match_raw_events_through_write_batch(conn: sqlite3.Connection) -> None:
@@ -131,8 +152,11 @@ def test_split_batches_equal_one_batch(tmp_path: Path, seed: int, cuts: list[int
             for x, y in zip(ra, rb, strict=True):
                 assert x[:9] == y[:9] and x[10:16] == y[10:16]
                 assert x[9] == pytest.approx(y[9])
-                hx, hy = sketch.decode(x[16]), sketch.decode(y[16])
-                assert hx[0].tolist() == hy[0].tolist() and hx[1].tolist() == hy[1].tolist()
+        for table in rollups.LATENCY_TABLES.values():
+            ha = a.execute(HIST.format(t=table)).fetchall()
+            hb = b.execute(HIST.format(t=table)).fetchall()
+            assert [h[:4] for h in ha] == [h[:4] for h in hb]
+            assert [hist_dict(h[4]) for h in ha] == [hist_dict(h[4]) for h in hb]
     finally:
         a.close()
         b.close()
@@ -152,6 +176,11 @@ def test_row_tuples_give_the_same_rollups(tmp_path: Path) -> None:
                 a.execute(ROLLUP.format(t=table)).fetchall()
                 == b.execute(ROLLUP.format(t=table)).fetchall()
             )
+        for table in rollups.LATENCY_TABLES.values():
+            assert (
+                a.execute(HIST.format(t=table)).fetchall()
+                == b.execute(HIST.format(t=table)).fetchall()
+            )
     finally:
         a.close()
         b.close()
@@ -168,20 +197,21 @@ def test_operations_without_duration_have_no_histogram(conn: sqlite3.Connection)
     e.duration_source = None
     transaction(conn, lambda c: rollups.write_rollups(c, [e, e]))
     row = conn.execute(
-        "SELECT count, duration_count, duration_min_ms, hist FROM rollups_minute"
+        "SELECT count, duration_count, duration_min_ms FROM rollups_minute"
     ).fetchone()
-    assert row == (2, 0, None, None)
+    assert row == (2, 0, None)
+    assert conn.execute("SELECT COUNT(*) FROM latency_minute").fetchone()[0] == 0
 
 
 def test_corrupt_stored_histogram_does_not_block_ingest(conn: sqlite3.Connection) -> None:
     e = synthetic(1, seed=0)[0]
     e.duration_ms, e.duration_source = 250.0, "precise"
     transaction(conn, lambda c: rollups.write_rollups(c, [e]))
-    conn.execute("UPDATE rollups_minute SET hist = x'07ffff'")
+    conn.execute("UPDATE latency_minute SET hist = x'07ffff'")
     transaction(conn, lambda c: rollups.write_rollups(c, [e]))
-    count, hist = conn.execute("SELECT count, hist FROM rollups_minute").fetchone()
-    assert count == 2
-    assert sketch.total(sketch.decode(hist)) == 1  # the unreadable part is dropped
+    assert conn.execute("SELECT count FROM rollups_minute").fetchone()[0] == 2
+    count, hist = conn.execute("SELECT duration_count, hist FROM latency_minute").fetchone()
+    assert count == sketch.total(sketch.decode(hist)) == 1  # the unreadable part is dropped
 
 
 def test_rollups_roll_back_with_the_transaction(conn: sqlite3.Connection) -> None:
@@ -206,16 +236,21 @@ def test_compact_rollups_deletes_by_age(conn: sqlite3.Connection) -> None:
     for batch in (old, mid, new):
         transaction(conn, lambda c, b=batch: rollups.write_rollups(c, b))
     now = T0 + 3600
-    minute_before = conn.execute("SELECT COUNT(*) FROM rollups_minute").fetchone()[0]
+    count_minutes = (
+        "SELECT (SELECT COUNT(*) FROM rollups_minute) + (SELECT COUNT(*) FROM latency_minute)"
+    )
+    minute_before = conn.execute(count_minutes).fetchone()[0]
     deleted = transaction(conn, lambda c: rollups.compact_rollups(c, now, 2.0, 20.0))
     assert deleted[0] > 0 and deleted[1] > 0
     left_min = conn.execute("SELECT MIN(bucket_start) FROM rollups_minute").fetchone()[0]
     left_hour = conn.execute("SELECT MIN(bucket_start) FROM rollups_hour").fetchone()[0]
     assert left_min >= now - 2 * day
     assert now - 20 * day <= left_hour < now - 2 * day  # hour rows outlive minute rows
-    assert conn.execute("SELECT COUNT(*) FROM rollups_minute").fetchone()[0] == (
-        minute_before - deleted[0]
+    assert conn.execute(count_minutes).fetchone()[0] == minute_before - deleted[0]
+    assert conn.execute("SELECT MIN(bucket_start) FROM latency_minute").fetchone()[0] >= (
+        now - 2 * day
     )
+    assert conn.execute("SELECT MIN(bucket_start) FROM latency_hour").fetchone()[0] == left_hour
     assert transaction(conn, lambda c: rollups.compact_rollups(c, now, 2.0, 20.0)) == (0, 0)
 
 
@@ -248,10 +283,13 @@ def test_merges_across_count_widths_and_missing_durations(conn: sqlite3.Connecti
     transaction(conn, lambda c: rollups.write_rollups(c, same(100.0, 2) + same(7.0, 1)))
     transaction(conn, lambda c: rollups.write_rollups(c, same(None, 1)))
     for table in rollups.TABLES.values():
-        count, d_count, d_min, d_max, hist = conn.execute(
-            f"SELECT count, duration_count, duration_min_ms, duration_max_ms, hist FROM {table}"
+        count, d_count, d_min, d_max = conn.execute(
+            f"SELECT count, duration_count, duration_min_ms, duration_max_ms FROM {table}"
         ).fetchone()
         assert (count, d_count, d_min, d_max) == (307, 303, 7.0, 100.0)
+    for table in rollups.LATENCY_TABLES.values():
+        d_count, hist = conn.execute(f"SELECT duration_count, hist FROM {table}").fetchone()
+        assert d_count == 303
         idx, counts = sketch.decode(hist)
         assert hist[0] == 2
         assert dict(zip(idx.tolist(), counts.tolist(), strict=True)) == {

@@ -5,10 +5,10 @@ Two paths, same answer shape (the seed's ``latency_stats`` ``data``):
 * **raw events** when the window holds at most :data:`RAW_SCAN_MAX` operations and raw
   events still cover it: exact values, exact window ``[now - hours, now]``;
 * **rollups** otherwise: per-category sums of the rollup columns (exact counts, mean, min,
-  max) and merged log-bucket histograms (percentiles within 1 % relative). The window is
-  aligned to whole minutes (it starts at the minute containing ``now - hours``); windows
-  over :data:`HOUR_ROLLUPS_FROM_HOURS` read whole hours from ``rollups_hour`` and the partial
-  hours at both ends from ``rollups_minute``.
+  max) and merged log-bucket histograms from ``latency_minute``/``latency_hour``
+  (percentiles within 1 % relative). The window is aligned to whole minutes (it starts at
+  the minute containing ``now - hours``); windows over :data:`HOUR_ROLLUPS_FROM_HOURS` read
+  whole hours from the hour tables and the partial hours at both ends from the minute ones.
 
 Slow operations always come from raw events (the piece ID is needed): a partial index holds
 durations >= 1 s, walked from the slowest down to a cutoff the histogram says reaches the
@@ -143,6 +143,8 @@ def _max(a: float | None, b: float | None) -> float | None:
 
 
 _DENSE = sketch.MAX_INDEX - sketch.ZERO_INDEX + 1
+#: Where the latency histograms of each rollup table's buckets are.
+_HIST_TABLE = {"rollups_minute": "latency_minute", "rollups_hour": "latency_hour"}
 
 
 def _rollup_hists(
@@ -155,8 +157,8 @@ def _rollup_hists(
     pieces: dict[tuple[str, int], tuple[list[bytes], list[bytes]]] = {}
     for table, s, e in segs:
         sql = (
-            f"SELECT action, hist FROM {table} WHERE {where} AND bucket_start >= ? "
-            "AND bucket_start < ? AND hist IS NOT NULL"
+            f"SELECT action, hist FROM {_HIST_TABLE[table]} WHERE {where} "
+            "AND bucket_start >= ? AND bucket_start < ?"
         )
         for action, blob in conn.execute(sql, [*params, s, e]):
             width = blob[0]
@@ -459,8 +461,8 @@ def hourly_percentiles(
     where, params = _node_filter(nodes)
     blobs: dict[tuple[float, str], list[bytes]] = {}
     for bucket_start, action, blob in conn.execute(
-        f"SELECT bucket_start, action, hist FROM rollups_hour WHERE {where} "
-        "AND bucket_start >= ? AND bucket_start < ? AND hist IS NOT NULL",
+        f"SELECT bucket_start, action, hist FROM latency_hour WHERE {where} "
+        "AND bucket_start >= ? AND bucket_start < ?",
         [*params, start, end],
     ):
         cat = ACTION_CATEGORY.get(action)

@@ -3,23 +3,25 @@
 Why: a day at 200 operations/s is 17 M raw events; percentiles, success rates and bandwidth
 over long windows must be sums over a few thousand aggregate rows instead. The ingest
 writer calls :func:`write_rollups` in the SAME transaction as the raw event insert, so the
-rollups never disagree with the events after a crash.
+aggregates never disagree with the events after a crash.
 
-One row per (node_name, bucket_start, satellite_id or '', action, status, error_category
-or '') in ``rollups_minute`` (bucket = 60 s) and ``rollups_hour`` (3600 s): ``count``,
-``bytes`` (sum of sizes), ``duration_count``/``duration_sum_ms``/min/max over the
-operations that had a duration, ``hist`` (analytics.sketch blob, log-spaced buckets) and
-the duration sources (``precise_count``, ``arrival_count``, ``log_seconds_count``,
-``field_count``). Times are UTC unix seconds, durations ms, sizes bytes.
+* ``rollups_minute`` / ``rollups_hour``: one row per (node_name, bucket_start, satellite_id
+  or '', action, status, error_category or ''): ``count``, ``bytes`` (sum of sizes),
+  ``duration_count``/``duration_sum_ms``/min/max over the operations that had a duration,
+  and where those durations came from (``precise_count``, ``arrival_count``,
+  ``log_seconds_count``, ``field_count``).
+* ``latency_minute`` / ``latency_hour``: one row per (node_name, bucket_start, action):
+  the latency histogram (analytics.sketch blob, log-spaced buckets) and its count. Kept
+  apart from the rollups so a week of percentiles reads ~1,000 rows, not ~20,000.
 
-The aggregation is vectorised with numpy (the ingest target is 200,000 lines/s); the rows
-already stored for the batch's buckets are read back and merged in the same numpy pass
-(histograms add counts per bucket), then replaced.
+Times are UTC unix seconds, durations ms, sizes bytes. The aggregation is vectorised with
+numpy (the ingest target is 200,000 lines/s); the rows already stored for the batch's
+buckets are read back and merged in the same numpy pass (histograms add counts per
+bucket), then replaced.
 """
 
 from __future__ import annotations
 
-import builtins
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +38,7 @@ from storj_monitor.model import Event
 MINUTE = 60
 HOUR = 3600
 TABLES: dict[int, str] = {MINUTE: "rollups_minute", HOUR: "rollups_hour"}
+LATENCY_TABLES: dict[int, str] = {MINUTE: "latency_minute", HOUR: "latency_hour"}
 
 #: Duration sources in the order of the ``*_count`` columns; index 4 = no source.
 SOURCES: tuple[str, ...] = ("precise", "arrival", "log_seconds", "field")
@@ -49,18 +52,27 @@ _VALUE_COLUMNS = (
     "duration_sum_ms",
     "duration_min_ms",
     "duration_max_ms",
-    "hist",
     *(f"{s}_count" for s in SOURCES),
 )
 _ALL_COLUMNS = ", ".join((*KEY_COLUMNS, *_VALUE_COLUMNS))
+_N_COLUMNS = len(KEY_COLUMNS) + len(_VALUE_COLUMNS)
 _REPLACE = {
-    table: f"INSERT OR REPLACE INTO {table} ({_ALL_COLUMNS}) "
-    f"VALUES ({', '.join('?' * (len(KEY_COLUMNS) + len(_VALUE_COLUMNS)))})"
-    for table in TABLES.values()
+    t: f"INSERT OR REPLACE INTO {t} ({_ALL_COLUMNS}) VALUES ({', '.join('?' * _N_COLUMNS)})"
+    for t in TABLES.values()
 }
 _EXISTING = {
-    table: f"SELECT {_ALL_COLUMNS} FROM {table} WHERE node_name = ? AND bucket_start = ?"
-    for table in TABLES.values()
+    t: f"SELECT {_ALL_COLUMNS} FROM {t} WHERE node_name = ? AND bucket_start = ?"
+    for t in TABLES.values()
+}
+_HIST_REPLACE = {
+    t: f"INSERT OR REPLACE INTO {t} (node_name, bucket_start, action, duration_count, hist) "
+    "VALUES (?, ?, ?, ?, ?)"
+    for t in LATENCY_TABLES.values()
+}
+_HIST_EXISTING = {
+    t: f"SELECT node_name, bucket_start, action, duration_count, hist FROM {t} "
+    "WHERE node_name = ? AND bucket_start = ?"
+    for t in LATENCY_TABLES.values()
 }
 # Positions of the aggregation columns (time, node, satellite, action, status, error
 # category, size, duration, source) in an events row tuple (store.events column order).
@@ -73,7 +85,8 @@ _COUNT_DTYPES: dict[int, np.dtype[Any]] = {
 
 
 def write_rollups(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
-    """Add a batch of events to the minute and hour rollups (inside the caller's transaction)."""
+    """Add a batch of events to the rollups and latency histograms (inside the caller's
+    transaction; outside one, it opens its own)."""
     if not events:
         return
     cols: list[list[Any]] = [
@@ -100,10 +113,8 @@ def _write_columns(conn: sqlite3.Connection, cols: Sequence[Sequence[Any]]) -> N
     """Aggregate the batch per (key, minute) and (key, hour), merge with the rows already
     stored for those buckets, and write the results.
 
-    Merging is vectorised: the stored histograms of the touched buckets are read back (one
-    primary-key range per node and bucket) and added to the batch's cells in one numpy pass,
-    then every touched row is replaced. Safe because the caller's write transaction holds
-    the database's only write lock between the read and the write.
+    Safe because the caller's write transaction holds the database's only write lock
+    between the read-back and the write.
     """
     if not conn.in_transaction:  # the read-merge-replace must not interleave with a writer
         conn.execute("BEGIN IMMEDIATE")
@@ -132,18 +143,39 @@ def _write_columns(conn: sqlite3.Connection, cols: Sequence[Sequence[Any]]) -> N
         np.int64,
         n,
     )
+    # (node, action) of each key, for the latency histograms
+    pair_codes: dict[tuple[str, str], int] = {}
+    pair_of_key = np.zeros(n, np.int64)
+    for key, pos in codes.items():
+        pair_of_key[pos] = pair_codes.setdefault((key[0], key[2]), len(pair_codes))
+    pairs = list(pair_codes)
     d_vals = durations[d_idx]
+    d_pairs = pair_of_key[key_ids[d_idx]]
     d_buckets = sketch.bucket_indexes(d_vals).astype(np.int64) - sketch.ZERO_INDEX  # >= 0
     strings = (node_col, sat_col, action_col, status_col, err_col)
     for seconds, table in TABLES.items():
         starts = np.floor(ts / seconds) * seconds
-        batch = _Batch(starts, key_ids, strings, sizes, d_idx, d_vals, d_buckets, sources)
+        batch = _Batch(starts, key_ids, strings, sizes, d_idx, d_vals, sources)
         batch.merge_stored(conn, table)
         conn.executemany(_REPLACE[table], batch.rows())
+        if d_idx.size:
+            hists = _HistBatch(starts[d_idx], d_pairs, pairs, d_buckets)
+            hist_table = LATENCY_TABLES[seconds]
+            hists.merge_stored(conn, hist_table)
+            conn.executemany(_HIST_REPLACE[hist_table], hists.rows())
+
+
+def _groups(starts: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first position, group of each position) for the distinct (id, start) pairs."""
+    _, start_codes = np.unique(starts, return_inverse=True)
+    _, first, inverse = np.unique(
+        ids * (int(start_codes.max()) + 1) + start_codes, return_index=True, return_inverse=True
+    )
+    return first, inverse
 
 
 class _Batch:
-    """One batch aggregated per (key, time bucket): numpy arrays indexed by group."""
+    """One batch's rollup rows: numpy arrays indexed by group (key, time bucket)."""
 
     def __init__(
         self,
@@ -153,21 +185,15 @@ class _Batch:
         sizes: np.ndarray,
         d_idx: np.ndarray,
         d_vals: np.ndarray,
-        d_buckets: np.ndarray,
         sources: np.ndarray,
     ) -> None:
-        uniq_starts, start_codes = np.unique(starts, return_inverse=True)
-        _, first, inverse = np.unique(
-            key_ids * len(uniq_starts) + start_codes, return_index=True, return_inverse=True
-        )
-        g = len(first)
-        self.n_groups = g
+        first, inverse = _groups(starts, key_ids)
+        g = self.n_groups = len(first)
         node_col, sat_col, action_col, status_col, err_col = strings
         first_l = first.tolist()
-        starts_l = starts[first].tolist()
         self.keys: list[tuple[Any, ...]] = [
             (node_col[i], st, sat_col[i] or "", action_col[i], status_col[i], err_col[i] or "")
-            for i, st in zip(first_l, starts_l, strict=True)
+            for i, st in zip(first_l, starts[first].tolist(), strict=True)
         ]
         g_d = inverse[d_idx]
         self.count = np.bincount(inverse, minlength=g)
@@ -185,38 +211,83 @@ class _Batch:
             self.d_min[has] = lo[has]
             self.d_max[has] = hi[has]
         self.src = np.bincount(g_d * 5 + sources, minlength=g * 5).reshape(g, 5)[:, :4]
-        # histogram cells as (group << 16 | bucket, count), merged later
-        self.cell_keys = g_d * 65536 + d_buckets
-        self.cell_counts = np.ones(self.cell_keys.size, np.int64)
 
     def merge_stored(self, conn: sqlite3.Connection, table: str) -> None:
         """Add the rows already stored for this batch's keys (same node and bucket)."""
-        wanted = {k: i for i, k in enumerate(self.keys)}
-        found: list[tuple[int, tuple[Any, ...]]] = []
-        sql = _EXISTING[table]
-        for node, start in {(k[0], k[1]) for k in self.keys}:
-            for row in conn.execute(sql, (node, start)):
-                i = wanted.get(tuple(row[:6]))
-                if i is not None:
-                    found.append((i, row))
+        found = _stored(conn, _EXISTING[table], self.keys, 6)
         if not found:
             return
         idx = np.fromiter((i for i, _ in found), np.int64, len(found))
-        rows = [r for _, r in found]
-        self.count[idx] += np.fromiter((r[6] for r in rows), np.int64, len(rows))
-        self.bytes[idx] += np.fromiter((r[7] for r in rows), np.float64, len(rows))
-        self.d_count[idx] += np.fromiter((r[8] for r in rows), np.int64, len(rows))
-        self.d_sum[idx] += np.fromiter((r[9] for r in rows), np.float64, len(rows))
-        stored_min = np.array([r[10] for r in rows], dtype=np.float64)  # None -> NaN
-        stored_max = np.array([r[11] for r in rows], dtype=np.float64)
-        self.d_min[idx] = np.fmin(self.d_min[idx], stored_min)
-        self.d_max[idx] = np.fmax(self.d_max[idx], stored_max)
-        self.src[idx] += np.array([r[13:17] for r in rows], dtype=np.int64).reshape(-1, 4)
+        rows = np.array([r[6:] for _, r in found], dtype=np.float64)  # None -> NaN
+        self.count[idx] += rows[:, 0].astype(np.int64)
+        self.bytes[idx] += rows[:, 1]
+        self.d_count[idx] += rows[:, 2].astype(np.int64)
+        self.d_sum[idx] += rows[:, 3]
+        self.d_min[idx] = np.fmin(self.d_min[idx], rows[:, 4])
+        self.d_max[idx] = np.fmax(self.d_max[idx], rows[:, 5])
+        self.src[idx] += rows[:, 6:10].astype(np.int64)
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        """Complete rows (key columns, then value columns) for INSERT OR REPLACE."""
+        return [
+            (*key, *values)
+            for key, values in zip(
+                self.keys,
+                zip(
+                    self.count.tolist(),
+                    self.bytes.astype(np.int64).tolist(),
+                    self.d_count.tolist(),
+                    self.d_sum.tolist(),
+                    [None if v != v else v for v in self.d_min.tolist()],
+                    [None if v != v else v for v in self.d_max.tolist()],
+                    *(self.src[:, j].tolist() for j in range(4)),
+                    strict=True,
+                ),
+                strict=True,
+            )
+        ]
+
+
+def _stored(
+    conn: sqlite3.Connection, sql: str, keys: list[tuple[Any, ...]], width: int
+) -> list[tuple[int, tuple[Any, ...]]]:
+    """(group, stored row) for each key already in the table; ``width`` key columns."""
+    wanted = {k: i for i, k in enumerate(keys)}
+    found = []
+    for node, start in {(k[0], k[1]) for k in keys}:
+        for row in conn.execute(sql, (node, start)):
+            i = wanted.get(tuple(row[:width]))
+            if i is not None:
+                found.append((i, row))
+    return found
+
+
+class _HistBatch:
+    """One batch's latency histograms per (node, time bucket, action)."""
+
+    def __init__(
+        self,
+        starts: np.ndarray,
+        pair_ids: np.ndarray,
+        pairs: list[tuple[str, str]],
+        buckets: np.ndarray,
+    ) -> None:
+        first, inverse = _groups(starts, pair_ids)
+        self.n_groups = len(first)
+        self.keys: list[tuple[Any, ...]] = [
+            (pairs[p][0], st, pairs[p][1])
+            for p, st in zip(pair_ids[first].tolist(), starts[first].tolist(), strict=True)
+        ]
+        self.cell_keys = inverse * 65536 + buckets
+        self.cell_counts = np.ones(self.cell_keys.size, np.int64)
+
+    def merge_stored(self, conn: sqlite3.Connection, table: str) -> None:
+        found = _stored(conn, _HIST_EXISTING[table], self.keys, 3)
         keys, counts = [self.cell_keys], [self.cell_counts]
         for width, dtype in _COUNT_DTYPES.items():
             groups, idx_parts, cnt_parts, sizes = [], [], [], []
             for i, r in found:
-                blob = r[12]
+                blob = r[4]
                 if not blob or blob[0] != width:
                     continue
                 m, rest = divmod(len(blob) - 1, 2 + width)
@@ -233,45 +304,29 @@ class _Batch:
             g_rep = np.repeat(np.array(groups, np.int64), sizes)
             keys.append((g_rep * 65536 + buckets - sketch.ZERO_INDEX)[ok])
             counts.append(np.frombuffer(b"".join(cnt_parts), dtype).astype(np.int64)[ok])
-        self.cell_keys = np.concatenate(keys)
-        self.cell_counts = np.concatenate(counts)
+        if len(keys) > 1:
+            self.cell_keys = np.concatenate(keys)
+            self.cell_counts = np.concatenate(counts)
 
     def rows(self) -> list[tuple[Any, ...]]:
-        """Complete rows (key columns, then value columns) for INSERT OR REPLACE."""
+        """(node, bucket_start, action, duration_count, hist) per group."""
         cells, inverse = np.unique(self.cell_keys, return_inverse=True)
-        cell_counts = np.bincount(inverse, weights=self.cell_counts, minlength=cells.size).astype(
-            np.int64
-        )
-        bounds = np.searchsorted(cells >> 16, np.arange(self.n_groups + 1)).tolist()
+        cell_counts = np.bincount(inverse, weights=self.cell_counts, minlength=cells.size)
+        cell_counts = cell_counts.astype(np.int64)
+        cell_groups = cells >> 16
+        bounds = np.searchsorted(cell_groups, np.arange(self.n_groups + 1)).tolist()
+        totals = np.bincount(cell_groups, weights=cell_counts, minlength=self.n_groups)
         idx_bytes = ((cells & 0xFFFF) + sketch.ZERO_INDEX).astype("<i2").tobytes()
         # count width per group (1, 2 or 4 bytes) from the group's largest count
         top = np.zeros(self.n_groups, np.int64)
-        np.maximum.at(top, cells >> 16, cell_counts)
+        np.maximum.at(top, cell_groups, cell_counts)
         widths = np.where(top < 256, 1, np.where(top < 65536, 2, 4)).tolist()
         # one byte string per width in use; a group only reads cells that fit its width
-        cnt_bytes = {w: cell_counts.astype(_COUNT_DTYPES[w]).tobytes() for w in set(widths) if w}
-        blobs = [
-            bytes((w,)) + idx_bytes[2 * lo : 2 * hi] + cnt_bytes[w][w * lo : w * hi]
-            if hi > lo
-            else None
-            for w, (lo, hi) in zip(widths, pairwise(bounds), strict=True)
-        ]
+        cnt_bytes = {w: cell_counts.astype(_COUNT_DTYPES[w]).tobytes() for w in set(widths)}
         return [
-            (*key, *values)
-            for key, values in zip(
-                self.keys,
-                zip(
-                    self.count.tolist(),
-                    self.bytes.astype(np.int64).tolist(),
-                    self.d_count.tolist(),
-                    self.d_sum.tolist(),
-                    [None if v != v else v for v in self.d_min.tolist()],
-                    [None if v != v else v for v in self.d_max.tolist()],
-                    blobs,
-                    *(self.src[:, j].tolist() for j in range(4)),
-                    strict=True,
-                ),
-                strict=True,
+            (*key, total, bytes((w,)) + idx_bytes[2 * lo : 2 * hi] + cnt_bytes[w][w * lo : w * hi])
+            for key, total, w, (lo, hi) in zip(
+                self.keys, totals.astype(np.int64).tolist(), widths, pairwise(bounds), strict=True
             )
         ]
 
@@ -295,7 +350,6 @@ class RollupRow:
     duration_sum_ms: float
     duration_min_ms: float | None
     duration_max_ms: float | None
-    hist: builtins.bytes | None
     precise_count: int
     arrival_count: int
     log_seconds_count: int
@@ -346,30 +400,32 @@ def compact_rollups(
     minute_retention_days: float,
     hour_retention_days: float,
 ) -> tuple[int, int]:
-    """Delete minute rows older than ``minute_retention_days`` and hour rows older than
-    ``hour_retention_days`` (``now`` UTC unix seconds); returns (minute rows, hour rows).
+    """Delete minute rows (rollups and latency histograms) older than
+    ``minute_retention_days`` and hour rows older than ``hour_retention_days`` (``now`` UTC
+    unix seconds); returns (minute rows, hour rows) deleted, both kinds counted.
 
     Deletes per node so each statement walks the primary key (node_name, bucket_start).
     """
-    deleted = []
-    for table, days in (
-        ("rollups_minute", minute_retention_days),
-        ("rollups_hour", hour_retention_days),
+    deleted = [0, 0]
+    for which, seconds, days in (
+        (0, MINUTE, minute_retention_days),
+        (1, HOUR, hour_retention_days),
     ):
         cutoff = now - days * 86400.0
-        nodes = [r[0] for r in conn.execute(f"SELECT DISTINCT node_name FROM {table}")]
-        n = 0
-        for node in nodes:
-            cur = conn.execute(
-                f"DELETE FROM {table} WHERE node_name = ? AND bucket_start < ?", (node, cutoff)
-            )
-            n += cur.rowcount
-        deleted.append(n)
+        for table in (TABLES[seconds], LATENCY_TABLES[seconds]):
+            nodes = [r[0] for r in conn.execute(f"SELECT DISTINCT node_name FROM {table}")]
+            for node in nodes:
+                cur = conn.execute(
+                    f"DELETE FROM {table} WHERE node_name = ? AND bucket_start < ?",
+                    (node, cutoff),
+                )
+                deleted[which] += cur.rowcount
     return deleted[0], deleted[1]
 
 
 __all__ = [
     "HOUR",
+    "LATENCY_TABLES",
     "MINUTE",
     "SOURCES",
     "TABLES",

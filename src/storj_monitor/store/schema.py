@@ -74,9 +74,8 @@ def _v1_core(conn: sqlite3.Connection) -> None:
             updated_at REAL NOT NULL
         );
 
-        -- Per-minute and per-hour aggregates of piece operations. ``hist`` is a sparse
-        -- latency histogram in fixed log-spaced buckets (analytics.sketch), so percentiles
-        -- over long windows are sums of bucket counts.
+        -- Per-minute and per-hour aggregates of piece operations (store.rollups): what
+        -- traffic statistics and latency means/min/max over long windows read.
         CREATE TABLE IF NOT EXISTS rollups_minute (
             node_name TEXT NOT NULL,
             bucket_start REAL NOT NULL,        -- start of the minute, UTC unix seconds
@@ -90,7 +89,6 @@ def _v1_core(conn: sqlite3.Connection) -> None:
             duration_sum_ms REAL NOT NULL,
             duration_min_ms REAL,
             duration_max_ms REAL,
-            hist BLOB,
             precise_count INTEGER NOT NULL DEFAULT 0,      -- durations by source (model.DurationSource)
             arrival_count INTEGER NOT NULL DEFAULT 0,
             log_seconds_count INTEGER NOT NULL DEFAULT 0,  -- whole-second log timestamps (±1 s)
@@ -110,12 +108,30 @@ def _v1_core(conn: sqlite3.Connection) -> None:
             duration_sum_ms REAL NOT NULL,
             duration_min_ms REAL,
             duration_max_ms REAL,
-            hist BLOB,
             precise_count INTEGER NOT NULL DEFAULT 0,      -- durations by source (model.DurationSource)
             arrival_count INTEGER NOT NULL DEFAULT 0,
             log_seconds_count INTEGER NOT NULL DEFAULT 0,  -- whole-second log timestamps (±1 s)
             field_count INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (node_name, bucket_start, satellite_id, action, status, error_category)
+        ) WITHOUT ROWID;
+        -- Latency histograms per node, minute/hour and action: sparse counts in fixed
+        -- log-spaced buckets (analytics.sketch), so a percentile over a week is a sum of
+        -- bucket counts over ~1,000 small rows. Written with the rollups (store.rollups).
+        CREATE TABLE IF NOT EXISTS latency_minute (
+            node_name TEXT NOT NULL,
+            bucket_start REAL NOT NULL,        -- start of the minute, UTC unix seconds
+            action TEXT NOT NULL,
+            duration_count INTEGER NOT NULL,   -- operations in the histogram
+            hist BLOB NOT NULL,
+            PRIMARY KEY (node_name, bucket_start, action)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS latency_hour (
+            node_name TEXT NOT NULL,
+            bucket_start REAL NOT NULL,
+            action TEXT NOT NULL,
+            duration_count INTEGER NOT NULL,
+            hist BLOB NOT NULL,
+            PRIMARY KEY (node_name, bucket_start, action)
         ) WITHOUT ROWID;
 
         CREATE TABLE IF NOT EXISTS storage_snapshots (
