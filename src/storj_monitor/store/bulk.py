@@ -14,6 +14,7 @@ Protocol: ``submit(rows, records, offset, expected, raw_since)`` then, in order,
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import queue
 import sqlite3
@@ -210,4 +211,5 @@ def make_writer(db_path: str, *, process: bool) -> BatchWriter:
 
 if __name__ == "__main__":
     sys.stdout = sys.stderr  # stdout is the reply pipe: nothing else may write to it
+    gc.disable()  # batches are acyclic lists and tuples: the cycle collector would only cost
     _serve(sys.argv[1], Connection(0, writable=False), Connection(1, readable=False))
