@@ -10,9 +10,10 @@ directly instead (no generator, no parser: a quicker run for the query timings).
 
 Then it times ``get_latency_stats`` and ``get_latency_histogram`` for 1 h and 24 h windows
 ending at the last event (cold first call, then the median of ``--repeat``), and prints the
-database size. Prints figures; asserts nothing.
+database size. ``--week`` also times a 7-day window over copies of the day's hour rows.
+Prints figures; asserts nothing.
 
-    python bench/bench_latency.py [--hours 24] [--ops 200] [--direct] [--keep DIR]
+    python bench/bench_latency.py [--hours 24] [--ops 200] [--direct] [--keep DIR] [--week]
 """
 
 from __future__ import annotations
@@ -178,12 +179,43 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
     return cold * 1000, statistics.median(runs) * 1000 if runs else cold * 1000, result
 
 
-def queries(db_path: Path, repeat: int) -> None:
+def copy_history(db_path: Path, days: int) -> None:
+    """Copy the ingested day's hour rows ``days`` times into the past (rollups_hour and
+    latency_hour only; raw events and minute rows are not copied), so 7-day windows can
+    be timed without ingesting a week."""
+    conn = connect(db_path)
+    first = conn.execute("SELECT MIN(bucket_start) FROM rollups_hour").fetchone()[0]
+    if conn.execute(
+        "SELECT COUNT(*) FROM rollups_hour WHERE bucket_start < ?", (first,)
+    ).fetchone()[0]:
+        conn.close()
+        return
+    cols = {
+        "rollups_hour": "node_name, bucket_start, satellite_id, action, status, error_category, "
+        "count, bytes, duration_count, duration_sum_ms, duration_min_ms, duration_max_ms, "
+        "precise_count, arrival_count, log_seconds_count, field_count",
+        "latency_hour": "node_name, bucket_start, action, duration_count, hist",
+    }
+    conn.execute("BEGIN IMMEDIATE")
+    for table, names in cols.items():
+        select = names.replace("bucket_start", "bucket_start - ?", 1)
+        for day in range(1, days + 1):
+            conn.execute(
+                f"INSERT OR IGNORE INTO {table} ({names}) SELECT {select} FROM {table} "
+                "WHERE bucket_start >= ?",
+                (day * 86400.0, first),
+            )
+    conn.execute("COMMIT")
+    conn.close()
+    print(f"copied the day's hour rows {days} days back (for the 7-day window only)")
+
+
+def queries(db_path: Path, repeat: int, windows: tuple[float, ...]) -> None:
     settings = defaults()
     conn = connect(db_path, readonly=True)
     now = conn.execute("SELECT MAX(timestamp) FROM events").fetchone()[0] + 1.0
     print(f"{'query':<34}{'cold ms':>9}{'median ms':>11}  result")
-    for hours in (1.0, 24.0):
+    for hours in windows:
         cold, med, data = timed(
             lambda h=hours: lq.get_latency_stats(
                 conn,
@@ -219,17 +251,17 @@ def sizes(db_path: Path) -> None:
     conn = sqlite3.connect(db_path)
     size = sum(os.path.getsize(p) for p in (db_path, Path(f"{db_path}-wal")) if p.exists())
     print(f"database size     {size / 1e6:,.1f} MB")
-    for table in ("events", "rollups_minute", "rollups_hour"):
+    for table in ("events", "rollups_minute", "rollups_hour", "latency_minute", "latency_hour"):
         n = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
         print(f"  {table:<16}{n:>12,} rows")
-    for table in ("rollups_minute", "rollups_hour"):
+    for table in ("latency_minute", "latency_hour"):
         h = conn.execute(f"SELECT COALESCE(SUM(LENGTH(hist)), 0) FROM {table}").fetchone()[0]
         print(f"  {table} histogram bytes {h / 1e6:,.1f} MB")
     try:
         rows = conn.execute(
             "SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC"
         ).fetchall()
-        for name, pgsize in rows[:8]:
+        for name, pgsize in rows[:10]:
             print(f"  {name:<28}{pgsize / 1e6:10,.1f} MB")
     except sqlite3.OperationalError:
         pass  # dbstat not compiled in
@@ -243,6 +275,11 @@ def main() -> int:
     p.add_argument("--direct", action="store_true", help="build Events, skip generator+parser")
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--keep", metavar="DIR", help="keep the database in DIR (reused if present)")
+    p.add_argument(
+        "--week",
+        action="store_true",
+        help="also time a 7-day window (copies the day's hour rows 6 days back first)",
+    )
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.keep or tmp)
@@ -259,7 +296,10 @@ def main() -> int:
         else:
             print(f"reusing {db_path}")
         sizes(db_path)
-        queries(db_path, args.repeat)
+        queries(db_path, args.repeat, (1.0, 24.0))
+        if args.week:
+            copy_history(db_path, 6)
+            queries(db_path, args.repeat, (168.0,))
     return 0
 
 
