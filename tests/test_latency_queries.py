@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from storj_monitor.analytics import latency
-from storj_monitor.model import Event
+from storj_monitor.model import Event, action_category
 from storj_monitor.store import events as se
 from storj_monitor.store import latency_queries as lq
 from storj_monitor.store.database import connect, transaction
@@ -283,3 +283,27 @@ def test_slow_operation_lookup_walks_only_the_top_of_the_index(conn: sqlite3.Con
     conn.set_progress_handler(None, 0)
     assert [r[2] for r in rows] == [90_000.0]
     assert steps < 20  # < 2,000 VM instructions; walking from 1 s would take > 200,000
+
+
+def test_hourly_percentiles_baseline(conn: sqlite3.Connection) -> None:
+    start = (NOW // 3600 - 30) * 3600
+    events = make_events(30 * 60, 16, start, start + 30 * 3600)  # 60 per hour
+    ingest(conn, events)
+    got = lq.hourly_percentiles(conn, ["My-Node"], start, start + 30 * 3600, 0.95, min_count=5)
+    for cat in ("get", "put"):
+        expected = []
+        for h in range(30):
+            lo, hi = start + h * 3600, start + (h + 1) * 3600
+            vals = [
+                e.duration_ms
+                for e in events
+                if lo <= e.timestamp < hi
+                and e.duration_ms is not None
+                and action_category(e.action) == cat
+            ]
+            if len(vals) >= 5:
+                expected.append(latency.calculate_percentiles(vals, [95])["p95"])
+        assert len(got[cat]) == len(expected) > 0
+        for a, e in zip(got[cat], expected, strict=True):
+            assert a == pytest.approx(e, rel=0.01)
+    assert lq.hourly_percentiles(conn, ["nobody"], start, NOW) == {}
