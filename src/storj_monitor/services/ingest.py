@@ -316,7 +316,8 @@ class NodeIngest:
     def _submit(self, batch: _Batch) -> None:
         """Hand a batch to the writer after the previous one committed (one in flight)."""
         if not self._wait_inflight():
-            return  # the previous batch failed: this one was built on it, drop it too
+            self._resync(batch)  # the previous batch failed: this one was built on it, too
+            return
         offsets = [(new, self._committed.get(key)) for key, new in batch.offsets.items()]
         events, records = batch.events, batch.records
         fut = self.store.submit_write(
