@@ -269,3 +269,34 @@ async def test_live_durations_use_the_injected_arrival_clock(tmp_path: Path) -> 
         await ingest.stop()
     assert seen[0].duration_source == "arrival"
     assert seen[0].duration_ms == pytest.approx(250.0)
+
+
+async def test_live_follower_and_import_of_the_same_file_store_each_line_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storj_monitor.services.history as history
+
+    monkeypatch.setattr(history, "IMPORT_BATCH_ROWS", 40)
+    log = tmp_path / "node.log"
+    log.write_text(text(transfers(0, 1500)))
+    settings = fast_settings(tmp_path / "s.db", db_batch_size=40, log_read_block_bytes=8192)
+    with Store(settings.db_path) as store:
+        ingest = NodeIngest(settings, store, Bus(), NodeSpec("n1", str(log)))
+        await ingest.start()
+        result = await asyncio.to_thread(
+            history.import_log, settings.db_path, "n1", str(log),
+            max_pending=1000, ttl_seconds=3600, block_bytes=8192, writer_process=False,
+        )  # fmt: skip
+        await until(lambda: ingest.caught_up, "the follower")
+        await until(
+            lambda: (
+                store.read_sync(lambda c: se.get_offsets(c, "n1"))[0].offset == log.stat().st_size
+            ),
+            "the end of the file",
+        )
+        await ingest.stop()
+        total, distinct = store.read_sync(
+            lambda c: c.execute("SELECT COUNT(*), COUNT(DISTINCT piece_id) FROM events").fetchone()
+        )
+    assert (total, distinct) == (1500, 1500)
+    assert result.events + ingest.events == 1500  # whoever stored a line first owns it
