@@ -190,8 +190,18 @@ async def test_remote_node_through_a_forwarder(tmp_path: Path) -> None:
 async def test_large_first_read_uses_the_import_fast_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import storj_monitor.services.history as history
     import storj_monitor.services.ingest as ingest_module
 
+    imports = []
+    real_import = history.import_log
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        result = real_import(*args, **kwargs)
+        imports.append(result)
+        return result
+
+    monkeypatch.setattr(ingest_module, "import_log", spy)
     log = tmp_path / "node.log"
     log.write_text(text(transfers(0, 300)))
     tail = len(text(transfers(290, 10)).encode())  # about the last 10 transfers
@@ -205,8 +215,12 @@ async def test_large_first_read_uses_the_import_fast_path(
         ingest = NodeIngest(settings, store, bus, NodeSpec("n1", str(log)), clock=lambda: T0)
         await ingest.start()
         await until(lambda: stored_events(store) == 300 and ingest.caught_up, "the backlog")
-        assert ingest.imported_lines > 500  # most of it went through the fast path
         assert ingest.lines == 600 and ingest.events == 300
+        assert imports and imports[0].events > 250  # most of it went through the fast path
+        durations = store.read_sync(
+            lambda c: c.execute("SELECT COUNT(*) FROM events WHERE duration_ms = 1000").fetchone()
+        )
+        assert durations == (300,)  # the pairing state crossed the hand-over
         await until(lambda: len(seen) >= 9, "the tail on the bus")
         assert 9 <= len(seen) <= 11  # only the tail read by the follower is broadcast
         append(log, transfers(300, 2))

@@ -94,6 +94,7 @@ def import_log(
     stop_at: int | None = None,
     should_stop: Callable[[], bool] | None = None,
     raw_since: float | None = None,
+    processor: LineProcessor | None = None,
 ) -> ImportResult:
     """Import ``path`` as node ``node_name`` into the database at ``db_path``.
 
@@ -103,7 +104,9 @@ def import_log(
     than this byte (the rest is left to a live follower); ``should_stop()`` ends the import
     early (everything read so far is still stored). ``raw_since`` (UTC unix seconds): older
     events are aggregated into the rollups but not stored as raw rows (retention would
-    delete them at once). Raises
+    delete them at once). ``processor``: parse and pair with this one (a live follower that
+    continues after ``stop_at`` keeps the pairing state, so no duration is lost); its
+    counters then include earlier lines. Raises
     :class:`LogImportError` for a missing/unreadable file or a database that cannot be written.
     """
     result = ImportResult(path, node_name)
@@ -137,7 +140,7 @@ def import_log(
         gc.disable()  # millions of short-lived acyclic objects: the cycle collector only costs
         try:
             importer = _Importer(conn, fd, fp, result, writer, clock, on_progress)
-            importer.processor = LineProcessor(
+            importer.processor = processor or LineProcessor(
                 node_name, max_pending=max_pending, ttl_seconds=ttl_seconds
             )
             importer.stop_at, importer.should_stop = stop_at, should_stop

@@ -91,8 +91,6 @@ class NodeIngest:
         self.conflicts = 0
         self.write_errors = 0
         self.restarts = 0  # times the worker started over after an unexpected error
-        self.imported_lines = 0  # read by the fast path of a large first read
-        self.imported_unparseable = 0
         self._import_backlog_bytes = 0
         self.last_event_time: float | None = None
         self.available_space: tuple[float, int] | None = None
@@ -106,11 +104,11 @@ class NodeIngest:
     # --- counters --------------------------------------------------------------------
     @property
     def lines(self) -> int:
-        return self.processor.lines + self.imported_lines
+        return self.processor.lines
 
     @property
     def unparseable(self) -> int:
-        return self.processor.unparseable + self.imported_unparseable
+        return self.processor.unparseable
 
     @property
     def caught_up(self) -> bool:
@@ -153,8 +151,8 @@ class NodeIngest:
         """A large first read goes through the history import's fast path (a writer
         process, big transactions) up to the last ``LIVE_TAIL_BYTES`` of the file; the
         follower then resumes from the offset it stored and handles the tail (whose recent
-        events reach the bus) and everything after. Transfers that straddle the hand-over
-        lose their duration, nothing else."""
+        events reach the bus) and everything after, with the same parser and pairing state
+        (so no duration is lost at the hand-over)."""
         s, path = self.settings, self.node.log_source
         try:
             size = os.path.getsize(path)
@@ -182,6 +180,7 @@ class NodeIngest:
                 on_start=on_start, on_progress=on_progress,
                 stop_at=stop_at, should_stop=self._stop.is_set,
                 raw_since=self.clock() - s.events_retention_days * 86400.0,
+                processor=self.processor,  # the pairing state carries over to the follower
             )  # fmt: skip
         except (LogImportError, RuntimeError) as exc:
             log.warning("%s: fast import of the log history failed (%s); reading it live",
@@ -191,8 +190,6 @@ class NodeIngest:
             if progress:
                 progress[0].close()
             self._import_backlog_bytes = 0
-        self.imported_lines += result.lines
-        self.imported_unparseable += result.unparseable
         self.events += result.events
         self.records += result.records
 
