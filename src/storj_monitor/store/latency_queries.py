@@ -7,8 +7,9 @@ Two paths, same answer shape (the seed's ``latency_stats`` ``data``):
 * **rollups** otherwise: per-category sums of the rollup columns (exact counts, mean, min,
   max) and merged log-bucket histograms from ``latency_minute``/``latency_hour``
   (percentiles within 1 % relative). The window is aligned to whole minutes (it starts at
-  the minute containing ``now - hours``); windows over :data:`HOUR_ROLLUPS_FROM_HOURS` read
-  whole hours from the hour tables and the partial hours at both ends from the minute ones.
+  the minute containing ``now - hours``); windows over 3 hours read whole hours from the
+  hour tables and the partial hours at both ends from the minute ones
+  (:func:`storj_monitor.store.latency_rollups.rollup_segments`).
 
 Slow operations always come from raw events (the piece ID is needed): a partial index holds
 durations >= 1 s, walked from the slowest down to a cutoff the histogram says reaches the
@@ -20,7 +21,6 @@ means every node.
 
 from __future__ import annotations
 
-import math
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -29,17 +29,23 @@ import numpy as np
 
 from storj_monitor.analytics import latency, sketch
 from storj_monitor.model import ACTION_CATEGORY
+from storj_monitor.store.latency_rollups import (
+    Segment,
+    merge_max,
+    merge_min,
+    node_filter,
+    rollup_hists,
+    rollup_scalars,
+    rollup_segments,
+    sparse,
+)
 from storj_monitor.store.rollups import SOURCES
 
 #: Windows with at most this many operations are computed from raw events (exact).
 RAW_SCAN_MAX = 5_000
-#: Windows longer than this read whole hours from ``rollups_hour``.
-HOUR_ROLLUPS_FROM_HOURS = 3.0
 #: The literal of the partial index ``idx_events_slow`` (schema): only durations >= this.
 SLOW_INDEX_MIN_MS = 1000
 AGGREGATE = "Aggregate"
-
-Segment = tuple[str, float, float]  # (table, start inclusive, end exclusive)
 
 
 # --- window and node helpers ------------------------------------------------------------
@@ -57,27 +63,6 @@ def resolve_nodes(conn: sqlite3.Connection, node_names: Sequence[str]) -> list[s
     return sorted(r[0] for r in rows)
 
 
-def rollup_segments(start: float, end: float) -> list[Segment]:
-    """Which rollup rows cover ``[start, end)``: minutes at the edges, hours in between."""
-    m0 = math.floor(start / 60.0) * 60.0
-    if end - m0 <= HOUR_ROLLUPS_FROM_HOURS * 3600.0:
-        return [("rollups_minute", m0, end)]
-    h0 = math.ceil(m0 / 3600.0) * 3600.0
-    h1 = math.floor(end / 3600.0) * 3600.0
-    segs: list[Segment] = []
-    if h0 > m0:
-        segs.append(("rollups_minute", m0, h0))
-    if h1 > h0:
-        segs.append(("rollups_hour", h0, h1))
-    if end > h1:
-        segs.append(("rollups_minute", h1, end))
-    return segs
-
-
-def _node_filter(nodes: Sequence[str]) -> tuple[str, list[Any]]:
-    return f"node_name IN ({', '.join('?' * len(nodes))})", list(nodes)
-
-
 def _use_raw(
     conn: sqlite3.Connection,
     nodes: Sequence[str],
@@ -90,7 +75,7 @@ def _use_raw(
     the rollups over the same minute-aligned window (retention has not pruned it)."""
     if rollup_total > RAW_SCAN_MAX:
         return False
-    where, params = _node_filter(nodes)
+    where, params = node_filter(nodes)
     start = min(s for _, s, _ in segs)
     raw = conn.execute(
         f"SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE {where} AND timestamp >= ? "
@@ -100,104 +85,13 @@ def _use_raw(
     return int(raw) >= rollup_total
 
 
-# --- rollup reads -----------------------------------------------------------------------
-
-_SCALARS = (
-    "SUM(count), SUM(duration_count), SUM(duration_sum_ms), MIN(duration_min_ms), "
-    "MAX(duration_max_ms), " + ", ".join(f"SUM({s}_count)" for s in SOURCES)
-)
-
-
-def _rollup_scalars(
-    conn: sqlite3.Connection, nodes: Sequence[str], segs: Sequence[Segment]
-) -> dict[str, list[Any]]:
-    """Per action: [count, duration_count, sum_ms, min, max, *source counts]."""
-    where, params = _node_filter(nodes)
-    out: dict[str, list[Any]] = {}
-    for table, s, e in segs:
-        sql = (
-            f"SELECT action, {_SCALARS} FROM {table} "
-            f"WHERE {where} AND bucket_start >= ? AND bucket_start < ? GROUP BY action"
-        )
-        for action, *vals in conn.execute(sql, [*params, s, e]):
-            acc = out.get(action)
-            if acc is None:
-                out[action] = list(vals)
-                continue
-            acc[0] += vals[0]
-            acc[1] += vals[1]
-            acc[2] += vals[2]
-            acc[3] = _min(acc[3], vals[3])
-            acc[4] = _max(acc[4], vals[4])
-            for i in range(5, len(acc)):
-                acc[i] += vals[i]
-    return out
-
-
-def _min(a: float | None, b: float | None) -> float | None:
-    return b if a is None else a if b is None else min(a, b)
-
-
-def _max(a: float | None, b: float | None) -> float | None:
-    return b if a is None else a if b is None else max(a, b)
-
-
-_DENSE = sketch.MAX_INDEX - sketch.ZERO_INDEX + 1
-#: Where the latency histograms of each rollup table's buckets are.
-_HIST_TABLE = {"rollups_minute": "latency_minute", "rollups_hour": "latency_hour"}
-
-
-def _rollup_hists(
-    conn: sqlite3.Connection, nodes: Sequence[str], segs: Sequence[Segment]
-) -> dict[str, np.ndarray]:
-    """Merged histograms per category (and ``all``) as dense count arrays indexed by
-    ``bucket - ZERO_INDEX``; blobs are concatenated and decoded in one numpy call per
-    category and count width."""
-    where, params = _node_filter(nodes)
-    pieces: dict[tuple[str, int], tuple[list[bytes], list[bytes]]] = {}
-    for table, s, e in segs:
-        sql = (
-            f"SELECT action, hist FROM {_HIST_TABLE[table]} WHERE {where} "
-            "AND bucket_start >= ? AND bucket_start < ?"
-        )
-        for action, blob in conn.execute(sql, [*params, s, e]):
-            width = blob[0]
-            n = (len(blob) - 1) // (2 + width)
-            cat = ACTION_CATEGORY.get(action, "other")
-            idx_l, cnt_l = pieces.setdefault((cat, width), ([], []))
-            idx_l.append(blob[1 : 1 + 2 * n])
-            cnt_l.append(blob[1 + 2 * n :])
-    dense: dict[str, np.ndarray] = {}
-    for (cat, width), (idx_l, cnt_l) in pieces.items():
-        dtype = {1: "<u1", 2: "<u2", 4: "<u4"}.get(width)
-        if dtype is None:
-            continue  # a corrupt blob: skip it rather than fail the whole query
-        idx = np.frombuffer(b"".join(idx_l), "<i2").astype(np.int64) - sketch.ZERO_INDEX
-        cnt = np.frombuffer(b"".join(cnt_l), dtype)
-        if idx.size != cnt.size:
-            continue
-        ok = (idx >= 0) & (idx < _DENSE)
-        add = np.bincount(idx[ok], weights=cnt[ok], minlength=_DENSE)
-        dense[cat] = dense.get(cat, 0) + add
-    if dense:
-        dense["all"] = sum(dense.values())  # type: ignore[assignment]
-    return dense
-
-
-def _sparse(d: np.ndarray | None) -> sketch.Hist:
-    if d is None:
-        return sketch.EMPTY
-    nz = np.flatnonzero(d)
-    return (nz + sketch.ZERO_INDEX).astype(np.int16), d[nz].astype(np.int64)
-
-
 # --- raw reads --------------------------------------------------------------------------
 
 
 def _raw_rows(
     conn: sqlite3.Connection, nodes: Sequence[str], start: float, end: float
 ) -> list[tuple[str, float | None, str | None]]:
-    where, params = _node_filter(nodes)
+    where, params = node_filter(nodes)
     return conn.execute(
         f"SELECT action, duration_ms, duration_source FROM events "
         f"WHERE {where} AND timestamp >= ? AND timestamp <= ?",
@@ -218,7 +112,7 @@ def _slow_rows(
     limit: int,
 ) -> list[tuple[Any, ...]]:
     """Raw operations slower than ``threshold_ms`` (and than ``cutoff_ms``), slowest first."""
-    where, params = _node_filter(nodes)
+    where, params = node_filter(nodes)
     floor = max(threshold_ms, cutoff_ms)
     args = [*params, floor, start, end, limit]
     if floor >= SLOW_INDEX_MIN_MS:
@@ -319,7 +213,7 @@ def get_latency_stats(
     if not nodes or hours <= 0:
         return result
     segs = rollup_segments(start, now)
-    scalars = _rollup_scalars(conn, nodes, segs)
+    scalars = rollup_scalars(conn, nodes, segs)
     rollup_total = sum(v[0] for v in scalars.values())
     if _use_raw(conn, nodes, segs, now, rollup_total):
         _fill_from_raw(conn, result, nodes, start, now, slow_threshold_ms, slow_limit)
@@ -372,7 +266,7 @@ def _fill_from_rollups(
     limit: int,
 ) -> None:
     result["computed_from"] = "rollups"
-    hists = {c: _sparse(d) for c, d in _rollup_hists(conn, nodes, segs).items()}
+    hists = {c: sparse(d) for c, d in rollup_hists(conn, nodes, segs).items()}
     per_cat: dict[str, list[Any]] = {}
     for action, vals in scalars.items():
         for cat in (ACTION_CATEGORY.get(action, "other"), "all"):
@@ -383,8 +277,8 @@ def _fill_from_rollups(
             acc[0] += vals[0]
             acc[1] += vals[1]
             acc[2] += vals[2]
-            acc[3] = _min(acc[3], vals[3])
-            acc[4] = _max(acc[4], vals[4])
+            acc[3] = merge_min(acc[3], vals[3])
+            acc[4] = merge_max(acc[4], vals[4])
             for i in range(5, len(acc)):
                 acc[i] += vals[i]
     stats = result["statistics"]
@@ -426,9 +320,9 @@ def get_latency_histogram(
         return {**latency.histogram_payload({}, bucket_size_ms), "computed_from": "events"}
     start = now - hours * 3600.0
     segs = rollup_segments(start, now)
-    scalars = _rollup_scalars(conn, nodes, segs)
+    scalars = rollup_scalars(conn, nodes, segs)
     if _use_raw(conn, nodes, segs, now, sum(v[0] for v in scalars.values())):
-        where, params = _node_filter(nodes)
+        where, params = node_filter(nodes)
         rows = conn.execute(
             f"SELECT MAX(CAST(duration_ms / ? AS INTEGER), 0) AS b, COUNT(*) FROM events "
             f"WHERE {where} AND timestamp >= ? AND timestamp <= ? AND duration_ms IS NOT NULL "
@@ -437,9 +331,9 @@ def get_latency_histogram(
         ).fetchall()
         counts = {int(b): int(c) for b, c in rows}
         return {**latency.histogram_payload(counts, bucket_size_ms), "computed_from": "events"}
-    dense = _rollup_hists(conn, nodes, segs).get("all")
+    dense = rollup_hists(conn, nodes, segs).get("all")
     return {
-        **latency.histogram_from_sketch(_sparse(dense), bucket_size_ms),
+        **latency.histogram_from_sketch(sparse(dense), bucket_size_ms),
         "computed_from": "rollups",
     }
 
@@ -458,7 +352,7 @@ def hourly_percentiles(
     nodes = resolve_nodes(conn, node_names)
     if not nodes:
         return {}
-    where, params = _node_filter(nodes)
+    where, params = node_filter(nodes)
     blobs: dict[tuple[float, str], list[bytes]] = {}
     for bucket_start, action, blob in conn.execute(
         f"SELECT bucket_start, action, hist FROM latency_hour WHERE {where} "
