@@ -304,3 +304,12 @@ def test_outside_a_transaction_it_opens_its_own(conn: sqlite3.Connection) -> Non
     rollups.write_rollups(conn, events)
     assert not conn.in_transaction
     assert conn.execute("SELECT SUM(count) FROM rollups_hour").fetchone()[0] == 400
+
+
+def test_distinct_nodes(conn: sqlite3.Connection) -> None:
+    assert rollups.distinct_nodes(conn) == []
+    transaction(conn, lambda c: rollups.write_rollups(c, synthetic(200, seed=22)))
+    assert rollups.distinct_nodes(conn) == ["n1", "n2"]
+    assert rollups.distinct_nodes(conn, "latency_minute") == ["n1", "n2"]
+    with pytest.raises(ValueError):
+        rollups.distinct_nodes(conn, "events")

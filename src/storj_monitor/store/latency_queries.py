@@ -39,7 +39,7 @@ from storj_monitor.store.latency_rollups import (
     rollup_segments,
     sparse,
 )
-from storj_monitor.store.rollups import SOURCES
+from storj_monitor.store.rollups import SOURCES, distinct_nodes
 
 #: Windows with at most this many operations are computed from raw events (exact).
 RAW_SCAN_MAX = 5_000
@@ -56,11 +56,7 @@ def resolve_nodes(conn: sqlite3.Connection, node_names: Sequence[str]) -> list[s
     names = [n for n in node_names if n and n != AGGREGATE]
     if names and AGGREGATE not in node_names:
         return list(dict.fromkeys(names))
-    rows = conn.execute(
-        "SELECT node_name FROM rollups_hour GROUP BY node_name "
-        "UNION SELECT node_name FROM events GROUP BY node_name"
-    ).fetchall()
-    return sorted(r[0] for r in rows)
+    return distinct_nodes(conn, "rollups_hour")  # every event is in an hour rollup
 
 
 def _use_raw(

@@ -391,6 +391,24 @@ def rollup_count(
     return int(conn.execute(sql, params).fetchone()[0])
 
 
+def distinct_nodes(conn: sqlite3.Connection, table: str = "rollups_hour") -> list[str]:
+    """Node names present in a rollup or latency table, sorted.
+
+    A loose index scan on the primary key (one seek per node), not a scan of every row.
+    """
+    if table not in (*TABLES.values(), *LATENCY_TABLES.values()):
+        raise ValueError(f"unknown rollup table {table!r}")
+    rows = conn.execute(
+        f"""WITH RECURSIVE n(name) AS (
+            SELECT MIN(node_name) FROM {table}
+            UNION ALL
+            SELECT (SELECT MIN(node_name) FROM {table} WHERE node_name > n.name)
+            FROM n WHERE n.name IS NOT NULL
+        ) SELECT name FROM n WHERE name IS NOT NULL"""
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
 # --- retention --------------------------------------------------------------------------
 
 
@@ -413,8 +431,7 @@ def compact_rollups(
     ):
         cutoff = now - days * 86400.0
         for table in (TABLES[seconds], LATENCY_TABLES[seconds]):
-            nodes = [r[0] for r in conn.execute(f"SELECT DISTINCT node_name FROM {table}")]
-            for node in nodes:
+            for node in distinct_nodes(conn, table):
                 cur = conn.execute(
                     f"DELETE FROM {table} WHERE node_name = ? AND bucket_start < ?",
                     (node, cutoff),
@@ -431,6 +448,7 @@ __all__ = [
     "TABLES",
     "RollupRow",
     "compact_rollups",
+    "distinct_nodes",
     "read_rollups",
     "rollup_count",
     "write_rollup_rows",
