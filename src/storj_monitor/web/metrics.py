@@ -15,7 +15,7 @@ write queue).
 | storj_monitor_ingest_backlog_bytes | gauge | node | bytes of the log not read yet |
 | storj_monitor_ingest_caught_up | gauge | node | 1 once the log's backlog is read |
 | storj_monitor_last_event_timestamp_seconds | gauge | node | log time of the newest operation |
-| storj_monitor_events_total | counter | node, action, status | operations seen live since start |
+| storj_monitor_events_total | counter | node, action, status | operations seen live since start (of a backlog, only its last hour) |
 | storj_monitor_node_api_up | gauge | node | 1 when the last API poll succeeded |
 | storj_monitor_node_api_polls_total | counter | node | API polls run |
 | storj_monitor_node_api_last_success_timestamp_seconds | gauge | node | last good poll |
@@ -98,7 +98,7 @@ class MonitorCollector(Collector):
 
         events = CounterMetricFamily(
             P + "events",
-            "Piece operations seen live since start",
+            "Piece operations seen live since start (of a backlog, only its last hour)",
             labels=["node", "action", "status"],
         )
         for (node, action, status), n in sorted(ctx.live.live_counts.items()):
