@@ -113,3 +113,21 @@ async def test_cross_origin_websocket_and_post_are_refused(tmp_path: Path) -> No
         await ws.close()
         async with session.post(f"{run.base}/api/alerts/1/acknowledge", headers=same) as resp:
             assert resp.status == 404  # allowed through; no such alert
+
+
+async def test_start_prints_the_exposure_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import storj_monitor.web.app as app_module
+
+    seen: list[tuple[str, str]] = []
+
+    def fake(host: str, token: str) -> str:
+        seen.append((host, token))
+        return "WARNING: exposed"
+
+    monkeypatch.setattr(app_module, "exposure_warning", fake)
+    async with running_monitor(tmp_path):
+        pass
+    assert seen == [("127.0.0.1", "")]
+    assert "storj_monitor: WARNING: exposed" in capsys.readouterr().err
