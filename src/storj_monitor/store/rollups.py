@@ -143,35 +143,44 @@ def _write_columns(conn: sqlite3.Connection, cols: Sequence[Sequence[Any]]) -> N
         np.int64,
         n,
     )
+    # compact key ids 0..K-1 (first positions are increasing, so searchsorted maps them)
+    keys = list(codes)
+    key_ids = np.searchsorted(np.fromiter(codes.values(), np.int64, len(codes)), key_ids)
     # (node, action) of each key, for the latency histograms
     pair_codes: dict[tuple[str, str], int] = {}
-    pair_of_key = np.zeros(n, np.int64)
-    for key, pos in codes.items():
-        pair_of_key[pos] = pair_codes.setdefault((key[0], key[2]), len(pair_codes))
+    pair_of_key = np.array(
+        [pair_codes.setdefault((k[0], k[2]), len(pair_codes)) for k in keys], np.int64
+    )
     pairs = list(pair_codes)
     d_vals = durations[d_idx]
     d_pairs = pair_of_key[key_ids[d_idx]]
     d_buckets = sketch.bucket_indexes(d_vals).astype(np.int64) - sketch.ZERO_INDEX  # >= 0
-    strings = (node_col, sat_col, action_col, status_col, err_col)
     for seconds, table in TABLES.items():
         starts = np.floor(ts / seconds) * seconds
-        batch = _Batch(starts, key_ids, strings, sizes, d_idx, d_vals, sources)
+        batch = _Batch(starts, seconds, key_ids, keys, sizes, d_idx, d_vals, sources)
         batch.merge_stored(conn, table)
         conn.executemany(_REPLACE[table], batch.rows())
         if d_idx.size:
-            hists = _HistBatch(starts[d_idx], d_pairs, pairs, d_buckets)
+            hists = _HistBatch(starts[d_idx], seconds, d_pairs, pairs, d_buckets)
             hist_table = LATENCY_TABLES[seconds]
             hists.merge_stored(conn, hist_table)
             conn.executemany(_HIST_REPLACE[hist_table], hists.rows())
 
 
-def _groups(starts: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(first position, group of each position) for the distinct (id, start) pairs."""
-    _, start_codes = np.unique(starts, return_inverse=True)
-    _, first, inverse = np.unique(
-        ids * (int(start_codes.max()) + 1) + start_codes, return_index=True, return_inverse=True
-    )
-    return first, inverse
+def _groups(
+    starts: np.ndarray, seconds: int, ids: np.ndarray, n_ids: int
+) -> tuple[np.ndarray, list[int], list[float]]:
+    """Group positions by (id, time bucket) without sorting (ids are 0..n_ids-1, starts
+    multiples of ``seconds``): (group of each position, id of each group, start of each
+    group), groups ordered by id then start."""
+    s0 = float(starts.min())
+    codes = np.rint((starts - s0) / seconds).astype(np.int64)
+    m = int(codes.max()) + 1
+    combined = ids * m + codes
+    present = np.bincount(combined, minlength=n_ids * m) > 0
+    inverse = (np.cumsum(present) - 1)[combined]
+    groups = np.flatnonzero(present)
+    return inverse, (groups // m).tolist(), (s0 + (groups % m) * float(seconds)).tolist()
 
 
 class _Batch:
@@ -180,20 +189,19 @@ class _Batch:
     def __init__(
         self,
         starts: np.ndarray,
+        seconds: int,
         key_ids: np.ndarray,
-        strings: tuple[Sequence[Any], ...],
+        keys: list[tuple[Any, ...]],
         sizes: np.ndarray,
         d_idx: np.ndarray,
         d_vals: np.ndarray,
         sources: np.ndarray,
     ) -> None:
-        first, inverse = _groups(starts, key_ids)
-        g = self.n_groups = len(first)
-        node_col, sat_col, action_col, status_col, err_col = strings
-        first_l = first.tolist()
+        inverse, group_keys, group_starts = _groups(starts, seconds, key_ids, len(keys))
+        g = self.n_groups = len(group_keys)
         self.keys: list[tuple[Any, ...]] = [
-            (node_col[i], st, sat_col[i] or "", action_col[i], status_col[i], err_col[i] or "")
-            for i, st in zip(first_l, starts[first].tolist(), strict=True)
+            (k[0], st, k[1] or "", k[2], k[3], k[4] or "")
+            for k, st in zip(map(keys.__getitem__, group_keys), group_starts, strict=True)
         ]
         g_d = inverse[d_idx]
         self.count = np.bincount(inverse, minlength=g)
@@ -268,15 +276,15 @@ class _HistBatch:
     def __init__(
         self,
         starts: np.ndarray,
+        seconds: int,
         pair_ids: np.ndarray,
         pairs: list[tuple[str, str]],
         buckets: np.ndarray,
     ) -> None:
-        first, inverse = _groups(starts, pair_ids)
-        self.n_groups = len(first)
+        inverse, group_pairs, group_starts = _groups(starts, seconds, pair_ids, len(pairs))
+        self.n_groups = len(group_pairs)
         self.keys: list[tuple[Any, ...]] = [
-            (pairs[p][0], st, pairs[p][1])
-            for p, st in zip(pair_ids[first].tolist(), starts[first].tolist(), strict=True)
+            (pairs[p][0], st, pairs[p][1]) for p, st in zip(group_pairs, group_starts, strict=True)
         ]
         self.cell_keys = inverse * 65536 + buckets
         self.cell_counts = np.ones(self.cell_keys.size, np.int64)
