@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import sqlite3
 import sys
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -241,7 +243,7 @@ class _Importer:
             if last:
                 break
         r.end_offset = pos
-        r.partial_tail_bytes = len(held)
+        r.partial_tail_bytes = 0 if early else len(held)  # stopped early: not a file's end
         r.lines = processor.lines
         r.unparseable = processor.unparseable
         r.ignored = processor.ignored
@@ -309,16 +311,23 @@ def run_history_ingest(settings: Settings, node_name: str, path: str) -> int:
     progress = new_progress(console)
     task = progress.add_task(f"{node_name}: importing", total=None, lines_per_s=0.0)
     t0 = time.perf_counter()
+    shown = threading.Event()  # the bar was started (on a terminal)
 
     def on_start(offset: int, size: int) -> None:
         progress.update(task, total=size, completed=offset)
         if console.is_terminal and offset < size:
             progress.start()
+            shown.set()
 
     def on_progress(offset: int, lines: int) -> None:
         rate = lines / max(time.perf_counter() - t0, 1e-6)
         progress.update(task, completed=offset, lines_per_s=rate)
 
+    interrupted = threading.Event()  # Ctrl-C: stop cleanly, everything read so far is kept
+    try:
+        previous = signal.signal(signal.SIGINT, lambda *_: interrupted.set())
+    except ValueError:  # not the main thread: no handler
+        previous = None
     try:
         result = import_log(
             settings.db_path, node_name, path,
@@ -327,6 +336,7 @@ def run_history_ingest(settings: Settings, node_name: str, path: str) -> int:
             block_bytes=max(IMPORT_BLOCK_BYTES, settings.log_read_block_bytes),
             on_progress=on_progress, on_start=on_start,
             raw_since=time.time() - settings.events_retention_days * DAY,
+            should_stop=interrupted.is_set,
         )  # fmt: skip
     except LogImportError as exc:
         print(f"storj_monitor: error: {exc}", file=sys.stderr)
@@ -335,7 +345,14 @@ def run_history_ingest(settings: Settings, node_name: str, path: str) -> int:
         print(f"storj_monitor: error: database {settings.db_path}: {exc}", file=sys.stderr)
         return 1
     finally:
-        progress.stop()
+        if shown.is_set():
+            progress.stop()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if interrupted.is_set():
+        _summary(out, result)
+        out.print("interrupted: run the same command again to import the rest")
+        return 130
     if result.start_offset > 0:
         out.print(f"{path}: already imported up to byte {result.start_offset:,}")
         if result.lines == 0:
