@@ -216,21 +216,21 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_imports_the_rest(
     log.write_text(text(transfers(0, 200, recent)))
     monkeypatch.setattr(history, "IMPORT_BLOCK_BYTES", 4096)
     settings = defaults().replace(db_path=str(db), log_read_block_bytes=4096)
-    real_read = history._Importer._read
+    real_budget = history._Importer._budget
     reads = {"n": 0}
 
     def read_then_ctrl_c(self, pos, held, block_bytes):  # type: ignore[no-untyped-def]
         reads["n"] += 1
         if reads["n"] == 3:
             signal.raise_signal(signal.SIGINT)  # the user presses Ctrl-C
-        return real_read(self, pos, held, block_bytes)
+        return real_budget(self, pos, held, block_bytes)
 
-    monkeypatch.setattr(history._Importer, "_read", read_then_ctrl_c)
+    monkeypatch.setattr(history._Importer, "_budget", read_then_ctrl_c)
     assert run_history_ingest(settings, "n1", str(log)) == 130
     out = capsys.readouterr().out
     assert "interrupted: run the same command again" in out
     first = sum(counts(db).values())
     assert 0 < first < 200
-    monkeypatch.setattr(history._Importer, "_read", real_read)
+    monkeypatch.setattr(history._Importer, "_budget", real_budget)
     assert run_history_ingest(settings, "n1", str(log)) == 0
     assert counts(db) == {"success": 200}

@@ -330,3 +330,44 @@ def test_a_directory_at_the_path_is_reported_once_and_waited_out(
     path.write_text("ok\n")
     assert lines_of(f.poll()) == ["ok"]
     f.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lines=st.lists(
+        st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",))),
+        max_size=30,
+    ),
+    crlf=st.booleans(),
+    block=st.sampled_from([1, 5, 64, 4096]),
+    unfinished=st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",))),
+)
+def test_block_lines_reads_exactly_the_lines(
+    tmp_path_factory: pytest.TempPathFactory,
+    lines: list[str],
+    crlf: bool,
+    block: int,
+    unfinished: str,
+) -> None:
+    from storj_monitor.logs.tail import BlockLines
+
+    log = tmp_path_factory.mktemp("blocks") / "node.log"
+    body = "".join(line + ("\r\n" if crlf else "\n") for line in lines).encode()
+    log.write_bytes(body + unfinished.encode())
+    fd = os.open(log, os.O_RDONLY)
+    try:
+        reader = BlockLines(fd, block)
+        got: list[str] = []
+        covered = 0
+        while True:
+            chunk, used, eof = reader.read(block)
+            got += chunk
+            covered += used
+            if eof:
+                break
+        assert got == lines and covered == len(body)
+        assert reader.held == len(unfinished.encode())
+        tail, used = reader.finish()
+        assert tail == ([unfinished] if unfinished else []) and reader.held == 0
+    finally:
+        os.close(fd)

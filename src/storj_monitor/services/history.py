@@ -27,11 +27,11 @@ from rich.console import Console
 
 from storj_monitor.logs.pipeline import LineProcessor
 from storj_monitor.logs.tail import (
+    BlockLines,
     fingerprint_of,
     match_offset,
     open_log,
     read_prefix,
-    split_lines,
 )
 from storj_monitor.services.progress import new_progress
 from storj_monitor.settings import Settings
@@ -189,43 +189,34 @@ class _Importer:
         self.raw_since: float | None = None
         self.should_stop: Callable[[], bool] | None = None
 
-    def _read(self, pos: int, held: int, block_bytes: int) -> tuple[bytes, bool]:
-        """The next block, and whether reading ended early (stop_at / should_stop)."""
+    def _budget(self, pos: int, held: int, block_bytes: int) -> int:
+        """Bytes to read next; 0 when reading ends early (stop_at / should_stop)."""
         if self.should_stop is not None and self.should_stop():
-            return b"", True
+            return 0
         if self.stop_at is not None:
-            block_bytes = min(block_bytes, self.stop_at - pos - held)
-            if block_bytes <= 0:
-                return b"", True
-        return os.read(self.fd, block_bytes), False
+            return max(0, min(block_bytes, self.stop_at - pos - held))
+        return block_bytes
 
     def run(self, pos: int, expected: int | None, block_bytes: int) -> None:
         r, fd, processor = self.result, self.fd, self.processor
+        reader = BlockLines(fd, block_bytes)
         rows: list[tuple[object, ...]] = []
         records: list = []
-        held = b""
         os.lseek(fd, pos, os.SEEK_SET)
         while True:
-            data, early = self._read(pos, len(held), block_bytes)
-            if data:
-                if held:
-                    data = held + data
-                lines, used = split_lines(data)
-                held = data[used:]
+            budget = self._budget(pos, reader.held, block_bytes)
+            early = budget == 0
+            lines, used, eof = reader.read(budget) if budget else ([], 0, True)
+            pos += used
+            last = eof or early
+            if last and reader.held and not early and _finished(fd, self.clock):
+                tail, used = reader.finish()  # last line of a finished file, no "\n"
+                lines += tail
                 pos += used
-            elif (
-                held and not early and _finished(fd, self.clock)
-            ):  # last line of a finished file, no "\n"
-                lines, _ = split_lines(held + b"\n")
-                pos += len(held)
-                held = b""
-            else:
-                lines = []
             if lines:
                 out = processor.process(lines)
                 rows += store_events.event_rows(out.events)
                 records += out.records
-            last = not data  # end of file
             full = len(rows) + len(records) >= IMPORT_BATCH_ROWS
             if full or (last and (rows or records or pos != expected)):
                 self._submit(rows, records, pos, expected)
@@ -236,14 +227,15 @@ class _Importer:
                     pos = expected = self._stored_offset()
                     r.conflicts += 1
                     os.lseek(fd, pos, os.SEEK_SET)
-                    held, rows, records, self.conflict = b"", [], [], False
+                    reader.reset()
+                    rows, records, self.conflict = [], [], False
                     continue
             if self.on_progress is not None:
                 self.on_progress(pos, processor.lines)
             if last:
                 break
         r.end_offset = pos
-        r.partial_tail_bytes = 0 if early else len(held)  # stopped early: not a file's end
+        r.partial_tail_bytes = 0 if early else reader.held  # stopped early: not a file's end
         r.lines = processor.lines
         r.unparseable = processor.unparseable
         r.ignored = processor.ignored
