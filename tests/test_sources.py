@@ -349,7 +349,7 @@ def test_block_lines_reads_exactly_the_lines(
     block: int,
     unfinished: str,
 ) -> None:
-    from storj_monitor.logs.tail import BlockLines
+    from storj_monitor.logs.blocks import BlockLines
 
     log = tmp_path_factory.mktemp("blocks") / "node.log"
     body = "".join(line + ("\r\n" if crlf else "\n") for line in lines).encode()

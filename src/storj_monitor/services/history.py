@@ -25,9 +25,9 @@ from operator import itemgetter
 
 from rich.console import Console
 
+from storj_monitor.logs.blocks import BlockLines
 from storj_monitor.logs.pipeline import LineProcessor
 from storj_monitor.logs.tail import (
-    BlockLines,
     fingerprint_of,
     match_offset,
     open_log,
