@@ -73,7 +73,22 @@ SELECT node_name, bucket_start, satellite_id, action, status, error_category, co
        precise_count, arrival_count, log_seconds_count, field_count
 FROM {t} ORDER BY 1, 2, 3, 4, 5, 6
 """
-HIST = "SELECT node_name, bucket_start, action, duration_count, hist FROM {t} ORDER BY 1, 2, 3"
+HIST = (
+    "SELECT node_name, bucket_start, action, duration_count, hist FROM {t} "
+    "WHERE hist IS NOT NULL ORDER BY 1, 2, 3"
+)
+LATENCY_SUMS = (
+    "SELECT node_name, bucket_start, action, count, bytes, duration_count, duration_sum_ms, "
+    "duration_min_ms, duration_max_ms, precise_count, arrival_count, log_seconds_count, "
+    "field_count FROM {t} ORDER BY 1, 2, 3"
+)
+RAW_LATENCY = """
+SELECT node_name, CAST(timestamp / {s} AS INTEGER) * {s}, action, COUNT(*), COALESCE(SUM(size), 0),
+       COUNT(duration_ms), COALESCE(SUM(duration_ms), 0), MIN(duration_ms), MAX(duration_ms),
+       SUM(duration_source = 'precise'), SUM(duration_source = 'arrival'),
+       SUM(duration_source = 'log_seconds'), SUM(duration_source = 'field')
+FROM events GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+"""
 
 
 def raw_hists(conn: sqlite3.Connection, seconds: int) -> dict[tuple, list[float]]:
@@ -101,6 +116,14 @@ def assert_consistent(conn: sqlite3.Connection) -> None:
             assert u[10] == r[10] and u[11] == r[11]
             assert tuple(u[12:16]) == tuple(0 if x is None else x for x in r[12:16])
     for seconds, table in rollups.LATENCY_TABLES.items():
+        raw = conn.execute(RAW_LATENCY.format(s=seconds)).fetchall()
+        rolled = conn.execute(LATENCY_SUMS.format(t=table)).fetchall()
+        assert len(raw) == len(rolled)
+        for r, u in zip(raw, rolled, strict=True):
+            assert tuple(u[:6]) == tuple(r[:6])
+            assert u[6] == pytest.approx(r[6])
+            assert u[7] == r[7] and u[8] == r[8]
+            assert tuple(u[9:]) == tuple(0 if x is None else x for x in r[9:])
         expected = raw_hists(conn, seconds)
         rows = conn.execute(HIST.format(t=table)).fetchall()
         assert len(rows) == len(expected)
@@ -200,7 +223,9 @@ def test_operations_without_duration_have_no_histogram(conn: sqlite3.Connection)
         "SELECT count, duration_count, duration_min_ms FROM rollups_minute"
     ).fetchone()
     assert row == (2, 0, None)
-    assert conn.execute("SELECT COUNT(*) FROM latency_minute").fetchone()[0] == 0
+    assert conn.execute("SELECT count, duration_count, hist FROM latency_minute").fetchall() == [
+        (2, 0, None)
+    ]
 
 
 def test_corrupt_stored_histogram_does_not_block_ingest(conn: sqlite3.Connection) -> None:
@@ -211,7 +236,8 @@ def test_corrupt_stored_histogram_does_not_block_ingest(conn: sqlite3.Connection
     transaction(conn, lambda c: rollups.write_rollups(c, [e]))
     assert conn.execute("SELECT count FROM rollups_minute").fetchone()[0] == 2
     count, hist = conn.execute("SELECT duration_count, hist FROM latency_minute").fetchone()
-    assert count == sketch.total(sketch.decode(hist)) == 1  # the unreadable part is dropped
+    assert count == 2  # the sums are intact
+    assert sketch.total(sketch.decode(hist)) == 1  # the unreadable histogram part is dropped
 
 
 def test_rollups_roll_back_with_the_transaction(conn: sqlite3.Connection) -> None:

@@ -352,7 +352,7 @@ def hourly_percentiles(
     blobs: dict[tuple[float, str], list[bytes]] = {}
     for bucket_start, action, blob in conn.execute(
         f"SELECT bucket_start, action, hist FROM latency_hour WHERE {where} "
-        "AND bucket_start >= ? AND bucket_start < ?",
+        "AND bucket_start >= ? AND bucket_start < ? AND hist IS NOT NULL",
         [*params, start, end],
     ):
         cat = ACTION_CATEGORY.get(action)

@@ -1,5 +1,6 @@
-"""Reading the rollups for latency: which rows cover a window, per-action sums, merged
-histograms. Used by :mod:`storj_monitor.store.latency_queries`.
+"""Reading the latency tables (``latency_minute``/``latency_hour``, per node, bucket and
+action): which rows cover a window, per-action sums, merged histograms. Used by
+:mod:`storj_monitor.store.latency_queries`.
 
 Times UTC unix seconds, durations ms.
 """
@@ -21,6 +22,8 @@ from storj_monitor.store.rollups import SOURCES
 HOUR_ROLLUPS_FROM_HOURS = 3.0
 
 Segment = tuple[str, float, float]  # (rollup table, start inclusive, end exclusive)
+#: The latency table (per node, bucket and action) of each rollup table's buckets.
+LATENCY_TABLE = {"rollups_minute": "latency_minute", "rollups_hour": "latency_hour"}
 
 
 def rollup_segments(start: float, end: float) -> list[Segment]:
@@ -61,7 +64,7 @@ def rollup_scalars(
     out: dict[str, list[Any]] = {}
     for table, s, e in segs:
         sql = (
-            f"SELECT action, {_SCALARS} FROM {table} "
+            f"SELECT action, {_SCALARS} FROM {LATENCY_TABLE[table]} "
             f"WHERE {where} AND bucket_start >= ? AND bucket_start < ? GROUP BY action"
         )
         for action, *vals in conn.execute(sql, [*params, s, e]):
@@ -90,8 +93,6 @@ def merge_max(a: float | None, b: float | None) -> float | None:
 
 
 _DENSE = sketch.MAX_INDEX - sketch.ZERO_INDEX + 1
-#: Where the latency histograms of each rollup table's buckets are.
-_HIST_TABLE = {"rollups_minute": "latency_minute", "rollups_hour": "latency_hour"}
 
 
 def rollup_hists(
@@ -104,8 +105,8 @@ def rollup_hists(
     pieces: dict[tuple[str, int], tuple[list[bytes], list[bytes]]] = {}
     for table, s, e in segs:
         sql = (
-            f"SELECT action, hist FROM {_HIST_TABLE[table]} WHERE {where} "
-            "AND bucket_start >= ? AND bucket_start < ?"
+            f"SELECT action, hist FROM {LATENCY_TABLE[table]} WHERE {where} "
+            "AND bucket_start >= ? AND bucket_start < ? AND hist IS NOT NULL"
         )
         for action, blob in conn.execute(sql, [*params, s, e]):
             width = blob[0]
@@ -141,6 +142,7 @@ def sparse(d: np.ndarray | None) -> sketch.Hist:
 
 __all__ = [
     "HOUR_ROLLUPS_FROM_HOURS",
+    "LATENCY_TABLE",
     "Segment",
     "merge_max",
     "merge_min",

@@ -114,23 +114,42 @@ def _v1_core(conn: sqlite3.Connection) -> None:
             field_count INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (node_name, bucket_start, satellite_id, action, status, error_category)
         ) WITHOUT ROWID;
-        -- Latency histograms per node, minute/hour and action: sparse counts in fixed
-        -- log-spaced buckets (analytics.sketch), so a percentile over a week is a sum of
-        -- bucket counts over ~1,000 small rows. Written with the rollups (store.rollups).
+        -- The same per node, minute/hour and action only, with the latency histogram:
+        -- sparse counts in fixed log-spaced buckets (analytics.sketch), so a percentile
+        -- over a week is a sum of bucket counts over ~1,000 rows. Latency statistics read
+        -- only these tables (store.latency_queries), written with the rollups.
         CREATE TABLE IF NOT EXISTS latency_minute (
             node_name TEXT NOT NULL,
             bucket_start REAL NOT NULL,        -- start of the minute, UTC unix seconds
             action TEXT NOT NULL,
-            duration_count INTEGER NOT NULL,   -- operations in the histogram
-            hist BLOB NOT NULL,
+            count INTEGER NOT NULL,            -- operations, with a duration or not
+            bytes INTEGER NOT NULL,
+            duration_count INTEGER NOT NULL,   -- operations that had a duration (in hist)
+            duration_sum_ms REAL NOT NULL,
+            duration_min_ms REAL,
+            duration_max_ms REAL,
+            precise_count INTEGER NOT NULL DEFAULT 0,      -- durations by source
+            arrival_count INTEGER NOT NULL DEFAULT 0,
+            log_seconds_count INTEGER NOT NULL DEFAULT 0,
+            field_count INTEGER NOT NULL DEFAULT 0,
+            hist BLOB,                         -- NULL when no operation had a duration
             PRIMARY KEY (node_name, bucket_start, action)
         ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS latency_hour (
             node_name TEXT NOT NULL,
             bucket_start REAL NOT NULL,
             action TEXT NOT NULL,
-            duration_count INTEGER NOT NULL,
-            hist BLOB NOT NULL,
+            count INTEGER NOT NULL,            -- operations, with a duration or not
+            bytes INTEGER NOT NULL,
+            duration_count INTEGER NOT NULL,   -- operations that had a duration (in hist)
+            duration_sum_ms REAL NOT NULL,
+            duration_min_ms REAL,
+            duration_max_ms REAL,
+            precise_count INTEGER NOT NULL DEFAULT 0,      -- durations by source
+            arrival_count INTEGER NOT NULL DEFAULT 0,
+            log_seconds_count INTEGER NOT NULL DEFAULT 0,
+            field_count INTEGER NOT NULL DEFAULT 0,
+            hist BLOB,                         -- NULL when no operation had a duration
             PRIMARY KEY (node_name, bucket_start, action)
         ) WITHOUT ROWID;
 
