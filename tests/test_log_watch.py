@@ -237,3 +237,45 @@ async def test_node_problem_records_fire(env: Env) -> None:
     (alert,) = env.active()
     assert (alert["kind"], alert["severity"]) == ("fatal", "critical")
     assert alert["title"] == "Node Stopped With an Error: My-Node"
+
+
+async def test_backlog_reputation_lines_become_history_whatever_their_age(
+    tmp_path: Path, unused_tcp_port: int
+) -> None:
+    """A first read of a day-old log: its `node scores updated` lines are the only reputation
+    an API-less node has, so they reach reputation_history although older than an hour."""
+    settings = defaults().replace(
+        db_path=str(tmp_path / "m.db"),
+        node_api_poll_interval=0.2,
+        node_api_timeout=0.3,
+        node_api_retries=0,
+        log_poll_interval=0.05,
+    )
+    log_path = tmp_path / "node.log"
+    log_path.write_text(
+        "2026-01-01T00:00:00Z\tINFO\treputation:service\tnode scores updated\t"
+        f'{{"Process": "storagenode", "Satellite ID": "{SAT}", "Total Audits": 100, '
+        '"Successful Audits": 99, "Audit Score": 0.975, "Online Score": 0.99, '
+        '"Suspension Score": 1, "Audit Score Delta": 0, "Online Score Delta": 0, '
+        '"Suspension Score Delta": 0}\n'
+    )
+    node = NodeSpec("LogOnly", str(log_path), api_url=f"http://127.0.0.1:{unused_tcp_port}")
+    monitor = Monitor(settings, [node], clock=lambda: T0 + 86400, serve=False)
+    await monitor.start()
+    try:
+        rows: list = []
+        for _ in range(200):
+            for svc in monitor.services:
+                if isinstance(svc, LogWatch):
+                    await svc.drain()
+            rows = await monitor.store.read(
+                lambda c: c.execute(
+                    "SELECT satellite_id, audit_score, source FROM reputation_history"
+                ).fetchall()
+            )
+            if rows:
+                break
+            await asyncio.sleep(0.05)
+        assert rows == [(SAT, 97.5, "log")]
+    finally:
+        await monitor.stop()

@@ -36,6 +36,8 @@ from storj_monitor.store.events import LogOffset, OffsetConflictError
 log = logging.getLogger(__name__)
 
 BROADCAST_BACKLOG_SECONDS = 3600.0
+#: Record kinds published from the backlog whatever their age (rare, and history matters).
+HISTORY_RECORD_KINDS = frozenset({"reputation"})
 RESTART_DELAY = 5.0  # seconds before the worker starts over after an unexpected error
 FAST_POLL = 0.01  # seconds between polls while lines keep coming
 PROGRESS_MIN_BYTES = 32 << 20  # a first read this large shows progress
@@ -297,8 +299,11 @@ class NodeIngest:
                 events = []
             elif events and events[0].timestamp < horizon:
                 events = [e for e in events if e.timestamp >= horizon]
-            if records and records[-1].timestamp < horizon:
-                records = []
+            # Reputation lines come every 4 h per satellite: the backlog's are the node's
+            # score history (API-less nodes have no other), so they are always passed on.
+            records = [
+                r for r in records if r.timestamp >= horizon or r.kind in HISTORY_RECORD_KINDS
+            ]
         if events or records:
             with contextlib.suppress(RuntimeError):  # the loop is closed: shutting down
                 self._loop.call_soon_threadsafe(self._deliver, events, records)
