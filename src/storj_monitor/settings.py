@@ -46,214 +46,60 @@ def _s(*args: Any, **kwargs: Any) -> Setting:
     return Setting(*args, **kwargs)
 
 
+# fmt: off
 SETTINGS: tuple[Setting, ...] = (
     # --- storage capacity (seed 2.2) ---
-    _s(
-        "STORAGE_WARNING_PERCENT", 80.0, float, "Disk used above this percent is a warning.", 0, 100
-    ),
-    _s(
-        "STORAGE_CRITICAL_PERCENT", 95.0, float, "Disk used above this percent is critical.", 0, 100
-    ),
-    _s(
-        "STORAGE_FORECAST_WARNING_DAYS",
-        30.0,
-        float,
-        "Warn when the disk is forecast full within this many days.",
-        0,
-    ),
-    _s(
-        "STORAGE_FORECAST_CRITICAL_DAYS",
-        7.0,
-        float,
-        "Critical when the disk is forecast full within this many days.",
-        0,
-    ),
-    _s(
-        "STORAGE_FORECAST_WINDOW_DAYS",
-        7.0,
-        float,
-        "Days of snapshots the growth-rate estimate uses.",
-        0.01,
-        365,
-    ),
-    _s(
-        "STORAGE_LOG_SAMPLE_INTERVAL",
-        300.0,
-        float,
-        "Seconds between storage snapshots taken from `upload started` lines when a node has no API.",
-        1,
-    ),
+    _s("STORAGE_WARNING_PERCENT", 80.0, float, "Disk used above this percent is a warning.", 0, 100),
+    _s("STORAGE_CRITICAL_PERCENT", 95.0, float, "Disk used above this percent is critical.", 0, 100),
+    _s("STORAGE_FORECAST_WARNING_DAYS", 30.0, float, "Warn when the disk is forecast full within this many days.", 0),
+    _s("STORAGE_FORECAST_CRITICAL_DAYS", 7.0, float, "Critical when the disk is forecast full within this many days.", 0),
+    _s("STORAGE_FORECAST_WINDOW_DAYS", 7.0, float, "Days of snapshots the growth-rate estimate uses.", 0.01, 365),
+    _s("STORAGE_LOG_SAMPLE_INTERVAL", 300.0, float, "Seconds between storage snapshots taken from `upload started` lines when a node has no API.", 1),
     # --- latency (seed 2.1) ---
-    _s(
-        "LATENCY_WARNING_MS",
-        5000.0,
-        float,
-        "Operations slower than this (ms) are slow; p99 of the last hour above it is a warning.",
-        1,
-    ),
-    _s(
-        "LATENCY_CRITICAL_MS",
-        10000.0,
-        float,
-        "p99 of the last hour above this (ms) is critical.",
-        1,
-    ),
+    _s("LATENCY_WARNING_MS", 5000.0, float, "Operations slower than this (ms) are slow; p99 of the last hour above it is a warning.", 1),
+    _s("LATENCY_CRITICAL_MS", 10000.0, float, "p99 of the last hour above this (ms) is critical.", 1),
     _s("LATENCY_HISTOGRAM_BUCKET_MS", 100.0, float, "Default histogram bucket width (ms).", 1),
-    _s(
-        "SLOW_OPERATIONS_LIMIT",
-        10,
-        int,
-        "How many slow operations the latency statistics list.",
-        1,
-        1000,
-    ),
-    _s(
-        "LATENCY_SPIKE_Z_SCORE",
-        3.5,
-        float,
-        "Robust z-score of the 15-minute p95 against the 7-day hourly baseline that raises a latency-spike alert.",
-        0.5,
-    ),
+    _s("SLOW_OPERATIONS_LIMIT", 10, int, "How many slow operations the latency statistics list.", 1, 1000),
+    _s("LATENCY_SPIKE_Z_SCORE", 3.5, float, "Robust z-score of the 15-minute p95 against the 7-day hourly baseline that raises a latency-spike alert.", 0.5),
     # --- node API polling (seed / Phase 1) ---
     _s("NODE_API_POLL_INTERVAL", 300.0, float, "Seconds between node API polls.", 0.05),
     _s("NODE_API_TIMEOUT", 10.0, float, "Seconds before one node API request times out.", 0.05),
-    _s(
-        "NODE_API_RETRIES",
-        2,
-        int,
-        "Retries (with backoff and jitter) of a failed node API request.",
-        0,
-        10,
-    ),
-    _s(
-        "NODE_API_OFFLINE_ALERT_SECONDS",
-        900.0,
-        float,
-        "A node API unreachable this long raises a 'node possibly offline' alert.",
-        0,
-    ),
+    _s("NODE_API_RETRIES", 2, int, "Retries (with backoff and jitter) of a failed node API request.", 0, 10),
+    _s("NODE_API_OFFLINE_ALERT_SECONDS", 900.0, float, "A node API unreachable this long raises a 'node possibly offline' alert.", 0),
     # --- reputation (percent) ---
-    _s(
-        "AUDIT_SCORE_WARNING",
-        98.0,
-        float,
-        "Audit score (%) below this is a warning (satellites disqualify below 96).",
-        0,
-        100,
-    ),
+    _s("AUDIT_SCORE_WARNING", 98.0, float, "Audit score (%) below this is a warning (satellites disqualify below 96).", 0, 100),
     _s("AUDIT_SCORE_CRITICAL", 96.5, float, "Audit score (%) below this is critical.", 0, 100),
-    _s(
-        "SUSPENSION_SCORE_WARNING",
-        80.0,
-        float,
-        "Suspension score (%) below this is a warning (suspension below 60).",
-        0,
-        100,
-    ),
-    _s(
-        "SUSPENSION_SCORE_CRITICAL",
-        65.0,
-        float,
-        "Suspension score (%) below this is critical.",
-        0,
-        100,
-    ),
-    _s(
-        "ONLINE_SCORE_WARNING",
-        80.0,
-        float,
-        "Online score (%) below this is a warning (suspension below 60).",
-        0,
-        100,
-    ),
+    _s("SUSPENSION_SCORE_WARNING", 80.0, float, "Suspension score (%) below this is a warning (suspension below 60).", 0, 100),
+    _s("SUSPENSION_SCORE_CRITICAL", 65.0, float, "Suspension score (%) below this is critical.", 0, 100),
+    _s("ONLINE_SCORE_WARNING", 80.0, float, "Online score (%) below this is a warning (suspension below 60).", 0, 100),
     _s("ONLINE_SCORE_CRITICAL", 65.0, float, "Online score (%) below this is critical.", 0, 100),
     # --- database ---
     _s("DB_PATH", "storj_stats.db", str, "SQLite database file (flag --db)."),
-    _s(
-        "EVENTS_RETENTION_DAYS", 7.0, float, "Days raw events are kept; rollups outlive them.", 0.01
-    ),
+    _s("EVENTS_RETENTION_DAYS", 7.0, float, "Days raw events are kept; rollups outlive them.", 0.01),
     _s("ROLLUP_MINUTE_RETENTION_DAYS", 14.0, float, "Days per-minute rollups are kept.", 0.01),
     _s("ROLLUP_HOUR_RETENTION_DAYS", 400.0, float, "Days per-hour rollups are kept.", 0.01),
-    _s("DB_BATCH_SIZE", 5000, int, "Events per write transaction, at most.", 1, 1_000_000),
-    _s(
-        "DB_COMMIT_INTERVAL",
-        0.5,
-        float,
-        "Seconds a live batch may wait before it is committed.",
-        0.01,
-        60,
-    ),
+    _s("DB_BATCH_SIZE", 5000, int, "Events per write transaction, at most.", 1, 1000000),
+    _s("DB_COMMIT_INTERVAL", 0.5, float, "Seconds a live batch may wait before it is committed.", 0.01, 60),
     # --- log following and duration pairing ---
-    _s(
-        "FOLLOW_FROM_END",
-        False,
-        bool,
-        "Start new log files at their end instead of reading their history (flag --from-end).",
-    ),
+    _s("FOLLOW_FROM_END", False, bool, "Start new log files at their end instead of reading their history (flag --from-end)."),
     _s("LOG_READ_BLOCK_BYTES", 1048576, int, "Bytes read from a log file at a time.", 4096),
-    _s(
-        "LOG_POLL_INTERVAL",
-        0.25,
-        float,
-        "Seconds between checks of a followed file for new bytes or rotation.",
-        0.01,
-    ),
-    _s(
-        "PAIRING_MAX_PENDING",
-        200000,
-        int,
-        "Started transfers kept waiting for their finish line, at most (oldest dropped).",
-        100,
-    ),
-    _s(
-        "PAIRING_TTL_SECONDS",
-        3600.0,
-        float,
-        "A started transfer with no finish line after this many seconds is forgotten.",
-        1,
-    ),
+    _s("LOG_POLL_INTERVAL", 0.25, float, "Seconds between checks of a followed file for new bytes or rotation.", 0.01),
+    _s("PAIRING_MAX_PENDING", 200000, int, "Started transfers kept waiting for their finish line, at most (oldest dropped).", 100),
+    _s("PAIRING_TTL_SECONDS", 3600.0, float, "A started transfer with no finish line after this many seconds is forgotten.", 1),
     _s("FORWARDER_TOKEN", "", str, "Shared secret a log forwarder must present.", secret=True),
     # --- server ---
     _s("HOST", "127.0.0.1", str, "Address the web server binds to (flag --host)."),
     _s("PORT", 8765, int, "Port of the web server (flag --port).", 0, 65535),
-    _s(
-        "AUTH_TOKEN",
-        "",
-        str,
-        "If set, every HTTP and WebSocket request must carry it (flag --auth-token).",
-        secret=True,
-    ),
+    _s("AUTH_TOKEN", "", str, "If set, every HTTP and WebSocket request must carry it (flag --auth-token).", secret=True),
     _s("STATS_PUSH_INTERVAL", 2.0, float, "Seconds between live `stats_update` pushes.", 0.05, 60),
-    _s(
-        "WS_CLIENT_QUEUE_SIZE",
-        256,
-        int,
-        "Messages queued for one WebSocket client before it is dropped as too slow.",
-        1,
-    ),
+    _s("WS_CLIENT_QUEUE_SIZE", 256, int, "Messages queued for one WebSocket client before it is dropped as too slow.", 1),
     _s("GEOIP_CITY_DB", "", str, "Optional MaxMind GeoLite2 City .mmdb for city-level map points."),
     # --- notifications ---
-    _s(
-        "NOTIFY_URLS",
-        [],
-        list,
-        "Apprise URLs that receive alert notifications (comma separated in env).",
-        secret=True,  # apprise URLs carry passwords and tokens
-    ),
-    _s(
-        "NOTIFY_MIN_SEVERITY",
-        "warning",
-        str,
-        "Lowest alert severity sent as a notification (info, warning, critical).",
-    ),
-    _s(
-        "ALERT_RENOTIFY_SECONDS",
-        21600.0,
-        float,
-        "Seconds before an alert that is still open is notified again.",
-        0,
-    ),
+    _s("NOTIFY_URLS", [], list, "Apprise URLs that receive alert notifications (comma separated in env).", secret=True),
+    _s("NOTIFY_MIN_SEVERITY", "warning", str, "Lowest alert severity sent as a notification (info, warning, critical)."),
+    _s("ALERT_RENOTIFY_SECONDS", 21600.0, float, "Seconds before an alert that is still open is notified again.", 0),
 )
+# fmt: on
 
 SETTINGS_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 
