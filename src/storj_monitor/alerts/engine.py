@@ -18,13 +18,13 @@ written through the Store, so a restart continues the same alerts instead of dup
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from storj_monitor.model import Alert, AlertCondition
 from storj_monitor.services.bus import Bus
+from storj_monitor.services.periodic import PeriodicTask
 from storj_monitor.store import alerts as q
 from storj_monitor.store.database import Store
 
@@ -69,22 +69,20 @@ class AlertEngine:
         self.housekeeping_interval = housekeeping_interval
         self._open: dict[tuple[str, str], Alert] = {}
         self._lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
+        self._housekeeping = PeriodicTask(
+            "alert housekeeping", housekeeping_interval, self._expire_now, delay_first=True
+        )
         self._loaded = False
 
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
-        if self._task is not None:
+        if self._housekeeping.running:
             return
         await self._load()
-        self._task = asyncio.create_task(self._housekeeping(), name="alert-housekeeping")
+        self._housekeeping.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._housekeeping.stop()
 
     async def _load(self) -> None:
         if self._loaded:
@@ -93,13 +91,8 @@ class AlertEngine:
             self._open[(alert.node_name, alert.key)] = alert
         self._loaded = True
 
-    async def _housekeeping(self) -> None:
-        while True:
-            await asyncio.sleep(self.housekeeping_interval)
-            try:
-                await self.expire(self.clock())
-            except Exception:
-                log.exception("alert housekeeping failed")
+    async def _expire_now(self) -> None:
+        await self.expire(self.clock())
 
     # --- queries -------------------------------------------------------------------------
     def open_alerts(self, node_name: str | None = None) -> list[Alert]:

@@ -8,12 +8,11 @@ the rollups module.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
 
+from storj_monitor.services.periodic import PeriodicTask
 from storj_monitor.settings import Settings
 from storj_monitor.store import events as store_events
 from storj_monitor.store.database import Store
@@ -57,18 +56,13 @@ class Maintenance:
         self.passes = 0
         self.deleted_events = 0
         self.deleted_records = 0
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = PeriodicTask("retention", interval, self.run_once)
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="maintenance")
+        self._periodic.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._periodic.stop()
 
     async def run_once(self) -> tuple[int, int]:
         cutoff = self.clock() - self.settings.events_retention_days * DAY
@@ -79,13 +73,3 @@ class Maintenance:
         if events or records:
             log.info("retention: deleted %d events and %d log records", events, records)
         return events, records
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("retention pass failed; retrying in %.0f s", self.interval)
-            await asyncio.sleep(self.interval)
