@@ -23,9 +23,9 @@ from itertools import islice
 from storj_monitor.logs.parser import PieceLine
 from storj_monitor.model import Event
 
-__all__ = ["Pairer"]
+__all__ = ["Pairer", "PendingKey"]
 
-_PendingKey = tuple[str | None, str | None, str, str | None]
+PendingKey = tuple[str | None, str | None, str, str | None]
 #: (log time, docker time, arrival time) of a start line.
 _Pending = tuple[float, float | None, float | None]
 
@@ -47,7 +47,7 @@ class Pairer:
         self.unmatched = 0
         self.expired = 0
         # Insertion order is start order, so the oldest entries are at the front.
-        self._pending: dict[_PendingKey, _Pending] = {}
+        self._pending: dict[PendingKey, _Pending] = {}
         self._next_sweep = float("-inf")
         self._sweep_every = max(1.0, ttl_seconds / 10)
 
@@ -62,35 +62,12 @@ class Pairer:
         leave it None for historical ingest.
         """
         key = (piece.piece_id, piece.satellite_id, piece.action, piece.remote_addr)
-        timestamp = piece.timestamp
-        if timestamp >= self._next_sweep:
-            self._expire(timestamp)
         if piece.started:
-            pending = self._pending
-            pending.pop(key, None)  # a repeated start replaces the old one, at the back
-            pending[key] = (timestamp, piece.precise_ts, arrival)
-            if len(pending) > self.max_pending:
-                self._drop_oldest(len(pending) - self.max_pending + self.max_pending // 10)
+            self.start(key, piece.timestamp, piece.precise_ts, arrival)
             return None
-
-        start = self._pending.pop(key, None)
-        duration_ms: float | None
-        if start is None:
-            self.unmatched += 1
-            duration_ms = source = None
-        else:
-            self.paired += 1
-            start_ts, start_precise, start_arrival = start
-            if start_precise is not None and piece.precise_ts is not None:
-                duration_ms, source = (piece.precise_ts - start_precise) * 1000.0, "precise"
-            elif start_arrival is not None and arrival is not None:
-                duration_ms, source = (arrival - start_arrival) * 1000.0, "arrival"
-            else:
-                duration_ms, source = (timestamp - start_ts) * 1000.0, "log_seconds"
-            if duration_ms < 0.0:
-                duration_ms = 0.0
+        duration_ms, source = self.finish(key, piece.timestamp, piece.precise_ts, arrival)
         return Event(
-            timestamp,
+            piece.timestamp,
             self.node_name,
             piece.action,
             piece.status or "failed",  # type: ignore[arg-type]
@@ -103,6 +80,39 @@ class Pairer:
             duration_ms,
             source,  # type: ignore[arg-type]
         )
+
+    def start(
+        self, key: PendingKey, timestamp: float, precise: float | None, arrival: float | None
+    ) -> None:
+        """Remember a start line: ``key`` = (piece id, satellite id, action, remote address),
+        ``timestamp`` its log time, ``precise`` docker's time, ``arrival`` the monitor's."""
+        if timestamp >= self._next_sweep:
+            self._expire(timestamp)
+        pending = self._pending
+        pending.pop(key, None)  # a repeated start replaces the old one, at the back
+        pending[key] = (timestamp, precise, arrival)
+        if len(pending) > self.max_pending:
+            self._drop_oldest(len(pending) - self.max_pending + self.max_pending // 10)
+
+    def finish(
+        self, key: PendingKey, timestamp: float, precise: float | None, arrival: float | None
+    ) -> tuple[float | None, str | None]:
+        """A result line: (duration ms, duration source) from its start, or (None, None)."""
+        if timestamp >= self._next_sweep:
+            self._expire(timestamp)
+        start = self._pending.pop(key, None)
+        if start is None:
+            self.unmatched += 1
+            return None, None
+        self.paired += 1
+        start_ts, start_precise, start_arrival = start
+        if start_precise is not None and precise is not None:
+            duration_ms, source = (precise - start_precise) * 1000.0, "precise"
+        elif start_arrival is not None and arrival is not None:
+            duration_ms, source = (arrival - start_arrival) * 1000.0, "arrival"
+        else:
+            duration_ms, source = (timestamp - start_ts) * 1000.0, "log_seconds"
+        return (0.0 if duration_ms < 0.0 else duration_ms), source
 
     def _expire(self, now: float) -> None:
         """Drop starts older than the ttl (``now`` is the current line's log time)."""

@@ -32,7 +32,16 @@ from storj_monitor.logs.records import RECORD_KINDS, build_record, record_kind, 
 from storj_monitor.logs.timestamps import parse_timestamp
 from storj_monitor.model import LogRecord
 
-__all__ = ["RECORD_KINDS", "LineParser", "PieceLine", "snake_key", "split_remote_ip"]
+__all__ = [
+    "LEVELS",
+    "PIECE_MESSAGES",
+    "PLAIN",
+    "RECORD_KINDS",
+    "LineParser",
+    "PieceLine",
+    "snake_key",
+    "split_remote_ip",
+]
 
 
 @dataclass(slots=True)
@@ -64,27 +73,27 @@ class PieceLine:
 # --- piece lines ----------------------------------------------------------------------------
 
 # What a piece message needs beyond its status.
-_PLAIN, _RACE_LOST, _CANCELED, _DELETE = 0, 1, 2, 3
+PLAIN, _RACE_LOST, _CANCELED, _DELETE = 0, 1, 2, 3
 
 #: message -> (is a start line, status of a result line, special handling)
-_PIECE_MESSAGES: dict[str, tuple[bool, str | None, int]] = {
-    "upload started": (True, None, _PLAIN),
-    "download started": (True, None, _PLAIN),
-    "uploaded": (False, "success", _PLAIN),
-    "downloaded": (False, "success", _PLAIN),
-    "upload canceled": (False, "canceled", _PLAIN),
+PIECE_MESSAGES: dict[str, tuple[bool, str | None, int]] = {
+    "upload started": (True, None, PLAIN),
+    "download started": (True, None, PLAIN),
+    "uploaded": (False, "success", PLAIN),
+    "downloaded": (False, "success", PLAIN),
+    "upload canceled": (False, "canceled", PLAIN),
     "download canceled": (False, "canceled", _CANCELED),
     # Followed by a DEBUG "download canceled" for the same piece: not a second transfer.
     "download canceled (race lost or node shutdown)": (False, "canceled", _RACE_LOST),
-    "upload failed": (False, "failed", _PLAIN),
-    "download failed": (False, "failed", _PLAIN),
+    "upload failed": (False, "failed", PLAIN),
+    "download failed": (False, "failed", PLAIN),
     # DELETE transfer lines, written until v1.117 (they carry no Action field).
     "deleted": (False, "success", _DELETE),
     "delete failed": (False, "failed", _DELETE),
 }
 
 
-_LEVELS = frozenset({"DEBUG", "INFO", "WARN", "ERROR", "DPANIC", "PANIC", "FATAL"})
+LEVELS = frozenset({"DEBUG", "INFO", "WARN", "ERROR", "DPANIC", "PANIC", "FATAL"})
 _LEVEL_ALIASES = {"WARNING": "WARN", "ERR": "ERROR", "CRITICAL": "FATAL"}
 #: zap JSON-encoding keys that are not fields.
 _ZAP_JSON_KEYS = ("L", "T", "N", "C", "M", "S")
@@ -155,7 +164,8 @@ class LineParser:
         #: Lines that hit a bug here (counted as unparseable too); the fuzz tests keep it 0.
         self.internal_errors = 0
         #: log time text -> UTC unix seconds; whole-second stamps repeat line after line.
-        self._ts_cache: dict[str, float] = {}
+        #: Read (never replaced) by the pipeline's fast path.
+        self.ts_cache: dict[str, float] = {}
         #: (piece id, satellite id) of recent race-lost downloads, whose DEBUG
         #: ``download canceled`` twin must not become a second event.
         self._race_lost: dict[tuple[str | None, str | None], None] = {}
@@ -188,7 +198,7 @@ class LineParser:
 
     def _timestamp(self, text: str) -> float | None:
         """Cached :func:`parse_timestamp` for the log's own time column."""
-        cache = self._ts_cache
+        cache = self.ts_cache
         timestamp = cache.get(text)
         if timestamp is None:
             timestamp = parse_timestamp(text)
@@ -210,9 +220,9 @@ class LineParser:
         if len(parts) == 5:
             ts_text, level, logger, message, fields_text = parts
             if logger == "piecestore":
-                spec = _PIECE_MESSAGES.get(message)
-                timestamp = self._ts_cache.get(ts_text)
-                if spec is not None and timestamp is not None and level in _LEVELS:
+                spec = PIECE_MESSAGES.get(message)
+                timestamp = self.ts_cache.get(ts_text)
+                if spec is not None and timestamp is not None and level in LEVELS:
                     return self._piece(timestamp, precise, level, spec, _loads(fields_text))
         elif len(parts) == 1 and line[:1] == "{":
             return self._parse_json(line, precise)  # docker json-file, --log.encoding=json
@@ -234,9 +244,9 @@ class LineParser:
             if precise is None:
                 precise = prefix_ts
         level = parts[1]
-        if level not in _LEVELS:
+        if level not in LEVELS:
             level = _LEVEL_ALIASES.get(level.upper(), level.upper())
-            if level not in _LEVELS:
+            if level not in LEVELS:
                 return False
         last = parts[-1]
         if last[:1] == "{":
@@ -256,7 +266,7 @@ class LineParser:
         else:
             return False
 
-        spec = _PIECE_MESSAGES.get(message)
+        spec = PIECE_MESSAGES.get(message)
         if spec is not None and logger == "piecestore":
             if fields_text is None:
                 return False
@@ -311,7 +321,7 @@ class LineParser:
             return False
         level = level.upper()
         level = _LEVEL_ALIASES.get(level, level)
-        if level not in _LEVELS:
+        if level not in LEVELS:
             return False
         raw_ts = obj.get("T")
         if isinstance(raw_ts, (int, float)) and not isinstance(raw_ts, bool):
@@ -323,7 +333,7 @@ class LineParser:
         logger = obj.get("N") or ""
         if not isinstance(logger, str):
             return False
-        spec = _PIECE_MESSAGES.get(message)
+        spec = PIECE_MESSAGES.get(message)
         if spec is not None and logger == "piecestore":
             return self._piece(timestamp, precise, level, spec, obj)
         fields = {k: v for k, v in obj.items() if k not in _ZAP_JSON_KEYS}

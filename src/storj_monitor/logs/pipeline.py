@@ -1,17 +1,47 @@
 """Lines → events and records: the parser and the pairer wired together (pure, no I/O).
 
 Shared by the live follower and the historical import so both compute the same events,
-durations included. This loop runs once per log line, so it is written for speed: bound
-methods in locals, one type check per parsed line, no per-line allocation of our own.
+durations included. This loop runs once per log line, so it is written for speed.
+
+The fast path: about half of all lines are ``... started`` lines, and nearly all the others
+are plain console piecestore result lines (``TS⇥LEVEL⇥piecestore⇥MESSAGE⇥{JSON}``). Those are
+read right here, straight into the pairer (a start line becomes one dict entry keyed on a
+tuple) and into an events row tuple (``store.events`` column order), with no intermediate
+``PieceLine`` or ``Event``. Whatever the fast path is not sure about (another shape, a time
+stamp not seen yet, a field of an unexpected type, broken JSON, cancel/delete special cases)
+goes through ``LineParser.parse`` and ``Pairer.feed`` unchanged, so both paths give the same
+results (the parser tests and the pipeline property test check it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import Any
 
+import orjson
+
+from storj_monitor.logs.errors import categorize_error
 from storj_monitor.logs.pairing import Pairer
-from storj_monitor.logs.parser import LineParser, PieceLine
+from storj_monitor.logs.parser import (
+    LEVELS,
+    PIECE_MESSAGES,
+    PLAIN,
+    LineParser,
+    PieceLine,
+    split_remote_ip,
+)
 from storj_monitor.model import Event, LogRecord
+
+#: An events row: the fields of ``model.Event`` in order (= the ``events`` columns).
+Row = tuple[Any, ...]
+_EVENT_FIELDS = (
+    "timestamp", "node_name", "action", "status", "size", "satellite_id", "piece_id",
+    "remote_ip", "error", "error_category", "duration_ms", "duration_source",
+)  # fmt: skip
+_event_row = attrgetter(*_EVENT_FIELDS)
+_loads = orjson.loads
+_JSONDecodeError = orjson.JSONDecodeError
 
 
 @dataclass(slots=True)
@@ -19,6 +49,16 @@ class Processed:
     """What a run of lines produced."""
 
     events: list[Event] = field(default_factory=list)
+    records: list[LogRecord] = field(default_factory=list)
+    #: (log timestamp, free bytes) of the newest ``upload started`` line that said it.
+    available_space: tuple[float, int] | None = None
+
+
+@dataclass(slots=True)
+class ProcessedRows:
+    """What a run of lines produced, events as row tuples (the bulk import's form)."""
+
+    rows: list[Row] = field(default_factory=list)
     records: list[LogRecord] = field(default_factory=list)
     #: (log timestamp, free bytes) of the newest ``upload started`` line that said it.
     available_space: tuple[float, int] | None = None
@@ -34,30 +74,113 @@ class LineProcessor:
 
     def process(self, lines: list[str], arrival: float | None = None) -> Processed:
         """Parse and pair ``lines``; ``arrival`` (UTC unix seconds) when they were read live."""
-        out = Processed()
-        events = out.events
-        records = out.records
-        add_event = events.append
-        add_record = records.append
-        parse = self.parser.parse
-        feed = self.pairer.feed
-        piece_type = PieceLine
-        space: PieceLine | None = None
+        out = self.process_rows(lines, arrival)
+        events = [Event(*row) for row in out.rows]
+        return Processed(events, out.records, out.available_space)
+
+    def process_rows(self, lines: list[str], arrival: float | None = None) -> ProcessedRows:
+        """:meth:`process` with events as row tuples in ``events`` column order."""
+        out = ProcessedRows()
+        add_row = out.rows.append
+        slow = self._slow_line
+        start, finish = self.pairer.start, self.pairer.finish
+        ts_cache = self.parser.ts_cache
+        messages, levels, node = PIECE_MESSAGES, LEVELS, self.node_name
+        fast = 0  # piece lines taken by the fast path (the parser counts the others)
+        space: tuple[float, int] | None = None
         for line in lines:
-            item = parse(line)
-            if item is None:
+            parts = line.split("\t")
+            if len(parts) != 5:
+                space = slow(line, arrival, out, space)
                 continue
-            if type(item) is piece_type:
-                ev = feed(item, arrival)
-                if ev is not None:
-                    add_event(ev)
-                elif item.available_space is not None:
-                    space = item
+            ts_text, level, logger, message, fields_text = parts
+            spec = messages.get(message)
+            timestamp = ts_cache.get(ts_text)
+            if (
+                spec is None
+                or spec[2] != PLAIN
+                or timestamp is None
+                or logger != "piecestore"
+                or level not in levels
+            ):
+                space = slow(line, arrival, out, space)
+                continue
+            try:
+                fields = _loads(fields_text)
+            except _JSONDecodeError:
+                fields = None
+            if type(fields) is not dict:
+                space = slow(line, arrival, out, space)
+                continue
+            get = fields.get
+            if "piece_id" in fields:  # v1.146 and later
+                action, piece_id, satellite_id = get("action"), get("piece_id"), get("satellite_id")
+                size, remote_addr = get("size"), get("remote_address")
             else:
-                add_record(item)  # type: ignore[arg-type]
-        if space is not None and space.available_space is not None:
-            out.available_space = (space.timestamp, space.available_space)
+                action, piece_id, satellite_id = get("Action"), get("Piece ID"), get("Satellite ID")
+                size, remote_addr = get("Size"), get("Remote Address")
+            if (
+                type(action) is not str
+                or type(piece_id) is not str
+                or type(satellite_id) is not str
+                or type(remote_addr) is not str
+                or (size is not None and type(size) is not int)
+            ):
+                space = slow(line, arrival, out, space)
+                continue
+            key = (piece_id, satellite_id, action, remote_addr)
+            if spec[0]:  # a start line: remembered by the pairer
+                free = get("Available Space", get("available_space"))
+                if free is not None:
+                    if type(free) is not int:
+                        space = slow(line, arrival, out, space)
+                        continue
+                    space = (timestamp, free)
+                start(key, timestamp, None, arrival)
+                fast += 1
+                continue
+            status = spec[1]
+            error = get("error")
+            if error is None and status == "canceled":
+                error = get("reason")
+            if error is not None:
+                if type(error) is not str:
+                    error = str(error)
+                category = categorize_error(error)
+            else:
+                category = None
+            host, sep, _port = remote_addr.rpartition(":")
+            remote_ip = host if sep and host and ":" not in host else split_remote_ip(remote_addr)
+            duration_ms, source = finish(key, timestamp, None, arrival)
+            add_row((
+                timestamp, node, action, status, size, satellite_id, piece_id, remote_ip,
+                error, category, duration_ms, source,
+            ))  # fmt: skip
+            fast += 1
+        self.parser.piece_lines += fast
+        out.available_space = space
         return out
+
+    def _slow_line(
+        self,
+        line: str,
+        arrival: float | None,
+        out: ProcessedRows,
+        space: tuple[float, int] | None,
+    ) -> tuple[float, int] | None:
+        """Any line through the full parser and pairer; returns the newest available space."""
+        item = self.parser.parse(line)
+        if item is None:
+            return space
+        if type(item) is PieceLine:
+            event = self.pairer.feed(item, arrival)
+            if event is not None:
+                out.rows.append(_event_row(event))
+            elif item.available_space is not None:
+                return (item.timestamp, item.available_space)
+        else:
+            out.records.append(item)  # type: ignore[arg-type]
+        return space
 
     @property
     def lines(self) -> int:

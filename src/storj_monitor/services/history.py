@@ -214,8 +214,8 @@ class _Importer:
                 lines += tail
                 pos += used
             if lines:
-                out = processor.process(lines)
-                rows += store_events.event_rows(out.events)
+                out = processor.process_rows(lines)
+                rows += out.rows
                 records += out.records
             full = len(rows) + len(records) >= IMPORT_BATCH_ROWS
             if full or (last and (rows or records or pos != expected)):
