@@ -15,6 +15,7 @@ results (the parser tests and the pipeline property test check it).
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
@@ -85,7 +86,7 @@ class LineProcessor:
         slow = self._slow_line
         start, finish = self.pairer.start, self.pairer.finish
         ts_cache = self.parser.ts_cache
-        messages, levels, node = PIECE_MESSAGES, LEVELS, self.node_name
+        messages, levels, node, intern = PIECE_MESSAGES, LEVELS, self.node_name, sys.intern
         fast = 0  # piece lines taken by the fast path (the parser counts the others)
         space: tuple[float, int] | None = None
         for line in lines:
@@ -152,8 +153,10 @@ class LineProcessor:
             host, sep, _port = remote_addr.rpartition(":")
             remote_ip = host if sep and host and ":" not in host else split_remote_ip(remote_addr)
             duration_ms, source = finish(key, timestamp, None, arrival)
+            # Interned: the same few strings on every row (cheap to pickle, hash and store).
             add_row((
-                timestamp, node, action, status, size, satellite_id, piece_id, remote_ip,
+                timestamp, node, intern(action), status, size, intern(satellite_id), piece_id,
+                remote_ip,
                 error, category, duration_ms, source,
             ))  # fmt: skip
             fast += 1
