@@ -55,6 +55,31 @@ class Pairer:
     def pending(self) -> int:
         return len(self._pending)
 
+    # -- for a caller that inlines start/finish (LineProcessor's fast path) -----------------
+
+    @property
+    def waiting(self) -> dict[PendingKey, tuple[float, float | None, float | None]]:
+        """The waiting starts themselves, oldest first: key -> (log time, docker time,
+        arrival). A caller adding to it must call :meth:`sweep` once a line's log time
+        reaches :attr:`next_sweep`, and :meth:`bound` when it holds more than ``max_pending``."""
+        return self._pending
+
+    @property
+    def next_sweep(self) -> float:
+        """Log time (UTC unix seconds) from which the next line must trigger :meth:`sweep`."""
+        return self._next_sweep
+
+    def sweep(self, now: float) -> float:
+        """Expire starts older than the ttl at log time ``now``; returns :attr:`next_sweep`."""
+        self._expire(now)
+        return self._next_sweep
+
+    def bound(self) -> None:
+        """Drop the oldest starts beyond ``max_pending`` (and a tenth more, so it is rare)."""
+        excess = len(self._pending) - self.max_pending
+        if excess > 0:
+            self._drop_oldest(excess + self.max_pending // 10)
+
     def feed(self, piece: PieceLine, arrival: float | None = None) -> Event | None:
         """A start line is remembered (returns None); a result line returns its Event.
 
@@ -92,7 +117,7 @@ class Pairer:
         pending.pop(key, None)  # a repeated start replaces the old one, at the back
         pending[key] = (timestamp, precise, arrival)
         if len(pending) > self.max_pending:
-            self._drop_oldest(len(pending) - self.max_pending + self.max_pending // 10)
+            self.bound()
 
     def finish(
         self, key: PendingKey, timestamp: float, precise: float | None, arrival: float | None

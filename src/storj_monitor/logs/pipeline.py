@@ -84,7 +84,11 @@ class LineProcessor:
         out = ProcessedRows()
         add_row = out.rows.append
         slow = self._slow_line
-        start, finish = self.pairer.start, self.pairer.finish
+        pairer = self.pairer
+        waiting = pairer.waiting  # the pairer's own dict: start lines go straight in
+        take = waiting.pop
+        next_sweep, max_pending = pairer.next_sweep, pairer.max_pending
+        paired = unmatched = 0
         ts_cache = self.parser.ts_cache
         messages, levels, node, intern = PIECE_MESSAGES, LEVELS, self.node_name, sys.intern
         fast = 0  # piece lines taken by the fast path (the parser counts the others)
@@ -92,7 +96,7 @@ class LineProcessor:
         for line in lines:
             parts = line.split("\t")
             if len(parts) != 5:
-                space = slow(line, arrival, out, space)
+                space, next_sweep = slow(line, arrival, out, space)
                 continue
             ts_text, level, logger, message, fields_text = parts
             spec = messages.get(message)
@@ -104,14 +108,14 @@ class LineProcessor:
                 or logger != "piecestore"
                 or level not in levels
             ):
-                space = slow(line, arrival, out, space)
+                space, next_sweep = slow(line, arrival, out, space)
                 continue
             try:
                 fields = _loads(fields_text)
             except _JSONDecodeError:
                 fields = None
             if type(fields) is not dict:
-                space = slow(line, arrival, out, space)
+                space, next_sweep = slow(line, arrival, out, space)
                 continue
             get = fields.get
             if "piece_id" in fields:  # v1.146 and later
@@ -127,17 +131,22 @@ class LineProcessor:
                 or type(remote_addr) is not str
                 or (size is not None and type(size) is not int)
             ):
-                space = slow(line, arrival, out, space)
+                space, next_sweep = slow(line, arrival, out, space)
                 continue
             key = (piece_id, satellite_id, action, remote_addr)
+            if timestamp >= next_sweep:
+                next_sweep = pairer.sweep(timestamp)
             if spec[0]:  # a start line: remembered by the pairer
                 free = get("Available Space", get("available_space"))
                 if free is not None:
                     if type(free) is not int:
-                        space = slow(line, arrival, out, space)
+                        space, next_sweep = slow(line, arrival, out, space)
                         continue
                     space = (timestamp, free)
-                start(key, timestamp, None, arrival)
+                take(key, None)  # a repeated start replaces the old one, at the back
+                waiting[key] = (timestamp, None, arrival)
+                if len(waiting) > max_pending:
+                    pairer.bound()
                 fast += 1
                 continue
             status = spec[1]
@@ -152,7 +161,19 @@ class LineProcessor:
                 category = None
             host, sep, _port = remote_addr.rpartition(":")
             remote_ip = host if sep and host and ":" not in host else split_remote_ip(remote_addr)
-            duration_ms, source = finish(key, timestamp, None, arrival)
+            # Pairer.finish inlined; this line has no docker time, so no "precise" duration.
+            started = take(key, None)
+            if started is None:
+                unmatched += 1
+                duration_ms = source = None
+            else:
+                paired += 1
+                if arrival is not None and started[2] is not None:
+                    duration_ms, source = (arrival - started[2]) * 1000.0, "arrival"
+                else:
+                    duration_ms, source = (timestamp - started[0]) * 1000.0, "log_seconds"
+                if duration_ms < 0.0:
+                    duration_ms = 0.0
             # Interned: the same few strings on every row (cheap to pickle, hash and store).
             add_row((
                 timestamp, node, intern(action), status, size, intern(satellite_id), piece_id,
@@ -161,6 +182,8 @@ class LineProcessor:
             ))  # fmt: skip
             fast += 1
         self.parser.piece_lines += fast
+        pairer.paired += paired
+        pairer.unmatched += unmatched
         out.available_space = space
         return out
 
@@ -170,20 +193,24 @@ class LineProcessor:
         arrival: float | None,
         out: ProcessedRows,
         space: tuple[float, int] | None,
-    ) -> tuple[float, int] | None:
-        """Any line through the full parser and pairer; returns the newest available space."""
+    ) -> tuple[tuple[float, int] | None, float]:
+        """Any line through the full parser and pairer.
+
+        Returns the newest available space and the pairer's next sweep time (which
+        ``Pairer.feed`` may have moved)."""
+        pairer = self.pairer
         item = self.parser.parse(line)
         if item is None:
-            return space
+            return space, pairer.next_sweep
         if type(item) is PieceLine:
-            event = self.pairer.feed(item, arrival)
+            event = pairer.feed(item, arrival)
             if event is not None:
                 out.rows.append(_event_row(event))
             elif item.available_space is not None:
-                return (item.timestamp, item.available_space)
+                space = (item.timestamp, item.available_space)
         else:
             out.records.append(item)  # type: ignore[arg-type]
-        return space
+        return space, pairer.next_sweep
 
     @property
     def lines(self) -> int:
