@@ -1,8 +1,9 @@
 """Parser and pairer throughput on generated storagenode lines (no I/O, no SQLite).
 
 Generates N lines (default 1,000,000) with the seeded demo generator in chunks, and times,
-chunk by chunk, (1) ``LineParser.parse`` alone and (2) parse + ``Pairer.feed``. Generation
-time is excluded. Prints lines/s and µs/line (wall and CPU time) for each; asserts nothing.
+chunk by chunk, (1) ``LineParser.parse`` alone, (2) parse + ``Pairer.feed`` and (3)
+``LineProcessor.process_rows`` (the ingest path: its fast path for console piece lines, events
+as row tuples). Generation time is excluded. Prints lines/s and µs/line (wall and CPU time) for each; asserts nothing.
 
     python bench/bench_parse.py [--lines N] [--dialect old|new|mixed] [--docker] [--no-debug]
 """
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from storj_monitor.demo.loggen import LogGenerator
 from storj_monitor.logs.pairing import Pairer
 from storj_monitor.logs.parser import LineParser, PieceLine
+from storj_monitor.logs.pipeline import LineProcessor
 
 CHUNK = 100_000
 
@@ -36,6 +38,13 @@ def make_parse_and_pair(pairer: Pairer) -> Callable[[LineParser, list[str]], Non
                 feed(piece)
 
     return parse_and_pair
+
+
+def make_process_rows(processor: LineProcessor) -> Callable[[LineParser, list[str]], None]:
+    def process_rows(_parser: LineParser, lines: list[str]) -> None:
+        processor.process_rows(lines)
+
+    return process_rows
 
 
 def timed(
@@ -94,6 +103,11 @@ def main() -> None:
     report("parse + pair:", args.lines, wall, cpu)
     print(f"  paired {pairer.paired:,}, unmatched {pairer.unmatched:,}, "
           f"pending {pairer.pending:,}, expired {pairer.expired:,}")  # fmt: skip
+    processor = LineProcessor("bench", max_pending=200_000, ttl_seconds=3600.0)
+    wall, cpu, _ = timed(args.lines, gen_kwargs, make_process_rows(processor))
+    report("process_rows:", args.lines, wall, cpu)
+    print(f"  rows {processor.pairer.paired + processor.pairer.unmatched:,}, "
+          f"paired {processor.pairer.paired:,}, records {processor.parser.records:,}")  # fmt: skip
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{'peak RSS:':<14} {peak_mb:>10,.0f} MB")
 
