@@ -194,7 +194,9 @@ def copy_history(db_path: Path, days: int) -> None:
         "rollups_hour": "node_name, bucket_start, satellite_id, action, status, error_category, "
         "count, bytes, duration_count, duration_sum_ms, duration_min_ms, duration_max_ms, "
         "precise_count, arrival_count, log_seconds_count, field_count",
-        "latency_hour": "node_name, bucket_start, action, duration_count, hist",
+        "latency_hour": "node_name, bucket_start, action, count, bytes, duration_count, "
+        "duration_sum_ms, duration_min_ms, duration_max_ms, precise_count, arrival_count, "
+        "log_seconds_count, field_count, hist",
     }
     conn.execute("BEGIN IMMEDIATE")
     for table, names in cols.items():
