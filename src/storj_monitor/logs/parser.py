@@ -15,6 +15,8 @@ Shapes understood (see docs/reference storj-log-format.md):
 
 The common piece lines take a fast path: one ``split("\\t")``, one dict lookup on the message,
 one ``orjson.loads`` of the fields, key lookups chosen by dialect, and a cached timestamp.
+(``logs.pipeline.LineProcessor.process_rows`` repeats this fast path inline for ingest,
+with the same tables: ``PIECE_MESSAGES``, ``LEVELS``, ``LineParser.ts_cache``.)
 Everything else goes through the record table (``logs.records``, :data:`RECORD_KINDS`),
 where keys are normalised to snake_case. Times are UTC unix seconds, sizes bytes, durations ms.
 """
@@ -32,16 +34,8 @@ from storj_monitor.logs.records import RECORD_KINDS, build_record, record_kind, 
 from storj_monitor.logs.timestamps import parse_timestamp
 from storj_monitor.model import LogRecord
 
-__all__ = [
-    "LEVELS",
-    "PIECE_MESSAGES",
-    "PLAIN",
-    "RECORD_KINDS",
-    "LineParser",
-    "PieceLine",
-    "snake_key",
-    "split_remote_ip",
-]
+__all__ = ["LEVELS", "PIECE_MESSAGES", "PLAIN", "RECORD_KINDS", "LineParser", "PieceLine",
+           "snake_key", "split_remote_ip"]  # fmt: skip
 
 
 @dataclass(slots=True)
