@@ -12,8 +12,6 @@ and hour. A failing pass is logged once (transition) and retried next minute.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -22,6 +20,7 @@ from typing import Any
 from storj_monitor.alerts.latency_rules import LATENCY_KINDS, latency_conditions
 from storj_monitor.analytics.anomaly import SPIKE_KINDS, spike_conditions
 from storj_monitor.model import NodeSpec
+from storj_monitor.services.periodic import PeriodicTask
 from storj_monitor.store import latency_queries as lq
 from storj_monitor.store.database import Store
 from storj_monitor.store.rollups import compact_rollups
@@ -62,34 +61,13 @@ class LatencyWatch:
         self.passes = 0
         self._baseline: dict[str, tuple[float, dict[str, list[float]]]] = {}
         self._last_compact: float | None = None
-        self._failing = False
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = PeriodicTask("latency evaluation", interval, self.run_once)
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="latency-watch")
+        self._periodic.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-                if self._failing:
-                    log.info("latency evaluation recovered")
-                self._failing = False
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                if not self._failing:
-                    log.exception("latency evaluation failed; retrying every %.0f s", self.interval)
-                self._failing = True
-            await asyncio.sleep(self.interval)
+        await self._periodic.stop()
 
     async def run_once(self, now: float | None = None) -> None:
         """One pass over every node (alerts), and retention when it is due."""
