@@ -31,8 +31,7 @@ from storj_monitor.analytics import latency, sketch
 from storj_monitor.model import ACTION_CATEGORY
 from storj_monitor.store.latency_rollups import (
     Segment,
-    merge_max,
-    merge_min,
+    accumulate,
     node_filter,
     rollup_hists,
     rollup_scalars,
@@ -266,17 +265,7 @@ def _fill_from_rollups(
     per_cat: dict[str, list[Any]] = {}
     for action, vals in scalars.items():
         for cat in (ACTION_CATEGORY.get(action, "other"), "all"):
-            acc = per_cat.get(cat)
-            if acc is None:
-                per_cat[cat] = list(vals)
-                continue
-            acc[0] += vals[0]
-            acc[1] += vals[1]
-            acc[2] += vals[2]
-            acc[3] = merge_min(acc[3], vals[3])
-            acc[4] = merge_max(acc[4], vals[4])
-            for i in range(5, len(acc)):
-                acc[i] += vals[i]
+            accumulate(per_cat, cat, vals)
     stats = result["statistics"]
     for cat in latency.STAT_CATEGORIES:
         acc = per_cat.get(cat)

@@ -68,18 +68,24 @@ def rollup_scalars(
             f"WHERE {where} AND bucket_start >= ? AND bucket_start < ? GROUP BY action"
         )
         for action, *vals in conn.execute(sql, [*params, s, e]):
-            acc = out.get(action)
-            if acc is None:
-                out[action] = list(vals)
-                continue
-            acc[0] += vals[0]
-            acc[1] += vals[1]
-            acc[2] += vals[2]
-            acc[3] = merge_min(acc[3], vals[3])
-            acc[4] = merge_max(acc[4], vals[4])
-            for i in range(5, len(acc)):
-                acc[i] += vals[i]
+            accumulate(out, action, vals)
     return out
+
+
+def accumulate(into: dict[str, list[Any]], key: str, vals: Sequence[Any]) -> None:
+    """Add one row of rollup scalars (count, bytes, duration count, min, max, sums...) into
+    ``into[key]``: sums add, min/max merge (None means no duration)."""
+    acc = into.get(key)
+    if acc is None:
+        into[key] = list(vals)
+        return
+    acc[0] += vals[0]
+    acc[1] += vals[1]
+    acc[2] += vals[2]
+    acc[3] = merge_min(acc[3], vals[3])
+    acc[4] = merge_max(acc[4], vals[4])
+    for i in range(5, len(acc)):
+        acc[i] += vals[i]
 
 
 def merge_min(a: float | None, b: float | None) -> float | None:
@@ -144,6 +150,7 @@ __all__ = [
     "HOUR_ROLLUPS_FROM_HOURS",
     "LATENCY_TABLE",
     "Segment",
+    "accumulate",
     "merge_max",
     "merge_min",
     "node_filter",
