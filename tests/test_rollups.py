@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from storj_monitor.analytics import sketch
 from storj_monitor.model import Event
 from storj_monitor.store import events as se
-from storj_monitor.store import rollups
+from storj_monitor.store import rollup_queries, rollups
 from storj_monitor.store.database import connect, transaction
 from storj_monitor.store.schema import migrate
 
@@ -266,7 +266,7 @@ def test_compact_rollups_deletes_by_age(conn: sqlite3.Connection) -> None:
         "SELECT (SELECT COUNT(*) FROM rollups_minute) + (SELECT COUNT(*) FROM latency_minute)"
     )
     minute_before = conn.execute(count_minutes).fetchone()[0]
-    deleted = transaction(conn, lambda c: rollups.compact_rollups(c, now, 2.0, 20.0))
+    deleted = transaction(conn, lambda c: rollup_queries.compact_rollups(c, now, 2.0, 20.0))
     assert deleted[0] > 0 and deleted[1] > 0
     left_min = conn.execute("SELECT MIN(bucket_start) FROM rollups_minute").fetchone()[0]
     left_hour = conn.execute("SELECT MIN(bucket_start) FROM rollups_hour").fetchone()[0]
@@ -277,19 +277,19 @@ def test_compact_rollups_deletes_by_age(conn: sqlite3.Connection) -> None:
         now - 2 * day
     )
     assert conn.execute("SELECT MIN(bucket_start) FROM latency_hour").fetchone()[0] == left_hour
-    assert transaction(conn, lambda c: rollups.compact_rollups(c, now, 2.0, 20.0)) == (0, 0)
+    assert transaction(conn, lambda c: rollup_queries.compact_rollups(c, now, 2.0, 20.0)) == (0, 0)
 
 
 def test_read_rollups_and_count(conn: sqlite3.Connection) -> None:
     events = synthetic(400, seed=9)
     transaction(conn, lambda c: rollups.write_rollups(c, events))
-    rows = rollups.read_rollups(conn, "rollups_hour", ["n1"], T0, T0 + 3600)
+    rows = rollup_queries.read_rollups(conn, "rollups_hour", ["n1"], T0, T0 + 3600)
     assert rows and all(r.node_name == "n1" and r.bucket_start == T0 for r in rows)
     expected = sum(1 for e in events if e.node_name == "n1" and e.timestamp < T0 + 3600)
-    assert rollups.rollup_count(conn, "rollups_minute", ["n1"], T0, T0 + 3600) == expected
-    assert rollups.rollup_count(conn, "rollups_hour", [], 0, 2e9) == 400
+    assert rollup_queries.rollup_count(conn, "rollups_minute", ["n1"], T0, T0 + 3600) == expected
+    assert rollup_queries.rollup_count(conn, "rollups_hour", [], 0, 2e9) == 400
     with pytest.raises(ValueError):
-        rollups.read_rollups(conn, "events", [], 0, 1)
+        rollup_queries.read_rollups(conn, "events", [], 0, 1)
 
 
 def test_merges_across_count_widths_and_missing_durations(conn: sqlite3.Connection) -> None:
@@ -333,9 +333,9 @@ def test_outside_a_transaction_it_opens_its_own(conn: sqlite3.Connection) -> Non
 
 
 def test_distinct_nodes(conn: sqlite3.Connection) -> None:
-    assert rollups.distinct_nodes(conn) == []
+    assert rollup_queries.distinct_nodes(conn) == []
     transaction(conn, lambda c: rollups.write_rollups(c, synthetic(200, seed=22)))
-    assert rollups.distinct_nodes(conn) == ["n1", "n2"]
-    assert rollups.distinct_nodes(conn, "latency_minute") == ["n1", "n2"]
+    assert rollup_queries.distinct_nodes(conn) == ["n1", "n2"]
+    assert rollup_queries.distinct_nodes(conn, "latency_minute") == ["n1", "n2"]
     with pytest.raises(ValueError):
-        rollups.distinct_nodes(conn, "events")
+        rollup_queries.distinct_nodes(conn, "events")

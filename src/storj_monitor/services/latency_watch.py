@@ -23,7 +23,7 @@ from storj_monitor.model import NodeSpec
 from storj_monitor.services.periodic import PeriodicTask
 from storj_monitor.store import latency_queries as lq
 from storj_monitor.store.database import Store
-from storj_monitor.store.rollups import compact_rollups
+from storj_monitor.store.rollup_queries import compact_rollups
 
 log = logging.getLogger(__name__)
 

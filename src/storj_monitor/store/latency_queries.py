@@ -38,7 +38,8 @@ from storj_monitor.store.latency_rollups import (
     rollup_segments,
     sparse,
 )
-from storj_monitor.store.rollups import SOURCES, distinct_nodes
+from storj_monitor.store.rollup_queries import distinct_nodes
+from storj_monitor.store.rollups import SOURCES
 
 #: Windows with at most this many operations are computed from raw events (exact).
 RAW_SCAN_MAX = 5_000

@@ -1,4 +1,6 @@
-"""Per-minute and per-hour aggregates of piece operations: write path, reads, retention.
+"""Per-minute and per-hour aggregates of piece operations: the write path.
+
+Reads and retention of these tables are in :mod:`storj_monitor.store.rollup_queries`.
 
 Why: a day at 200 operations/s is 17 M raw events; percentiles, success rates and bandwidth
 over long windows must be sums over a few thousand aggregate rows instead. The ingest
@@ -25,7 +27,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from itertools import count as _counter
 from itertools import pairwise, repeat
 from operator import itemgetter
@@ -46,7 +47,7 @@ SOURCES: tuple[str, ...] = ("precise", "arrival", "log_seconds", "field")
 _SOURCE_CODE: dict[str | None, int] = {s: i for i, s in enumerate(SOURCES)}
 
 KEY_COLUMNS = ("node_name", "bucket_start", "satellite_id", "action", "status", "error_category")
-_VALUE_COLUMNS = (
+VALUE_COLUMNS = (
     "count",
     "bytes",
     "duration_count",
@@ -55,8 +56,8 @@ _VALUE_COLUMNS = (
     "duration_max_ms",
     *(f"{s}_count" for s in SOURCES),
 )
-_ALL_COLUMNS = ", ".join((*KEY_COLUMNS, *_VALUE_COLUMNS))
-_N_COLUMNS = len(KEY_COLUMNS) + len(_VALUE_COLUMNS)
+_ALL_COLUMNS = ", ".join((*KEY_COLUMNS, *VALUE_COLUMNS))
+_N_COLUMNS = len(KEY_COLUMNS) + len(VALUE_COLUMNS)
 _REPLACE = {
     t: f"INSERT OR REPLACE INTO {t} ({_ALL_COLUMNS}) VALUES ({', '.join('?' * _N_COLUMNS)})"
     for t in TABLES.values()
@@ -65,10 +66,10 @@ _EXISTING = {
     t: f"SELECT {_ALL_COLUMNS} FROM {t} WHERE node_name = ? AND bucket_start = ?"
     for t in TABLES.values()
 }
-_LATENCY_COLUMNS = ", ".join(("node_name", "bucket_start", "action", *_VALUE_COLUMNS, "hist"))
+_LATENCY_COLUMNS = ", ".join(("node_name", "bucket_start", "action", *VALUE_COLUMNS, "hist"))
 _LATENCY_REPLACE = {
     t: f"INSERT OR REPLACE INTO {t} ({_LATENCY_COLUMNS}) "
-    f"VALUES ({', '.join('?' * (4 + len(_VALUE_COLUMNS)))})"
+    f"VALUES ({', '.join('?' * (4 + len(VALUE_COLUMNS)))})"
     for t in LATENCY_TABLES.values()
 }
 _LATENCY_EXISTING = {
@@ -241,7 +242,7 @@ class _Batch:
         if not found:
             return found
         idx = np.fromiter((i for i, _ in found), np.int64, len(found))
-        end = width + len(_VALUE_COLUMNS)
+        end = width + len(VALUE_COLUMNS)
         rows = np.array([r[width:end] for _, r in found], dtype=np.float64)  # None -> NaN
         self.count[idx] += rows[:, 0].astype(np.int64)
         self.bytes[idx] += rows[:, 1]
@@ -253,7 +254,7 @@ class _Batch:
         return found
 
     def values(self) -> list[tuple[Any, ...]]:
-        """The value columns (``_VALUE_COLUMNS`` order) of every group."""
+        """The value columns (``VALUE_COLUMNS`` order) of every group."""
         return list(
             zip(
                 self.count.tolist(),
@@ -298,7 +299,7 @@ class _LatencyBatch(_Batch):
         self, conn: sqlite3.Connection, sql: str, width: int
     ) -> list[tuple[int, tuple[Any, ...]]]:
         found = super().merge_stored(conn, sql, width)
-        hist_at = width + len(_VALUE_COLUMNS)
+        hist_at = width + len(VALUE_COLUMNS)
         keys, counts = [self.cell_keys], [self.cell_counts]
         for count_width, dtype in _COUNT_DTYPES.items():
             groups, idx_parts, cnt_parts, sizes = [], [], [], []
@@ -348,126 +349,14 @@ class _LatencyBatch(_Batch):
         return [(*k, *v, b) for k, v, b in zip(self.keys, self.values(), blobs, strict=True)]
 
 
-# --- reads ------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class RollupRow:
-    """One rollup row as read back (see the module docstring for units)."""
-
-    node_name: str
-    bucket_start: float
-    satellite_id: str
-    action: str
-    status: str
-    error_category: str
-    count: int
-    bytes: int
-    duration_count: int
-    duration_sum_ms: float
-    duration_min_ms: float | None
-    duration_max_ms: float | None
-    precise_count: int
-    arrival_count: int
-    log_seconds_count: int
-    field_count: int
-
-
-def read_rollups(
-    conn: sqlite3.Connection,
-    table: str,
-    node_names: Sequence[str],
-    start: float,
-    end: float,
-) -> list[RollupRow]:
-    """Rows of ``table`` with ``start <= bucket_start < end`` for ``node_names`` (empty: all)."""
-    if table not in TABLES.values():
-        raise ValueError(f"unknown rollup table {table!r}")
-    cols = ", ".join((*KEY_COLUMNS, *_VALUE_COLUMNS))
-    sql = f"SELECT {cols} FROM {table} WHERE bucket_start >= ? AND bucket_start < ?"
-    params: list[Any] = [start, end]
-    if node_names:
-        sql += f" AND node_name IN ({', '.join('?' * len(node_names))})"
-        params.extend(node_names)
-    return [RollupRow(*r) for r in conn.execute(sql, params)]
-
-
-def rollup_count(
-    conn: sqlite3.Connection, table: str, node_names: Sequence[str], start: float, end: float
-) -> int:
-    """Operations counted in ``table`` for ``start <= bucket_start < end``."""
-    if table not in TABLES.values():
-        raise ValueError(f"unknown rollup table {table!r}")
-    sql = (
-        f"SELECT COALESCE(SUM(count), 0) FROM {table} WHERE bucket_start >= ? AND bucket_start < ?"
-    )
-    params: list[Any] = [start, end]
-    if node_names:
-        sql += f" AND node_name IN ({', '.join('?' * len(node_names))})"
-        params.extend(node_names)
-    return int(conn.execute(sql, params).fetchone()[0])
-
-
-def distinct_nodes(conn: sqlite3.Connection, table: str = "rollups_hour") -> list[str]:
-    """Node names present in a rollup or latency table, sorted.
-
-    A loose index scan on the primary key (one seek per node), not a scan of every row.
-    """
-    if table not in (*TABLES.values(), *LATENCY_TABLES.values()):
-        raise ValueError(f"unknown rollup table {table!r}")
-    rows = conn.execute(
-        f"""WITH RECURSIVE n(name) AS (
-            SELECT MIN(node_name) FROM {table}
-            UNION ALL
-            SELECT (SELECT MIN(node_name) FROM {table} WHERE node_name > n.name)
-            FROM n WHERE n.name IS NOT NULL
-        ) SELECT name FROM n WHERE name IS NOT NULL"""
-    ).fetchall()
-    return [r[0] for r in rows]
-
-
-# --- retention --------------------------------------------------------------------------
-
-
-def compact_rollups(
-    conn: sqlite3.Connection,
-    now: float,
-    minute_retention_days: float,
-    hour_retention_days: float,
-) -> tuple[int, int]:
-    """Delete minute rows (rollups and latency histograms) older than
-    ``minute_retention_days`` and hour rows older than ``hour_retention_days`` (``now`` UTC
-    unix seconds); returns (minute rows, hour rows) deleted, both kinds counted.
-
-    Deletes per node so each statement walks the primary key (node_name, bucket_start).
-    """
-    deleted = [0, 0]
-    for which, seconds, days in (
-        (0, MINUTE, minute_retention_days),
-        (1, HOUR, hour_retention_days),
-    ):
-        cutoff = now - days * 86400.0
-        for table in (TABLES[seconds], LATENCY_TABLES[seconds]):
-            for node in distinct_nodes(conn, table):
-                cur = conn.execute(
-                    f"DELETE FROM {table} WHERE node_name = ? AND bucket_start < ?",
-                    (node, cutoff),
-                )
-                deleted[which] += cur.rowcount
-    return deleted[0], deleted[1]
-
-
 __all__ = [
     "HOUR",
+    "KEY_COLUMNS",
     "LATENCY_TABLES",
     "MINUTE",
     "SOURCES",
     "TABLES",
-    "RollupRow",
-    "compact_rollups",
-    "distinct_nodes",
-    "read_rollups",
-    "rollup_count",
+    "VALUE_COLUMNS",
     "write_rollup_rows",
     "write_rollups",
 ]
