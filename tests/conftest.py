@@ -37,3 +37,15 @@ def _no_stray_database_in_the_working_tree() -> Iterator[None]:
     yield
     if not existed and stray.exists():
         pytest.fail(f"a test created {stray}; use tmp_path")
+
+
+_SESSION_START = time.time()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Name where the dashboard tests saved their screenshots in this run."""
+    from dashboard_support import SCREENSHOTS
+
+    shots = [p for p in SCREENSHOTS.glob("dashboard-*.png") if p.stat().st_mtime >= _SESSION_START]
+    if shots:
+        terminalreporter.write_line(f"dashboard screenshots ({len(shots)}): {SCREENSHOTS}")

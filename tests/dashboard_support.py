@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -33,7 +35,11 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 REPO = Path(__file__).resolve().parents[1]
-SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+#: Outside the working tree; STORJ_MONITOR_SCREENSHOTS overrides. The run's summary names it.
+SCREENSHOTS = Path(
+    os.environ.get("STORJ_MONITOR_SCREENSHOTS")
+    or Path(tempfile.gettempdir()) / "storj_monitor-screenshots"
+)
 WAIT = 20.0
 
 NODE_A = "Alpha"

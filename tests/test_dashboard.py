@@ -4,8 +4,9 @@ Monitor following real log files (tmp_path) with a fake node API.
 They check that every card shows the numbers the REST API gives, that switching the view,
 acknowledging an alert and a monitor restart work, that text from logs (an error text, a node
 name) is shown as text and never run as HTML, and that the console stays free of errors.
-Screenshots (desktop 1400 px and phone 375 px, dark and light) go to
-test-artifacts/screenshots/ (printed at the end of the run).
+Screenshots (desktop 1400 px and phone 375 px, dark and light) go to a temporary directory
+(``$TMPDIR/storj_monitor-screenshots``, or ``$STORJ_MONITOR_SCREENSHOTS``), named in the
+summary at the end of the pytest run.
 """
 
 from __future__ import annotations
