@@ -157,3 +157,53 @@ async def test_prune_works_through_chunks(tmp_path: Path, monkeypatch: pytest.Mo
     with Store(tmp_path / "c.db") as store:
         await store.write(lambda c: se.insert_events(c, [event(float(t)) for t in range(11)]))
         assert await prune_raw_data(store, 100.0) == (11, 0)
+
+
+async def test_maintenance_prunes_history_but_keeps_open_alerts(tmp_path: Path) -> None:
+    now = 1000 * DAY
+    settings = defaults().replace(history_retention_days=30)
+    with Store(tmp_path / "h.db") as store:
+        old, fresh = now - 31 * DAY, now - 29 * DAY
+
+        def seed(c) -> None:
+            for t in (old, fresh):
+                c.execute(
+                    "INSERT INTO storage_snapshots(timestamp, node_name, available_bytes) VALUES (?, 'n1', 1)",
+                    (t,),
+                )
+                c.execute(
+                    "INSERT INTO reputation_history(timestamp, node_name, satellite_id) VALUES (?, 'n1', 's')",
+                    (t,),
+                )
+                c.execute(
+                    "INSERT INTO payout_snapshots(timestamp, node_name, raw) VALUES (?, 'n1', '{}')",
+                    (t,),
+                )
+            for resolved in (old, fresh, None):  # an old open alert stays
+                c.execute(
+                    "INSERT INTO alerts(node_name, kind, key, severity, title, message, first_seen,"
+                    " last_seen, resolved_at) VALUES ('n1', 'k', 'k', 'info', 't', 'm', ?, ?, ?)",
+                    (old, old, resolved),
+                )
+
+        await store.write(seed)
+        m = Maintenance(settings, store, clock=lambda: now, interval=3600)
+        await m.run_once()
+        assert m.deleted_history == 4
+
+        def remaining(c) -> dict[str, int]:
+            tables = ("storage_snapshots", "reputation_history", "payout_snapshots", "alerts")
+            return {t: c.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
+
+        assert await store.read(remaining) == {
+            "storage_snapshots": 1,
+            "reputation_history": 1,
+            "payout_snapshots": 1,
+            "alerts": 2,
+        }
+        open_left = await store.read(
+            lambda c: c.execute("SELECT COUNT(*) FROM alerts WHERE resolved_at IS NULL").fetchone()[
+                0
+            ]
+        )
+        assert open_left == 1

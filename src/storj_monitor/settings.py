@@ -78,6 +78,7 @@ SETTINGS: tuple[Setting, ...] = (
     _s("EVENTS_RETENTION_DAYS", 7.0, float, "Days raw events are kept; rollups outlive them.", 0.01),
     _s("ROLLUP_MINUTE_RETENTION_DAYS", 14.0, float, "Days per-minute rollups are kept.", 0.01),
     _s("ROLLUP_HOUR_RETENTION_DAYS", 400.0, float, "Days per-hour rollups are kept.", 0.01),
+    _s("HISTORY_RETENTION_DAYS", 400.0, float, "Days storage snapshots, reputation and payout history and resolved alerts are kept.", 0.01),
     _s("DB_BATCH_SIZE", 5000, int, "Events per write transaction, at most.", 1, 1000000),
     _s("DB_COMMIT_INTERVAL", 0.5, float, "Seconds a live batch may wait before it is committed.", 0.01, 60),
     # --- log following and duration pairing ---

@@ -1,4 +1,5 @@
-"""Retention of raw log data: events and log records older than EVENTS_RETENTION_DAYS go.
+"""Retention: raw events and log records older than EVENTS_RETENTION_DAYS go, and the
+history tables (snapshots, scores, payouts, resolved alerts) after HISTORY_RETENTION_DAYS.
 
 Runs once shortly after start and then every ``interval`` seconds. Deletes in bounded
 chunks, each its own write transaction, so the live pipeline's batches interleave instead
@@ -16,6 +17,7 @@ from storj_monitor.services.periodic import PeriodicTask
 from storj_monitor.settings import Settings
 from storj_monitor.store import events as store_events
 from storj_monitor.store.database import Store
+from storj_monitor.store.retention import delete_history_before
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ class Maintenance:
         self.passes = 0
         self.deleted_events = 0
         self.deleted_records = 0
+        self.deleted_history = 0
         self._periodic = PeriodicTask("retention", interval, self.run_once)
 
     async def start(self) -> None:
@@ -72,4 +75,18 @@ class Maintenance:
         self.deleted_records += records
         if events or records:
             log.info("retention: deleted %d events and %d log records", events, records)
+        history_cutoff = self.clock() - self.settings.history_retention_days * DAY
+        history = 0
+        while True:
+            n = await self.store.write(
+                lambda c: delete_history_before(c, history_cutoff, DELETE_CHUNK)
+            )
+            history += n
+            if n < DELETE_CHUNK:
+                break
+        self.deleted_history += history
+        if history:
+            log.info(
+                "retention: deleted %d history rows (snapshots, scores, payouts, alerts)", history
+            )
         return events, records
