@@ -25,6 +25,55 @@ def run_script(conn: sqlite3.Connection, script: str) -> None:
             conn.execute(statement)
 
 
+#: Sums every aggregate row carries (units: bytes, ms); shared by the four tables below.
+_AGGREGATE_SUMS = """
+    count INTEGER NOT NULL,            -- operations, with a duration or not
+    bytes INTEGER NOT NULL,            -- sum of sizes
+    duration_count INTEGER NOT NULL,   -- operations that had a duration
+    duration_sum_ms REAL NOT NULL,
+    duration_min_ms REAL,
+    duration_max_ms REAL,
+    precise_count INTEGER NOT NULL DEFAULT 0,      -- durations by source (model.DurationSource)
+    arrival_count INTEGER NOT NULL DEFAULT 0,
+    log_seconds_count INTEGER NOT NULL DEFAULT 0,  -- whole-second log timestamps (±1 s)
+    field_count INTEGER NOT NULL DEFAULT 0,
+"""
+
+
+def _aggregate_tables(conn: sqlite3.Connection) -> None:
+    """Per-minute and per-hour aggregates of piece operations (bucket_start: UTC unix seconds).
+
+    ``rollups_*`` (store.rollups): one row per node, bucket, satellite ('' if unknown),
+    action, status and error category ('' for successes) — what traffic statistics read.
+    ``latency_*``: the same sums per node, bucket and action only, plus the latency
+    histogram (sparse counts in fixed log-spaced buckets, analytics.sketch; NULL when no
+    operation had a duration), so a percentile over a week is a sum over ~1,000 rows.
+    """
+    for unit in ("minute", "hour"):
+        conn.execute(
+            f"""CREATE TABLE IF NOT EXISTS rollups_{unit} (
+                node_name TEXT NOT NULL,
+                bucket_start REAL NOT NULL,
+                satellite_id TEXT NOT NULL,
+                action TEXT NOT NULL,
+                status TEXT NOT NULL,
+                error_category TEXT NOT NULL,
+                {_AGGREGATE_SUMS}
+                PRIMARY KEY (node_name, bucket_start, satellite_id, action, status, error_category)
+            ) WITHOUT ROWID"""
+        )
+        conn.execute(
+            f"""CREATE TABLE IF NOT EXISTS latency_{unit} (
+                node_name TEXT NOT NULL,
+                bucket_start REAL NOT NULL,
+                action TEXT NOT NULL,
+                {_AGGREGATE_SUMS}
+                hist BLOB,
+                PRIMARY KEY (node_name, bucket_start, action)
+            ) WITHOUT ROWID"""
+        )
+
+
 def _v1_core(conn: sqlite3.Connection) -> None:
     run_script(
         conn,
@@ -73,85 +122,6 @@ def _v1_core(conn: sqlite3.Connection) -> None:
             offset INTEGER NOT NULL,           -- bytes consumed (always at a line boundary)
             updated_at REAL NOT NULL
         );
-
-        -- Per-minute and per-hour aggregates of piece operations (store.rollups): what
-        -- traffic statistics and latency means/min/max over long windows read.
-        CREATE TABLE IF NOT EXISTS rollups_minute (
-            node_name TEXT NOT NULL,
-            bucket_start REAL NOT NULL,        -- start of the minute, UTC unix seconds
-            satellite_id TEXT NOT NULL,        -- '' when unknown
-            action TEXT NOT NULL,
-            status TEXT NOT NULL,
-            error_category TEXT NOT NULL,      -- '' for successes
-            count INTEGER NOT NULL,
-            bytes INTEGER NOT NULL,
-            duration_count INTEGER NOT NULL,   -- operations that had a duration
-            duration_sum_ms REAL NOT NULL,
-            duration_min_ms REAL,
-            duration_max_ms REAL,
-            precise_count INTEGER NOT NULL DEFAULT 0,      -- durations by source (model.DurationSource)
-            arrival_count INTEGER NOT NULL DEFAULT 0,
-            log_seconds_count INTEGER NOT NULL DEFAULT 0,  -- whole-second log timestamps (±1 s)
-            field_count INTEGER NOT NULL DEFAULT 0,
-            PRIMARY KEY (node_name, bucket_start, satellite_id, action, status, error_category)
-        ) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS rollups_hour (
-            node_name TEXT NOT NULL,
-            bucket_start REAL NOT NULL,
-            satellite_id TEXT NOT NULL,
-            action TEXT NOT NULL,
-            status TEXT NOT NULL,
-            error_category TEXT NOT NULL,
-            count INTEGER NOT NULL,
-            bytes INTEGER NOT NULL,
-            duration_count INTEGER NOT NULL,
-            duration_sum_ms REAL NOT NULL,
-            duration_min_ms REAL,
-            duration_max_ms REAL,
-            precise_count INTEGER NOT NULL DEFAULT 0,      -- durations by source (model.DurationSource)
-            arrival_count INTEGER NOT NULL DEFAULT 0,
-            log_seconds_count INTEGER NOT NULL DEFAULT 0,  -- whole-second log timestamps (±1 s)
-            field_count INTEGER NOT NULL DEFAULT 0,
-            PRIMARY KEY (node_name, bucket_start, satellite_id, action, status, error_category)
-        ) WITHOUT ROWID;
-        -- The same per node, minute/hour and action only, with the latency histogram:
-        -- sparse counts in fixed log-spaced buckets (analytics.sketch), so a percentile
-        -- over a week is a sum of bucket counts over ~1,000 rows. Latency statistics read
-        -- only these tables (store.latency_queries), written with the rollups.
-        CREATE TABLE IF NOT EXISTS latency_minute (
-            node_name TEXT NOT NULL,
-            bucket_start REAL NOT NULL,        -- start of the minute, UTC unix seconds
-            action TEXT NOT NULL,
-            count INTEGER NOT NULL,            -- operations, with a duration or not
-            bytes INTEGER NOT NULL,
-            duration_count INTEGER NOT NULL,   -- operations that had a duration (in hist)
-            duration_sum_ms REAL NOT NULL,
-            duration_min_ms REAL,
-            duration_max_ms REAL,
-            precise_count INTEGER NOT NULL DEFAULT 0,      -- durations by source
-            arrival_count INTEGER NOT NULL DEFAULT 0,
-            log_seconds_count INTEGER NOT NULL DEFAULT 0,
-            field_count INTEGER NOT NULL DEFAULT 0,
-            hist BLOB,                         -- NULL when no operation had a duration
-            PRIMARY KEY (node_name, bucket_start, action)
-        ) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS latency_hour (
-            node_name TEXT NOT NULL,
-            bucket_start REAL NOT NULL,
-            action TEXT NOT NULL,
-            count INTEGER NOT NULL,            -- operations, with a duration or not
-            bytes INTEGER NOT NULL,
-            duration_count INTEGER NOT NULL,   -- operations that had a duration (in hist)
-            duration_sum_ms REAL NOT NULL,
-            duration_min_ms REAL,
-            duration_max_ms REAL,
-            precise_count INTEGER NOT NULL DEFAULT 0,      -- durations by source
-            arrival_count INTEGER NOT NULL DEFAULT 0,
-            log_seconds_count INTEGER NOT NULL DEFAULT 0,
-            field_count INTEGER NOT NULL DEFAULT 0,
-            hist BLOB,                         -- NULL when no operation had a duration
-            PRIMARY KEY (node_name, bucket_start, action)
-        ) WITHOUT ROWID;
 
         CREATE TABLE IF NOT EXISTS storage_snapshots (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -233,8 +203,9 @@ def _v1_core(conn: sqlite3.Connection) -> None:
             details TEXT                       -- JSON
         );
         CREATE INDEX IF NOT EXISTS idx_alerts_open ON alerts(node_name, key, resolved_at);
-        """
+        """,
     )
+    _aggregate_tables(conn)
 
 
 MIGRATIONS: tuple[Migration, ...] = (_v1_core,)
