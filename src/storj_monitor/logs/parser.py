@@ -31,7 +31,11 @@ import orjson
 
 from storj_monitor.logs.errors import categorize_error
 from storj_monitor.logs.records import RECORD_KINDS, build_record, record_kind, snake_key
-from storj_monitor.logs.timestamps import parse_timestamp
+from storj_monitor.logs.timestamps import (
+    parse_timestamp,
+    split_wrapper_prefix,
+    wrapper_prefix_time,
+)
 from storj_monitor.model import LogRecord
 
 __all__ = ["LEVELS", "PIECE_MESSAGES", "PLAIN", "RECORD_KINDS", "LineParser", "PieceLine",
@@ -94,6 +98,7 @@ _ZAP_JSON_KEYS = ("L", "T", "N", "C", "M", "S")
 #: supervisord's own lines in the docker container: local time, comma millis, no tabs.
 _SUPERVISORD = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ ")
 _RACE_MEMORY = 1024
+_CALLER_TAIL = tuple("0123456789")  # a caller column ends in a line number
 _TS_CACHE_MAX = 8192
 _loads = orjson.loads
 
@@ -231,7 +236,7 @@ class LineParser:
         ts_text = parts[0]
         timestamp = self._timestamp(ts_text)
         if timestamp is None:
-            ts_text, prefix_ts = _strip_prefix(ts_text)
+            ts_text, prefix_ts = split_wrapper_prefix(ts_text)
             timestamp = self._timestamp(ts_text)
             if timestamp is None:
                 return False
@@ -284,7 +289,7 @@ class LineParser:
             return False  # stack frames, panics, "Error: ..." output, shell noise
         if start > 0:
             # "<docker -t stamp> {json}" or "<journald prefix> {json}"
-            prefix_ts = _prefix_time(line[:start])
+            prefix_ts = wrapper_prefix_time(line[:start])
             return self._parse(line[start:], precise if precise is not None else prefix_ts)
         return self._parse_json(line, precise)
 
@@ -427,28 +432,3 @@ class LineParser:
         else:
             raw = fields_source
         return build_record(self.node_name, timestamp, kind, level, message, raw)
-
-
-_CALLER_TAIL = tuple("0123456789")
-
-
-def _strip_prefix(text: str) -> tuple[str, float | None]:
-    """Split a wrapper prefix off the time column.
-
-    ``docker logs -t``: ``"<RFC3339Nano> <log time>"``; journald/syslog: ``"Nov 28 10:30:15
-    host storagenode[1]: <log time>"``. Returns (log time text, prefix time) where the prefix
-    time is kept only when it is an RFC 3339 stamp finer than a second (docker's, or
-    ``journalctl -o short-iso-precise``).
-    """
-    prefix, sep, ts_text = text.rpartition(" ")
-    if not sep:
-        return text, None
-    return ts_text, _prefix_time(prefix)
-
-
-def _prefix_time(prefix: str) -> float | None:
-    """The time at the start of a wrapper prefix, if it is sub-second RFC 3339."""
-    first = prefix.lstrip().split(" ", 1)[0]
-    if first[19:20] in (".", ","):
-        return parse_timestamp(first.rstrip(":"))
-    return None

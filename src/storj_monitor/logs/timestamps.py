@@ -16,7 +16,7 @@ from __future__ import annotations
 import calendar
 import re
 
-__all__ = ["parse_timestamp"]
+__all__ = ["parse_timestamp", "split_wrapper_prefix", "wrapper_prefix_time"]
 
 _HEAD = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)\Z")
 _ZONE = re.compile(r"([+-])(\d\d)(?::?(\d\d))?\Z")
@@ -82,3 +82,25 @@ def parse_timestamp(text: object) -> float | None:
     if int(hours) > 23 or int(minutes or 0) > 59:
         return None
     return secs + fraction - offset if sign == "+" else secs + fraction + offset
+
+
+def split_wrapper_prefix(text: str) -> tuple[str, float | None]:
+    """Split a wrapper prefix off the time column.
+
+    ``docker logs -t``: ``"<RFC3339Nano> <log time>"``; journald/syslog: ``"Nov 28 10:30:15
+    host storagenode[1]: <log time>"``. Returns (log time text, prefix time) where the prefix
+    time is kept only when it is an RFC 3339 stamp finer than a second (docker's, or
+    ``journalctl -o short-iso-precise``).
+    """
+    prefix, sep, ts_text = text.rpartition(" ")
+    if not sep:
+        return text, None
+    return ts_text, wrapper_prefix_time(prefix)
+
+
+def wrapper_prefix_time(prefix: str) -> float | None:
+    """The time at the start of a wrapper prefix, if it is sub-second RFC 3339."""
+    first = prefix.lstrip().split(" ", 1)[0]
+    if first[19:20] in (".", ","):
+        return parse_timestamp(first.rstrip(":"))
+    return None
