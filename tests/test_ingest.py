@@ -138,6 +138,7 @@ async def test_from_end_starts_at_the_end(tmp_path: Path) -> None:
         append(log, transfers(10, 2))
         await until(lambda: stored_events(store) == 2, "new lines only")
         await ingest.stop()
+        assert stored_events(store) == 2  # the 10 transfers before the start stay unread
 
 
 async def test_missing_file_appears_later(tmp_path: Path) -> None:
@@ -150,6 +151,7 @@ async def test_missing_file_appears_later(tmp_path: Path) -> None:
         log.write_text(text(transfers(0, 4)))
         await until(lambda: stored_events(store) == 4, "the new file")
         await ingest.stop()
+        assert stored_events(store) == 4
 
 
 async def test_unparseable_lines_are_counted_not_fatal(tmp_path: Path) -> None:
