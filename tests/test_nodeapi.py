@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storj_monitor.demo.fake_node_api import NODE_ID, FakeNodeApi, scenario
+from storj_monitor.demo.fake_node_api import NODE_ID, FakeNodeApi, estimated_payout_json, scenario
 from storj_monitor.nodeapi import (
     NodeApiBadStatus,
     NodeApiClient,
@@ -69,6 +69,7 @@ async def test_legacy_disk_layout_means_the_same() -> None:
 
 async def test_satellites_scores_are_percent(fake: FakeNodeApi) -> None:
     fake.state.satellites[US1].audit = 0.97
+    fake.state.now = 1_797_000_000.0  # 2026-12-10: the money replies at a fixed time
     async with client(fake.url) as c:
         overview = await c.satellites()
         one = await c.satellite(US1)
@@ -78,7 +79,8 @@ async def test_satellites_scores_are_percent(fake: FakeNodeApi) -> None:
     assert names["us1.storj.io:7777"].online == pytest.approx(99.87)
     assert one.id == US1 and one.scores[0].audit == pytest.approx(97.0)
     assert one.vetted_at is not None and one.average_usage_bytes is not None
-    assert payout["currentMonthExpectations"] == 760
+    assert payout == estimated_payout_json(fake.state)
+    assert payout["currentMonthExpectations"] > payout["currentMonth"]["payout"] > 0
 
 
 async def test_unknown_satellite_is_bad_status(fake: FakeNodeApi) -> None:

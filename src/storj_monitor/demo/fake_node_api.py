@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -24,6 +25,8 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+
+from storj_monitor.demo import fake_payouts
 
 SATELLITES = {
     "121RTSDpyNZVcEU84Ticf2L1ntiuUimbWgfATz21tuvgk3vzoA6": "ap1.storj.io:7777",
@@ -64,6 +67,11 @@ class FakeNodeState:
         default_factory=lambda: {sid: SatState() for sid in SATELLITES}
     )
     requests: int = 0
+    #: The time the money replies are computed at (UTC unix seconds); None = the real clock.
+    now: float | None = None
+
+    def clock(self) -> float:
+        return time.time() if self.now is None else self.now
 
     def advance(self, seconds: float) -> None:
         """Let ``seconds`` of growth happen."""
@@ -184,54 +192,41 @@ def satellites_json(state: FakeNodeState) -> dict[str, Any]:
 
 def satellite_json(state: FakeNodeState, sid: str) -> dict[str, Any]:
     sat = state.satellites[sid]
-    share = state.used_bytes / max(len(state.satellites), 1)
+    model = fake_payouts.MODELS[sid]
+    now = state.clock()
+    bandwidth = fake_payouts.bandwidth_daily(model, now)
+    storage = fake_payouts.storage_daily(model, state.used_bytes, now)
+    egress = sum(sum(d["egress"].values()) for d in bandwidth)
+    ingress = sum(sum(d["ingress"].values()) for d in bandwidth)
     return {
         "id": sid,
-        "storageDaily": None,
-        "bandwidthDaily": None,
-        "storageSummary": share * 24 * 20,
-        "averageUsageBytes": share,
-        "bandwidthSummary": 178490465280,
-        "egressSummary": 57075424512,
-        "ingressSummary": 121415040768,
+        "storageDaily": storage,
+        "bandwidthDaily": bandwidth,
+        "storageSummary": sum(s["atRestTotal"] for s in storage),
+        "averageUsageBytes": state.used_bytes * model.share,
+        "bandwidthSummary": egress + ingress,
+        "egressSummary": egress,
+        "ingressSummary": ingress,
         "audits": _audits(sid, sat),
         "auditHistory": {"score": sat.online, "windows": None},
-        "priceModel": {
-            "EgressBandwidth": 200,
-            "RepairBandwidth": 200,
-            "AuditBandwidth": 200,
-            "DiskSpace": 149,
-        },
-        "nodeJoinedAt": "2024-09-04T07:13:40.520Z",
+        "priceModel": dict(fake_payouts.PRICE_MODEL),
+        "nodeJoinedAt": model.joined,
         "vettedAt": sat.vetted_at,
     }
 
 
-PAYOUT = {
-    "currentMonth": {
-        "egressBandwidth": 412338917376,
-        "egressBandwidthPayout": 82.47,
-        "egressRepairAudit": 61224337408,
-        "egressRepairAuditPayout": 12.24,
-        "diskSpace": 2874110302917.3,
-        "diskSpacePayout": 431.12,
-        "heldRate": 0,
-        "payout": 525.83,
-        "held": 0,
-    },
-    "previousMonth": {
-        "egressBandwidth": 618004250624,
-        "egressBandwidthPayout": 123.6,
-        "egressRepairAudit": 88113815552,
-        "egressRepairAuditPayout": 17.62,
-        "diskSpace": 4127003412011.6,
-        "diskSpacePayout": 619.05,
-        "heldRate": 0,
-        "payout": 760.27,
-        "held": 0,
-    },
-    "currentMonthExpectations": 760,
-}
+def estimated_payout_json(state: FakeNodeState) -> dict[str, Any]:
+    """The node's own estimate, from the same daily data its satellite replies carry."""
+    sats = {sid: satellite_json(state, sid) for sid in state.satellites}
+    dq = {sid for sid, sat in state.satellites.items() if sat.disqualified}
+    return fake_payouts.estimated_payout(sats, dq, state.clock())
+
+
+def payout_rows(state: FakeNodeState) -> list[dict[str, Any]]:
+    rows = fake_payouts.payout_rows(state.used_bytes, state.clock())
+    for r in rows:
+        r["satelliteURL"] = SATELLITES[r["satelliteID"]]
+    return rows
 
 
 def make_app(state: FakeNodeState) -> web.Application:
@@ -280,7 +275,38 @@ def make_app(state: FakeNodeState) -> web.Application:
         return reply(satellite_json(state, sid))
 
     async def payout(request: web.Request) -> web.StreamResponse:
-        return reply(PAYOUT)
+        return reply(estimated_payout_json(state))
+
+    def bad_period(text: str) -> bool:
+        return len(text) != 7 or text[4] != "-" or not (text[:4] + text[5:]).isdigit()
+
+    async def periods(request: web.Request) -> web.StreamResponse:
+        return reply(sorted({r["period"] for r in payout_rows(state)}))
+
+    async def payout_history(request: web.Request) -> web.StreamResponse:
+        period = request.match_info["period"]
+        if bad_period(period):
+            return web.json_response({"error": "heldamount: invalid period"}, status=400)
+        rows = [r for r in payout_rows(state) if r["period"] == period]
+        return reply([{k: v for k, v in r.items() if k != "period"} for r in rows])
+
+    async def paystubs(request: web.Request) -> web.StreamResponse:
+        first, last = request.match_info["first"], request.match_info["last"]
+        if bad_period(first) or bad_period(last):
+            return web.json_response({"error": "heldamount: invalid period"}, status=400)
+        stubs = [
+            {"satelliteId": r["satelliteID"], "period": r["period"], "codes": "",
+             "held": r["held"], "owed": r["afterHeld"], "disposed": r["disposed"],
+             "paid": r["paid"], "distributed": r["distributed"]}
+            for r in payout_rows(state) if first <= r["period"] <= last
+        ]  # fmt: skip
+        return reply(stubs or None)
+
+    async def held_history(request: web.Request) -> web.StreamResponse:
+        rows = fake_payouts.held_history(state.used_bytes, state.clock())
+        for r in rows:
+            r["satelliteName"] = SATELLITES[r["satelliteID"]]
+        return reply(rows)
 
     async def anything(request: web.Request) -> web.StreamResponse:
         return web.Response(body=HTML, content_type="text/html")  # the dashboard, as the node does
@@ -291,6 +317,10 @@ def make_app(state: FakeNodeState) -> web.Application:
     app.router.add_get("/api/sno/satellites", satellites)
     app.router.add_get("/api/sno/satellite/{sid}", satellite)
     app.router.add_get("/api/sno/estimated-payout", payout)
+    app.router.add_get("/api/heldamount/periods", periods)
+    app.router.add_get("/api/heldamount/payout-history/{period}", payout_history)
+    app.router.add_get("/api/heldamount/paystubs/{first}/{last}", paystubs)
+    app.router.add_get("/api/heldamount/held-history", held_history)
     app.router.add_get("/{tail:.*}", anything)
     return app
 
