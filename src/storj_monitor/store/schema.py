@@ -208,7 +208,44 @@ def _v1_core(conn: sqlite3.Connection) -> None:
     _aggregate_tables(conn)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_core,)
+def _v2_payouts(conn: sqlite3.Connection) -> None:
+    """Closed months' payouts (``/api/heldamount/payout-history``), imported once and kept,
+    and each satellite's running held total (``/held-history``). Money in USD."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS payout_history (
+            node_name TEXT NOT NULL,
+            period TEXT NOT NULL,              -- YYYY-MM (UTC)
+            satellite_id TEXT NOT NULL,
+            satellite_name TEXT NOT NULL,
+            age_months INTEGER,
+            earned_usd REAL NOT NULL,          -- before held (and surge)
+            held_usd REAL NOT NULL,
+            held_percent REAL,
+            disposed_usd REAL NOT NULL,        -- held returned that month
+            paid_usd REAL NOT NULL,
+            distributed_usd REAL NOT NULL,     -- actually sent (less: postponed)
+            receipt TEXT NOT NULL,
+            imported_at REAL NOT NULL,
+            PRIMARY KEY (node_name, period, satellite_id)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE IF NOT EXISTS held_totals (
+            node_name TEXT NOT NULL,
+            satellite_id TEXT NOT NULL,
+            satellite_name TEXT NOT NULL,
+            total_held_usd REAL NOT NULL,
+            total_disposed_usd REAL NOT NULL,
+            joined_at REAL,
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (node_name, satellite_id)
+        ) WITHOUT ROWID
+        """,
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_core, _v2_payouts)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
