@@ -22,7 +22,8 @@ node syntax:
   NAME is everything before the first ':'. The API part starts at the last
   ':http://' or ':https://' and must include its scheme. LOG_SOURCE is a local
   file, or host:port of a log forwarder when it has no path separator and ends
-  in ':PORT'. Windows paths (C:\\logs\\node.log) are files.
+  in ':PORT'. Windows paths (C:\\logs\\node.log) are files. LOG_SOURCE
+  "docker:CONTAINER" follows `docker logs -f -t CONTAINER`; "-" reads stdin.
   A local node with no API_URL is tried at http://localhost:14002.
 
 examples:

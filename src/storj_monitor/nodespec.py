@@ -45,7 +45,8 @@ def parse_node_spec(text: str) -> NodeSpec:
     if not source:
         raise NodeSpecError(f"--node {text!r}: missing log source; {syntax}")
     remote = _REMOTE.match(source)
-    is_remote = bool(remote) and "/" not in source and "\\" not in source
+    is_stream = source == "-" or source.startswith("docker:")  # logs.stream_sources
+    is_remote = bool(remote) and "/" not in source and "\\" not in source and not is_stream
     if is_remote and remote is not None and not 0 < int(remote.group(1)) < 65536:
         raise NodeSpecError(f"--node {text!r}: port {remote.group(1)} is out of range")
     return NodeSpec(name=name, log_source=source, api_url=api_url, is_remote=is_remote)

@@ -237,7 +237,20 @@ def open_source(
     from_end: bool,
     clock: Callable[[], float] = time.time,
 ) -> LogSource:
-    """The source for ``node``: a forwarder client for ``host:port``, else a file follower."""
+    """The source for ``node``: a forwarder client for ``host:port``, ``docker logs`` for
+    ``docker:CONTAINER``, standard input for ``-``, else a file follower."""
+    from storj_monitor.logs.stream_sources import (
+        DOCKER_PREFIX,
+        STDIN_SOURCE,
+        DockerFollower,
+        StdinFollower,
+    )
+
+    if node.log_source.startswith(DOCKER_PREFIX):
+        container = node.log_source[len(DOCKER_PREFIX):]
+        return DockerFollower(container, known_offsets=known_offsets, from_end=from_end, clock=clock)
+    if node.log_source == STDIN_SOURCE:
+        return StdinFollower(known_offsets=known_offsets, clock=clock)
     if node.is_remote:
         return RemoteFollower(
             node.log_source, token, known_offsets=known_offsets, from_end=from_end
