@@ -170,6 +170,36 @@ def test_race_lost_twin_is_not_a_second_event() -> None:
     )
 
 
+@pytest.mark.parametrize("era", ["v1.99-v1.112", "v1.86-v1.98"])
+def test_race_lost_upload_is_one_canceled_operation(era: str) -> None:
+    """v1.86–v1.112: ``upload canceled (race lost or node shutdown)`` then a DEBUG
+    ``upload failed`` for the same piece; until v1.98 the race-lost line has only the piece ID."""
+    parser = LineParser("n")
+    full = piece_fields(OLD, "PUT")
+    race_fields = full if era == "v1.99-v1.112" else {"Process": "storagenode", "Piece ID": PIECE}
+    race = parser.parse(
+        console("INFO", "piecestore", "upload canceled (race lost or node shutdown)", race_fields)
+    )
+    twin = parser.parse(
+        console("DEBUG", "piecestore", "upload failed", {**full, "error": "context canceled"})
+    )
+    assert isinstance(race, PieceLine)
+    assert (race.action, race.status, race.piece_id) == ("PUT", "canceled", PIECE)
+    assert twin is None
+    assert parser.piece_lines == 1 and parser.ignored == 1
+    # An ordinary upload failure (no race-lost line before it) is still a failure.
+    other = parser.parse(console("ERROR", "piecestore", "upload failed", {**full, "Piece ID": "Q" * 52, "error": "disk full"}))
+    assert isinstance(other, PieceLine) and other.status == "failed"
+
+
+def test_old_race_lost_download_with_only_the_piece_id() -> None:
+    parser = LineParser("n")
+    race = parser.parse(console("INFO", "piecestore", "download canceled (race lost or node shutdown)",
+                                {"Process": "storagenode", "Piece ID": PIECE}))  # fmt: skip
+    assert isinstance(race, PieceLine)
+    assert (race.action, race.status, race.satellite_id) == ("GET", "canceled", None)
+
+
 def test_old_delete_lines_have_no_action_field() -> None:
     line = console("INFO", "piecestore", "deleted", {"Process": "storagenode", "Satellite ID": SAT, "Piece ID": PIECE, "Remote Address": "1.2.3.4:5"})  # fmt: skip
     piece = parse_one(line)

@@ -71,7 +71,9 @@ class PieceLine:
 # --- piece lines ----------------------------------------------------------------------------
 
 # What a piece message needs beyond its status.
-PLAIN, _RACE_LOST, _CANCELED, _DELETE = 0, 1, 2, 3
+PLAIN, _RACE_LOST, _CANCELED, _DELETE, _UPLOAD_FAILED, _RACE_LOST_PUT = 0, 1, 2, 3, 4, 5
+#: Race-lost lines of v1.86–v1.98 carry only the piece ID: the action their message implies.
+_RACE_LOST_ACTION = {_RACE_LOST: "GET", _RACE_LOST_PUT: "PUT"}
 
 #: message -> (is a start line, status of a result line, special handling)
 PIECE_MESSAGES: dict[str, tuple[bool, str | None, int]] = {
@@ -83,7 +85,9 @@ PIECE_MESSAGES: dict[str, tuple[bool, str | None, int]] = {
     "download canceled": (False, "canceled", _CANCELED),
     # Followed by a DEBUG "download canceled" for the same piece: not a second transfer.
     "download canceled (race lost or node shutdown)": (False, "canceled", _RACE_LOST),
-    "upload failed": (False, "failed", PLAIN),
+    # v1.86–v1.112; followed by a DEBUG "upload failed" for the same piece.
+    "upload canceled (race lost or node shutdown)": (False, "canceled", _RACE_LOST_PUT),
+    "upload failed": (False, "failed", _UPLOAD_FAILED),
     "download failed": (False, "failed", PLAIN),
     # DELETE transfer lines, written until v1.117 (they carry no Action field).
     "deleted": (False, "success", _DELETE),
@@ -165,9 +169,10 @@ class LineParser:
         #: log time text -> UTC unix seconds; whole-second stamps repeat line after line.
         #: Read (never replaced) by the pipeline's fast path.
         self.ts_cache: dict[str, float] = {}
-        #: (piece id, satellite id) of recent race-lost downloads, whose DEBUG
-        #: ``download canceled`` twin must not become a second event.
-        self._race_lost: dict[tuple[str | None, str | None], None] = {}
+        #: Piece ids of recent race-lost transfers, whose DEBUG ``download canceled`` /
+        #: ``upload failed`` twin must not become a second event (the oldest race-lost
+        #: lines carry only the piece id, so the id alone is the key).
+        self._race_lost: dict[str | None, None] = {}
 
     @property
     def lines(self) -> int:
@@ -364,9 +369,12 @@ class LineParser:
             remote_addr = fields.get("Remote Address")
         started, status, special = spec
         if type(action) is not str:
-            if special != _DELETE:
+            if special == _DELETE:
+                action = "DELETE"
+            elif special in _RACE_LOST_ACTION:
+                action = _RACE_LOST_ACTION[special]
+            else:
                 return False
-            action = "DELETE"
         if type(piece_id) is not str and piece_id is not None:
             piece_id = str(piece_id)
         if type(satellite_id) is not str and satellite_id is not None:
@@ -381,11 +389,12 @@ class LineParser:
 
         if special:
             race_lost = self._race_lost
-            if special == _CANCELED and level == "DEBUG" and (piece_id, satellite_id) in race_lost:
-                del race_lost[(piece_id, satellite_id)]
+            twin = special in (_CANCELED, _UPLOAD_FAILED)
+            if twin and level == "DEBUG" and piece_id in race_lost:
+                del race_lost[piece_id]
                 return None  # the race-lost line already counted this transfer
-            if special == _RACE_LOST:
-                race_lost[(piece_id, satellite_id)] = None
+            if special in _RACE_LOST_ACTION:
+                race_lost[piece_id] = None
                 if len(race_lost) > _RACE_MEMORY:
                     del race_lost[next(iter(race_lost))]
 
