@@ -34,6 +34,8 @@ examples:
   storj_monitor --demo
   storj_monitor forward /var/log/storagenode.log --listen 0.0.0.0:9000 --token SECRET
       (on the node's host: streams its log to a monitor using "NAME:host:9000")
+  storj_monitor notify-test --config config.toml
+      (sends one test message to every notification URL, says which were delivered)
 
 Every setting (see docs/configuration.md) can also be given in a TOML file
 (--config, key in lower case) or as STORJ_MONITOR_<NAME> in the environment.
@@ -89,25 +91,54 @@ def _flags(args: argparse.Namespace) -> dict[str, object]:
     return flags
 
 
+def notify_test(argv: Sequence[str]) -> int:
+    """``storj_monitor notify-test [--config FILE]``: one test message to every configured
+    URL (NOTIFY_URLS and each [[notify]] route); exit 0 only if every one was delivered."""
+    p = argparse.ArgumentParser(prog="storj_monitor notify-test",
+                                description="Send one test notification to every configured URL.")
+    p.add_argument("--config", metavar="FILE", help="TOML file with settings and [[notify]] routes")
+    args = p.parse_args(list(argv))
+    try:
+        settings = load_settings(args.config)
+    except SettingsError as exc:
+        print(f"storj_monitor: error: {exc}", file=sys.stderr)
+        return 2
+    urls = list(dict.fromkeys([*settings.notify_urls, *(u for r in settings.tables.routes for u in r.urls)]))
+    if not urls:
+        print("storj_monitor: no notification URL configured (NOTIFY_URLS or [[notify]] urls)",
+              file=sys.stderr)
+        return 2
+    from storj_monitor.notify import send_test
+
+    results = asyncio.run(send_test(urls))
+    for shown, ok, why in results:
+        print(f"{'delivered' if ok else 'FAILED   '}  {shown}" + (f"  ({why})" if why else ""))
+    return 0 if all(ok for _, ok, _ in results) else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["forward"]:  # storj_monitor forward LOG --listen HOST:PORT --token T
         from storj_monitor.logs.forwarder import main as forward
 
         return forward(argv[1:])
+    if argv[:1] == ["notify-test"]:
+        return notify_test(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s [%(levelname)s] %(message)s")
     try:
         settings = load_settings(args.config, flags=_flags(args))
-        nodes = [parse_node_spec(n) for n in args.node]
+        nodes = [*settings.tables.nodes, *(parse_node_spec(n) for n in args.node)]
         ingests = [parse_ingest_spec(i) for i in args.ingest_log]
     except (SettingsError, NodeSpecError) as exc:
         print(f"storj_monitor: error: {exc}", file=sys.stderr)
         return 2
     names = [n.name for n in nodes]
     if len(set(names)) != len(names):
-        print("storj_monitor: error: node names must be unique", file=sys.stderr)
+        twice = sorted({n for n in names if names.count(n) > 1})
+        print(f"storj_monitor: error: node names must be unique ({', '.join(twice)} given twice, "
+              "by --node or [[node]])", file=sys.stderr)
         return 2
 
     if ingests:
@@ -123,8 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_demo(settings)
     if not nodes:
         parser.print_usage(sys.stderr)
-        print("storj_monitor: error: give at least one --node (or --ingest-log, or --demo)",
-              file=sys.stderr)
+        print("storj_monitor: error: give at least one --node or a [[node]] table in the "
+              "--config file (or --ingest-log, or --demo)", file=sys.stderr)
         return 2
 
     from storj_monitor.services.monitor import Monitor

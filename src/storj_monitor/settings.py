@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from storj_monitor.config_tables import ConfigTableError, ConfigTables, parse_tables
+
 ENV_PREFIX = "STORJ_MONITOR_"
+
+
+#: Arrays of tables in the config file that are not settings (see config_tables).
+TABLE_KEYS = ("node", "notify")
 
 
 class SettingsError(ValueError):
@@ -161,9 +167,16 @@ def _convert(setting: Setting, raw: Any, origin: str) -> Any:
 class Settings:
     """Resolved settings; attribute access by lower-case key (``settings.node_api_poll_interval``)."""
 
-    def __init__(self, values: Mapping[str, Any], origins: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        values: Mapping[str, Any],
+        origins: Mapping[str, str] | None = None,
+        tables: ConfigTables | None = None,
+    ):
         self._values = dict(values)
         self._origins = dict(origins or {})
+        #: The config file's ``[[node]]`` and ``[[notify]]`` tables (config_tables).
+        self.tables = tables or ConfigTables()
 
     def __getattr__(self, key: str) -> Any:
         try:
@@ -189,7 +202,7 @@ class Settings:
             values[key] = _convert(setting, raw, "override")
             origins[key] = "override"
         _check_consistency(values)
-        return Settings(values, origins)
+        return Settings(values, origins, self.tables)
 
     def as_dict(self, redact: bool = True) -> dict[str, Any]:
         """All values; secrets shown as ``***`` when set and ``redact`` is true."""
@@ -237,6 +250,7 @@ def load_settings(
     """
     values = defaults()._values
     origins: dict[str, str] = {}
+    tables = ConfigTables()
     if config_file is not None:
         path = Path(config_file)
         try:
@@ -247,7 +261,13 @@ def load_settings(
             raise SettingsError(f"cannot read config file {path}: {exc}") from None
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+        try:
+            tables = parse_tables(data, f"config file {path}")
+        except ConfigTableError as exc:
+            raise SettingsError(str(exc)) from None
         for key, raw in data.items():
+            if key in TABLE_KEYS:
+                continue
             setting = SETTINGS_BY_KEY.get(key.lower())
             if setting is None:
                 raise SettingsError(f"unknown setting {key!r} in config file {path}")
@@ -267,7 +287,7 @@ def load_settings(
         values[setting.key] = _convert(setting, raw, f"flag --{key.replace('_', '-')}")
         origins[setting.key] = "flag"
     _check_consistency(values)
-    return Settings(values, origins)
+    return Settings(values, origins, tables)
 
 
 def settings_markdown() -> str:
