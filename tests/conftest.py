@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +29,21 @@ def _no_leftover_store_threads() -> Iterator[None]:
         time.sleep(0.02)
         leftover = {t for t in leftover if t.is_alive()}
     assert not leftover, f"test left store threads running: {sorted(t.name for t in leftover)}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _default_data_dir_in_a_temporary_directory(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[None]:
+    """The default database location (DATA_DIR) of every monitor the tests start, including
+    CLI subprocesses, is a temporary directory, never the user's or /var/lib."""
+    old = os.environ.get("STORJ_MONITOR_DATA_DIR")
+    os.environ["STORJ_MONITOR_DATA_DIR"] = str(tmp_path_factory.mktemp("data-dir"))
+    yield
+    if old is None:
+        os.environ.pop("STORJ_MONITOR_DATA_DIR", None)
+    else:
+        os.environ["STORJ_MONITOR_DATA_DIR"] = old
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from storj_monitor import __version__
 from storj_monitor.nodespec import NodeSpecError, parse_ingest_spec, parse_node_spec
@@ -57,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="import a whole log file once into the database, then exit (repeatable)")
     p.add_argument("--demo", action="store_true",
                    help="run on a simulated node (log and node API) in a temporary directory")
-    p.add_argument("--db", dest="db_path", metavar="PATH", help="SQLite file (default storj_stats.db)")
+    p.add_argument("--db", dest="db_path", metavar="PATH", help="SQLite file (default: storj_stats.db in the data directory, see DATA_DIR)")
     p.add_argument("--config", metavar="FILE", help="TOML file with settings")
     p.add_argument("--host", help="address to serve on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to serve on (default 8765)")
@@ -160,6 +161,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from storj_monitor.services.monitor import Monitor
 
+    if settings.origin("db_path") == "default":  # the data directory is ours to create
+        try:
+            Path(settings.db_path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            print(f"storj_monitor: error: cannot create the data directory "
+                  f"{Path(settings.db_path).parent}: {exc.strerror} (set --db or DATA_DIR)",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+    log.info("database: %s", settings.db_path)
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(Monitor(settings, nodes, serve=not args.no_serve).run_forever())

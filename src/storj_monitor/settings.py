@@ -80,7 +80,8 @@ SETTINGS: tuple[Setting, ...] = (
     _s("ONLINE_SCORE_WARNING", 80.0, float, "Online score (%) below this is a warning (suspension below 60).", 0, 100),
     _s("ONLINE_SCORE_CRITICAL", 65.0, float, "Online score (%) below this is critical.", 0, 100),
     # --- database ---
-    _s("DB_PATH", "storj_stats.db", str, "SQLite database file (flag --db)."),
+    _s("DATA_DIR", "", str, "Directory of the default database: empty = `$XDG_DATA_HOME/storj_monitor` (`~/.local/share/storj_monitor`), or `/var/lib/storj_monitor` when run as root."),
+    _s("DB_PATH", "storj_stats.db", str, "SQLite database file (flag --db). Left at its default, it lives in DATA_DIR; a path given by flag, environment or file is used as given."),
     _s("EVENTS_RETENTION_DAYS", 7.0, float, "Days raw events are kept; rollups outlive them.", 0.01),
     _s("ROLLUP_MINUTE_RETENTION_DAYS", 14.0, float, "Days per-minute rollups are kept.", 0.01),
     _s("ROLLUP_HOUR_RETENTION_DAYS", 400.0, float, "Days per-hour rollups are kept.", 0.01),
@@ -286,8 +287,20 @@ def load_settings(
             raise SettingsError(f"unknown setting {key!r}")
         values[setting.key] = _convert(setting, raw, f"flag --{key.replace('_', '-')}")
         origins[setting.key] = "flag"
+    if "db_path" not in origins:
+        values["db_path"] = str(data_dir(values["data_dir"], env) / values["db_path"])
     _check_consistency(values)
     return Settings(values, origins, tables)
+
+
+def data_dir(configured: str, environ: Mapping[str, str]) -> Path:
+    """Where the default database lives (not created here: the caller makes it on use)."""
+    if configured:
+        return Path(configured).expanduser()
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/lib/storj_monitor")
+    base = environ.get("XDG_DATA_HOME") or str(Path("~/.local/share").expanduser())
+    return Path(base) / "storj_monitor"
 
 
 def settings_markdown() -> str:
