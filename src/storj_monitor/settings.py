@@ -97,7 +97,7 @@ SETTINGS: tuple[Setting, ...] = (
     _s("PAIRING_TTL_SECONDS", 3600.0, float, "A started transfer with no finish line after this many seconds is forgotten.", 1),
     _s("FORWARDER_TOKEN", "", str, "Shared secret of the log forwarders (proved by HMAC challenge-response, never sent).", secret=True),
     _s("FORWARDER_TLS_CA", "", str, "CA file (PEM) that signs the log forwarders' TLS certificates; setting it (or a fingerprint) connects with TLS."),
-    _s("FORWARDER_TLS_FINGERPRINT", [], list, "Pinned SHA-256 fingerprints of forwarder TLS certificates (hex, colons allowed; one per forwarder, comma separated in env); setting one connects with TLS."),
+    _s("FORWARDER_TLS_FINGERPRINT", [], list, "Pinned SHA-256 fingerprints of forwarder TLS certificates (hex, colons allowed; `NODE_NAME=FP` pins one node's forwarder, a bare `FP` any; comma separated in env); a pin for a node connects it with TLS."),
     # --- server ---
     _s("HOST", "127.0.0.1", str, "Address the web server binds to (flag --host)."),
     _s("PORT", 8765, int, "Port of the web server (flag --port).", 0, 65535),
@@ -235,12 +235,12 @@ def _check_consistency(values: Mapping[str, Any]) -> None:
             raise SettingsError(
                 f"invalid settings: {low} ({values[low]}) must not exceed {high} ({values[high]})"
             )
-    for fp in values["forwarder_tls_fingerprint"]:
-        digits = fp.replace(":", "")
+    for pin in values["forwarder_tls_fingerprint"]:  # FINGERPRINT or NODE_NAME=FINGERPRINT
+        digits = pin.rpartition("=")[2].replace(":", "")
         if len(digits) != 64 or not all(c in "0123456789abcdefABCDEF" for c in digits):
             raise SettingsError(
-                f"invalid value for forwarder_tls_fingerprint: {fp!r}: expected a SHA-256 "
-                "fingerprint (64 hex digits, colons allowed)"
+                f"invalid value for forwarder_tls_fingerprint: {pin!r}: expected a SHA-256 "
+                "fingerprint (64 hex digits, colons allowed), optionally after NODE_NAME="
             )
     if values["notify_min_severity"] not in ("info", "warning", "critical"):
         raise SettingsError(
