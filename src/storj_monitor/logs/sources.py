@@ -203,7 +203,8 @@ class RemoteFollower:
                 self._session(from_end=self._from_end and first)
                 delay = BACKOFF_MIN
             except (OSError, ValueError) as exc:
-                if self.connected or self.last_error != str(exc):
+                stopping = self._stop.is_set()  # close() ended the session: nothing to report
+                if not stopping and (self.connected or self.last_error != str(exc)):
                     log.warning("log forwarder %s: %s; reconnecting", self.address, exc)
                 self.last_error = str(exc)
             finally:
