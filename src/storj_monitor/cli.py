@@ -33,8 +33,10 @@ examples:
   storj_monitor --node "Remote:nas.local:9000:http://nas.local:14002"
   storj_monitor --ingest-log "My-Node:/var/log/storagenode.log.1"
   storj_monitor --demo
-  storj_monitor forward /var/log/storagenode.log --listen 0.0.0.0:9000 --token SECRET
-      (on the node's host: streams its log to a monitor using "NAME:host:9000")
+  storj_monitor forward /var/log/storagenode.log --listen 0.0.0.0:9000 --token SECRET \
+      --tls-cert forwarder.crt --tls-key forwarder.key
+      (on the node's host: streams its log to a monitor using "NAME:host:9000";
+      see storj_monitor forward --help)
   storj_monitor notify-test --config config.toml
       (sends one test message to every notification URL, says which were delivered)
 

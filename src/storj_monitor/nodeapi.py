@@ -4,7 +4,9 @@ One ``NodeApiClient`` per node, with its own aiohttp session. Every failure beco
 :class:`NodeApiError` subclass (unreachable, timeout, bad status, not JSON, malformed), so the
 poller translates errors at one boundary. Transient failures (unreachable, timeout, 5xx) are
 retried with exponential backoff and full jitter; the others are not (retrying an HTML page
-does not make it JSON).
+does not make it JSON). Replies are read as a stream and cut at ``max_reply_bytes`` (a huge
+reply is a :class:`NodeApiTooLarge`, never held whole in memory); replies above
+``PARSE_OFF_LOOP_BYTES`` are decoded in a worker thread so the event loop keeps running.
 
 Parsing is pure (``parse_dashboard``, ``parse_satellites``, ``parse_satellite``) and handles
 the API's quirks: both meanings of ``diskSpace.available`` (allocated total before v1.143, free
@@ -28,6 +30,9 @@ import orjson
 log = logging.getLogger("storj_monitor.nodeapi")
 
 DEFAULT_LOCAL_API = "http://localhost:14002"
+DEFAULT_MAX_REPLY_BYTES = 8 << 20  # a real /api/sno/ reply is a few KB; a payout reply ~100 KB
+PARSE_OFF_LOOP_BYTES = 256 << 10  # decode larger replies in a thread (orjson: ~1 ms per MB)
+_READ_CHUNK = 64 << 10
 
 
 # --- errors --------------------------------------------------------------------------------------
@@ -63,6 +68,16 @@ class NodeApiNotJson(NodeApiError):  # noqa: N818 (family named by NodeApiError)
 
 class NodeApiMalformed(NodeApiError):  # noqa: N818 (family named by NodeApiError)
     """JSON, but not the shape the endpoint returns (truncated, wrong types, missing keys)."""
+
+
+class NodeApiTooLarge(NodeApiError):  # noqa: N818 (family named by NodeApiError)
+    """The reply is larger than ``max_reply_bytes``: not read further, not retried."""
+
+    def __init__(self, url: str, size: int, limit: int, *, known: bool = True) -> None:
+        at_least = "" if known else "at least "
+        super().__init__(url, f"reply too large ({at_least}{size} bytes > {limit})")
+        self.size = size
+        self.limit = limit
 
 
 # --- parsed data ---------------------------------------------------------------------------------
@@ -317,8 +332,10 @@ class NodeApiClient:
         retries: int = 2,
         backoff: float = 0.5,
         rng: random.Random | None = None,
+        max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.max_reply_bytes = max_reply_bytes
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
@@ -349,7 +366,7 @@ class NodeApiClient:
         session = self._ensure_session()
         try:
             async with session.get(url, allow_redirects=True) as resp:
-                body = await resp.read()
+                body = await self._read_capped(url, resp)
                 if resp.status != 200:
                     raise NodeApiBadStatus(url, resp.status, body[:200].decode("utf-8", "replace"))
                 ctype = resp.headers.get("Content-Type", "")
@@ -367,10 +384,24 @@ class NodeApiClient:
                 url, "answered HTML, not JSON (wrong URL or not a storagenode API?)"
             )
         try:
+            if len(body) > PARSE_OFF_LOOP_BYTES:
+                return await asyncio.to_thread(orjson.loads, body)
             return orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             kind = "truncated or invalid JSON" if stripped[:1] in (b"{", b"[") else "not JSON"
             raise NodeApiMalformed(url, f"{kind}: {exc}") from None
+
+    async def _read_capped(self, url: str, resp: aiohttp.ClientResponse) -> bytes:
+        """The body, read in chunks; more than ``max_reply_bytes`` raises NodeApiTooLarge."""
+        limit = self.max_reply_bytes
+        if resp.content_length is not None and resp.content_length > limit:
+            raise NodeApiTooLarge(url, resp.content_length, limit)
+        body = bytearray()
+        while chunk := await resp.content.read(_READ_CHUNK):
+            body += chunk
+            if len(body) > limit:
+                raise NodeApiTooLarge(url, len(body), limit, known=False)
+        return bytes(body)
 
     async def get_json(self, path: str) -> Any:
         """GET ``path`` and decode JSON, retrying transient failures with backoff and jitter."""

@@ -71,6 +71,7 @@ SETTINGS: tuple[Setting, ...] = (
     _s("NODE_API_POLL_INTERVAL", 300.0, float, "Seconds between node API polls.", 0.05),
     _s("NODE_API_TIMEOUT", 10.0, float, "Seconds before one node API request times out.", 0.05),
     _s("NODE_API_RETRIES", 2, int, "Retries (with backoff and jitter) of a failed node API request.", 0, 10),
+    _s("NODE_API_MAX_REPLY_BYTES", 8388608, int, "A node API reply larger than this (bytes) is refused as too large, never read whole.", 65536),
     _s("NODE_API_OFFLINE_ALERT_SECONDS", 900.0, float, "A node API unreachable this long raises a 'node possibly offline' alert.", 0),
     # --- reputation (percent) ---
     _s("AUDIT_SCORE_WARNING", 98.0, float, "Audit score (%) below this is a warning (satellites disqualify below 96).", 0, 100),
@@ -94,7 +95,9 @@ SETTINGS: tuple[Setting, ...] = (
     _s("LOG_POLL_INTERVAL", 0.25, float, "Seconds between checks of a followed file for new bytes or rotation.", 0.01),
     _s("PAIRING_MAX_PENDING", 200000, int, "Started transfers kept waiting for their finish line, at most (oldest dropped).", 100),
     _s("PAIRING_TTL_SECONDS", 3600.0, float, "A started transfer with no finish line after this many seconds is forgotten.", 1),
-    _s("FORWARDER_TOKEN", "", str, "Shared secret a log forwarder must present.", secret=True),
+    _s("FORWARDER_TOKEN", "", str, "Shared secret of the log forwarders (proved by HMAC challenge-response, never sent).", secret=True),
+    _s("FORWARDER_TLS_CA", "", str, "CA file (PEM) that signs the log forwarders' TLS certificates; setting it (or a fingerprint) connects with TLS."),
+    _s("FORWARDER_TLS_FINGERPRINT", [], list, "Pinned SHA-256 fingerprints of forwarder TLS certificates (hex, colons allowed; `NODE_NAME=FP` pins one node's forwarder, a bare `FP` any; comma separated in env); a pin for a node connects it with TLS."),
     # --- server ---
     _s("HOST", "127.0.0.1", str, "Address the web server binds to (flag --host)."),
     _s("PORT", 8765, int, "Port of the web server (flag --port).", 0, 65535),
@@ -231,6 +234,13 @@ def _check_consistency(values: Mapping[str, Any]) -> None:
         if values[low] > values[high]:
             raise SettingsError(
                 f"invalid settings: {low} ({values[low]}) must not exceed {high} ({values[high]})"
+            )
+    for pin in values["forwarder_tls_fingerprint"]:  # FINGERPRINT or NODE_NAME=FINGERPRINT
+        digits = pin.rpartition("=")[2].replace(":", "")
+        if len(digits) != 64 or not all(c in "0123456789abcdefABCDEF" for c in digits):
+            raise SettingsError(
+                f"invalid value for forwarder_tls_fingerprint: {pin!r}: expected a SHA-256 "
+                "fingerprint (64 hex digits, colons allowed), optionally after NODE_NAME="
             )
     if values["notify_min_severity"] not in ("info", "warning", "critical"):
         raise SettingsError(

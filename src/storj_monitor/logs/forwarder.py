@@ -7,38 +7,42 @@ Run it next to the node; the monitor connects to it::
     # logs/forwarder.py side by side and run  python3 forwarder.py ...
     # on the monitor:  storj_monitor --node "Remote:nas.local:9000" --set forwarder_token=SECRET
 
-The token may also come from ``STORJ_MONITOR_FORWARDER_TOKEN``. It is a shared secret sent
-in clear over TCP: use it on a trusted network or through a tunnel.
+The token (or ``STORJ_MONITOR_FORWARDER_TOKEN``) never travels: each side proves it knows it
+with an HMAC of fresh nonces. ``--tls-cert/--tls-key`` encrypt the stream too (the monitor
+checks ``forwarder_tls_ca`` or a pinned ``forwarder_tls_fingerprint``).
 
-Protocol (one TCP connection, newline-terminated JSON headers):
+Protocol v2 (newline-terminated JSON headers; details in docs/log-pipeline.md):
+monitor ``{"v":2,"cnonce":C}`` → forwarder ``{"v":2,"nonce":N}`` → monitor ``{"mac":
+HMAC-SHA256(token, LABEL|monitor|N|C),"from_end","offsets":[...]}`` → forwarder ``{"ok":true,
+"v":2,"path","mac":HMAC(token, LABEL|forwarder|N|C)}`` (or ``{"ok":false,"v":2,"error"}``, a
+v1 hello included, then close), then frames ``{"fp","fpl","path","start","end","t","n"}`` +
+``n`` bytes of complete lines, and ``{"ping":t}`` when idle.
 
-1. monitor → forwarder: ``{"v": 1, "token": T, "from_end": bool, "offsets": [{"fingerprint",
-   "fingerprint_len", "offset"}, ...]}`` — every offset the monitor holds for this node.
-2. forwarder → monitor: ``{"ok": true, "path": P}`` or ``{"ok": false, "error": why}`` (then
-   the connection closes).
-3. forwarder → monitor, repeatedly: ``{"fp", "fpl", "path", "start", "end", "t", "n"}`` followed
-   by exactly ``n`` bytes of complete lines (``\\n``-terminated); ``t`` is the forwarder's clock
-   when it read them live (null for backlog). ``{"ping": t}`` with no payload when idle.
-
-The forwarder keeps no state of its own: the monitor says where to resume (the offsets it
-stored, in the same transaction as the events, or what it has already received on this run),
-so neither a reconnect nor a restart of either side loses or repeats a line. One monitor at a
-time: a new authenticated connection replaces the previous one.
+Authentication runs on one selector thread, bounded (``max_pending`` peers, the oldest evicted
+for a new one; ``hello_timeout``; ``max_hello_bytes``): an unauthenticated peer costs no thread.
+Each authenticated monitor (up to ``max_monitors``) gets its own thread and stream. The
+forwarder keeps no state: each monitor says where to resume (its stored offsets, or what it
+received on this run), so no reconnect or restart loses or repeats a line.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import hmac
 import json
 import logging
 import os
+import secrets
+import selectors
 import socket
+import ssl
 import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 try:
     from storj_monitor.logs.tail import FileFollower
@@ -47,10 +51,53 @@ except ImportError:  # copied next to tail.py on a host without storj_monitor
 
 log = logging.getLogger("storj_monitor.forwarder")
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 PING_INTERVAL = 5.0  # seconds of silence before a ping frame
-HELLO_TIMEOUT = 10.0  # seconds a client has to authenticate
-MAX_HELLO_BYTES = 4 << 20
+HELLO_TIMEOUT = 5.0  # seconds a client has to authenticate (TLS handshake included)
+MAX_HELLO_BYTES = 256 << 10  # ~2,700 stored offsets; 16 pending peers hold at most 4 MiB
+MAX_PENDING = 16  # unauthenticated connections; the oldest is evicted for a new one
+MAX_MONITORS = 8  # authenticated monitors streaming at the same time
+REFUSAL_LOG_INTERVAL = 10.0  # seconds between refusal log lines (a flood is one line)
+_LABEL = b"storj_monitor forwarder v2"
+
+
+def auth_mac(token: str, role: str, nonce: str, cnonce: str) -> str:
+    """HMAC-SHA256 (hex) proving knowledge of ``token`` for this connection's two nonces."""
+    msg = b"|".join((_LABEL, role.encode(), nonce.encode(), cnonce.encode()))
+    return hmac.new(token.encode(), msg, hashlib.sha256).hexdigest()
+
+
+def server_tls_context(cert: str, key: str | None = None) -> ssl.SSLContext:
+    """TLS 1.2+ server context from PEM files (``key`` may be inside ``cert``)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert, key or None)
+    return ctx
+
+
+def cert_fingerprint(cert_pem_path: str) -> str:
+    """SHA-256 of the first certificate in a PEM file, ``AB:CD:...`` as openssl prints it."""
+    with open(cert_pem_path, encoding="ascii", errors="replace") as f:
+        text = f.read()
+    begin, end = "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"
+    i = text.index(begin)
+    der = ssl.PEM_cert_to_DER_cert(text[i : text.index(end, i) + len(end)])
+    return ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
+
+
+class _RefusedError(Exception):
+    """An unauthenticated peer is turned away; ``str()`` is sent to it and logged."""
+
+
+@dataclass(slots=True, eq=False)
+class _Pending:
+    sock: socket.socket
+    addr: object
+    deadline: float  # time.monotonic()
+    handshaken: bool
+    buf: bytearray = field(default_factory=bytearray)
+    cnonce: str = ""
+    nonce: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,20 +111,8 @@ def _send_json(sock: socket.socket, obj: object, payload: bytes = b"") -> None:
     sock.sendall(json.dumps(obj, separators=(",", ":")).encode() + b"\n" + payload)
 
 
-def _read_line(sock: socket.socket, limit: int) -> bytes:
-    buf = bytearray()
-    while not buf.endswith(b"\n"):
-        part = sock.recv(65536)
-        if not part:
-            raise ConnectionError("peer closed before the end of the line")
-        buf += part
-        if len(buf) > limit:
-            raise ValueError("header too long")
-    return bytes(buf)
-
-
 class Forwarder:
-    """Serves one log file to one monitor at a time over TCP."""
+    """Serves one log file over TCP (or TLS) to each authenticated monitor, up to ``max_monitors``."""
 
     def __init__(
         self,
@@ -88,6 +123,11 @@ class Forwarder:
         *,
         poll_interval: float = 0.05,
         block_bytes: int = 1 << 20,
+        tls: ssl.SSLContext | None = None,
+        hello_timeout: float = HELLO_TIMEOUT,
+        max_hello_bytes: int = MAX_HELLO_BYTES,
+        max_pending: int = MAX_PENDING,
+        max_monitors: int = MAX_MONITORS,
     ):
         if not token:
             raise ValueError("a token is required (--token or STORJ_MONITOR_FORWARDER_TOKEN)")
@@ -95,28 +135,49 @@ class Forwarder:
         self.token = token
         self.poll_interval = poll_interval
         self.block_bytes = block_bytes
+        self.tls = tls
+        self.hello_timeout = hello_timeout
+        self.max_hello_bytes = max_hello_bytes
+        self.max_pending = max_pending
+        self.max_monitors = max_monitors
         self._sock = socket.create_server((host, port), reuse_port=False)
         self.port: int = self._sock.getsockname()[1]
-        self._generation = 0
+        self._pending: dict[socket.socket, _Pending] = {}
+        self.monitors = 0  # authenticated connections streaming now
+        self.refused = 0  # unauthenticated connections turned away (evicted, late, bad hello)
+        self._refused_logged = 0
+        self._last_refusal_log = float("-inf")
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
+    @property
+    def pending(self) -> int:
+        """Unauthenticated connections held now (at most ``max_pending``)."""
+        return len(self._pending)
+
     def serve_forever(self) -> None:
-        self._sock.settimeout(0.5)
-        log.info("forwarding %s on port %d", self.path, self.port)
-        while not self._stop.is_set():
-            try:
-                conn, addr = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                break
-            t = threading.Thread(
-                target=self._client, args=(conn, addr), name="forwarder-client", daemon=True
-            )
-            self._threads = [x for x in self._threads if x.is_alive()] + [t]
-            t.start()
+        """Accept and authenticate on this thread (a selector); stream on one thread per monitor."""
+        log.info("forwarding %s on port %d%s", self.path, self.port, " (TLS)" if self.tls else "")
+        self._sock.setblocking(False)
+        sel = selectors.DefaultSelector()
+        sel.register(self._sock, selectors.EVENT_READ, None)
+        try:
+            while not self._stop.is_set():
+                now = time.monotonic()
+                wait = min([0.5] + [p.deadline - now for p in self._pending.values()])
+                for key, _ in sel.select(max(wait, 0.0)):
+                    if key.data is None:
+                        self._accept(sel)
+                    else:
+                        self._advance(sel, key.data)
+                now = time.monotonic()
+                for p in [p for p in self._pending.values() if p.deadline <= now]:
+                    self._drop(sel, p, f"no hello within {self.hello_timeout:g} s")
+        finally:
+            for p in list(self._pending.values()):
+                self._drop(sel, p, None)
+            sel.close()
 
     def start(self) -> threading.Thread:
         """Serve in a background thread (tests, embedding)."""
@@ -131,38 +192,144 @@ class Forwarder:
         for t in list(self._threads):
             t.join(5)
 
-    def _client(self, conn: socket.socket, addr: object) -> None:
-        with conn:
-            try:
-                conn.settimeout(HELLO_TIMEOUT)
-                hello = json.loads(_read_line(conn, MAX_HELLO_BYTES))
-                if not isinstance(hello, dict) or not hmac.compare_digest(
-                    str(hello.get("token", "")).encode(), self.token.encode()
-                ):
-                    log.warning("refused %s: bad token", addr)
-                    _send_json(conn, {"ok": False, "error": "bad token"})
+    # --- unauthenticated connections (selector thread) --------------------------------
+    def _accept(self, sel: selectors.BaseSelector) -> None:
+        try:
+            conn, addr = self._sock.accept()
+        except OSError:  # nothing to accept after all, or the socket was closed by stop()
+            return
+        if len(self._pending) >= self.max_pending:  # idle peers cannot lock a monitor out
+            oldest = min(self._pending.values(), key=lambda p: p.deadline)
+            self._drop(sel, oldest, f"evicted: more than {self.max_pending} unauthenticated")
+        conn.setblocking(False)
+        sock = conn
+        if self.tls is not None:
+            sock = self.tls.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+        p = _Pending(sock, addr, time.monotonic() + self.hello_timeout, self.tls is None)
+        self._pending[sock] = p
+        sel.register(sock, selectors.EVENT_READ, p)
+
+    def _drop(self, sel: selectors.BaseSelector, p: _Pending, why: str | None) -> None:
+        self._pending.pop(p.sock, None)
+        with contextlib.suppress(KeyError, ValueError):
+            sel.unregister(p.sock)
+        p.sock.close()
+        if why is not None:
+            self._refuse_log(p.addr, why)
+
+    def _refuse_log(self, addr: object, why: str) -> None:
+        """One warning per REFUSAL_LOG_INTERVAL, with how many were refused in between."""
+        self.refused += 1
+        now = time.monotonic()
+        if now - self._last_refusal_log >= REFUSAL_LOG_INTERVAL:
+            more = self.refused - self._refused_logged - 1
+            log.warning("refused %s: %s%s", addr, why, f" (+{more} more refused)" if more else "")
+            self._last_refusal_log, self._refused_logged = now, self.refused
+
+    def _advance(self, sel: selectors.BaseSelector, p: _Pending) -> None:
+        try:
+            if not p.handshaken:
+                try:
+                    p.sock.do_handshake()  # type: ignore[attr-defined]
+                except ssl.SSLWantReadError:
                     return
-                offsets = [
-                    _Offset(str(o["fingerprint"]), int(o["fingerprint_len"]), int(o["offset"]))
-                    for o in hello.get("offsets", [])
-                ]
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                log.warning("refused %s: bad hello (%s)", addr, exc)
-                return
-            with self._lock:
-                self._generation += 1
-                generation = self._generation
+                except ssl.SSLWantWriteError:
+                    sel.modify(p.sock, selectors.EVENT_WRITE, p)
+                    return
+                p.handshaken = True
+                sel.modify(p.sock, selectors.EVENT_READ, p)
+            while True:
+                try:
+                    data = p.sock.recv(65536)
+                except (BlockingIOError, ssl.SSLWantReadError):
+                    break
+                if not data:
+                    raise ConnectionError("closed before authenticating")
+                p.buf += data
+                if len(p.buf) > self.max_hello_bytes:
+                    raise _RefusedError(f"hello too large (more than {self.max_hello_bytes} bytes)")
+            while b"\n" in p.buf:
+                line, _, rest = bytes(p.buf).partition(b"\n")
+                p.buf = bytearray(rest)
+                if self._on_line(sel, p, line):
+                    return
+        except _RefusedError as exc:
+            with contextlib.suppress(OSError):
+                _send_json(p.sock, {"ok": False, "v": PROTOCOL_VERSION, "error": str(exc)})
+            self._drop(sel, p, str(exc))
+        except (OSError, ValueError) as exc:  # TLS failure, reset, not JSON
+            self._drop(sel, p, f"bad hello ({exc})")
+
+    def _on_line(self, sel: selectors.BaseSelector, p: _Pending, line: bytes) -> bool:
+        """Steps 1 and 3 of the protocol; True once the connection is handed to a thread."""
+        msg = json.loads(line)
+        if not isinstance(msg, dict):
+            raise _RefusedError("bad hello")
+        if not p.nonce:
+            if msg.get("v") != PROTOCOL_VERSION:
+                raise _RefusedError(
+                    f"protocol v{msg.get('v')} is not supported: this forwarder speaks v"
+                    f"{PROTOCOL_VERSION} (the token is no longer sent); upgrade storj_monitor"
+                )
+            cnonce = msg.get("cnonce")
+            if not isinstance(cnonce, str) or not 16 <= len(cnonce) <= 128:
+                raise _RefusedError("bad hello (cnonce)")
+            p.cnonce, p.nonce = cnonce, secrets.token_hex(32)
+            _send_json(p.sock, {"v": PROTOCOL_VERSION, "nonce": p.nonce})
+            return False
+        mac = msg.get("mac")
+        expected = auth_mac(self.token, "monitor", p.nonce, p.cnonce)
+        if not isinstance(mac, str) or not hmac.compare_digest(mac.encode(), expected.encode()):
+            raise _RefusedError("bad token")
+        try:
+            offsets = [
+                _Offset(str(o["fingerprint"]), int(o["fingerprint_len"]), int(o["offset"]))
+                for o in msg.get("offsets", [])
+            ]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise _RefusedError(f"bad hello (offsets: {exc})") from None
+        with self._lock:
+            if self.monitors >= self.max_monitors:
+                raise _RefusedError(f"too many monitors (at most {self.max_monitors})")
+            self.monitors += 1
+        self._pending.pop(p.sock, None)
+        sel.unregister(p.sock)
+        p.sock.setblocking(True)
+        proof = auth_mac(self.token, "forwarder", p.nonce, p.cnonce)
+        t = threading.Thread(
+            target=self._client,
+            args=(p.sock, p.addr, offsets, bool(msg.get("from_end")), proof),
+            name="forwarder-client",
+            daemon=True,
+        )
+        self._threads = [x for x in self._threads if x.is_alive()] + [t]
+        t.start()
+        return True
+
+    # --- authenticated monitors (one thread each) ---------------------------------------
+    def _client(
+        self,
+        conn: socket.socket,
+        addr: object,
+        offsets: Sequence[_Offset],
+        from_end: bool,
+        proof: str,
+    ) -> None:
+        with conn:
             log.info("monitor %s connected", addr)
-            _send_json(conn, {"ok": True, "path": self.path, "v": PROTOCOL_VERSION})
             try:
-                self._stream(conn, offsets, bool(hello.get("from_end")), generation)
+                conn.settimeout(60)
+                _send_json(
+                    conn, {"ok": True, "v": PROTOCOL_VERSION, "path": self.path, "mac": proof}
+                )
+                self._stream(conn, offsets, from_end)
             except OSError as exc:
                 log.info("monitor %s disconnected: %s", addr, exc)
+            finally:
+                with self._lock:
+                    self.monitors -= 1
 
-    def _stream(
-        self, conn: socket.socket, offsets: Sequence[_Offset], from_end: bool, generation: int
-    ) -> None:
-        conn.settimeout(60)
+    def _stream(self, conn: socket.socket, offsets: Sequence[_Offset], from_end: bool) -> None:
         follower = FileFollower(
             self.path,
             known_offsets=lambda: offsets,
@@ -172,7 +339,7 @@ class Forwarder:
         )
         last_sent = time.time()
         try:
-            while not self._stop.is_set() and generation == self._generation:
+            while not self._stop.is_set():
                 chunks = follower.poll()
                 for c in chunks:
                     payload = ("\n".join(c.lines) + "\n").encode("utf-8")
@@ -212,12 +379,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--listen", default="0.0.0.0:9000", help="HOST:PORT to listen on")
     p.add_argument("--token", default=os.environ.get("STORJ_MONITOR_FORWARDER_TOKEN", ""),
                    help="shared secret (default: $STORJ_MONITOR_FORWARDER_TOKEN)")  # fmt: skip
+    p.add_argument("--tls-cert", metavar="PEM", help="serve TLS with this certificate (chain)")
+    p.add_argument("--tls-key", metavar="PEM", help="its private key (if not in --tls-cert)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(levelname)s] %(message)s")
+    if args.tls_key and not args.tls_cert:
+        print("storj_monitor forward: error: --tls-key needs --tls-cert", file=sys.stderr)
+        return 2
     try:
         host, port = _parse_listen(args.listen)
-        fwd = Forwarder(args.log_path, args.token, host, port)
-    except (ValueError, OSError) as exc:
+        tls = server_tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
+        fwd = Forwarder(args.log_path, args.token, host, port, tls=tls)
+        if args.tls_cert:
+            log.info("TLS certificate SHA-256 fingerprint %s", cert_fingerprint(args.tls_cert))
+    except (ValueError, OSError) as exc:  # ssl.SSLError is an OSError
         print(f"storj_monitor forward: error: {exc}", file=sys.stderr)
         return 2
     try:

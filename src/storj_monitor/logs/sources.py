@@ -4,8 +4,10 @@ Both give the ingest pipeline the same thing: ``poll() -> list[Chunk]`` that nev
 chunks of complete lines tagged with the file identity and byte offsets to store. Both are
 driven from a worker thread, never from the event loop.
 
-The remote source connects to ``host:port`` of a ``logs.forwarder``, authenticates with the
-shared token, and tells the forwarder every offset it knows (stored in the database, or
+The remote source connects to ``host:port`` of a ``logs.forwarder`` (over TLS when a CA file
+or a pinned certificate fingerprint is configured), proves it knows the shared token with an
+HMAC of the forwarder's nonce (the token never travels), checks the forwarder's proof in turn,
+and tells the forwarder every offset it knows (stored in the database, or
 received on this run) so the forwarder resumes exactly there. A reader thread receives
 frames into a bounded queue (a slow monitor slows the forwarder through TCP, it never
 buffers without limit) and reconnects with exponential backoff and jitter.
@@ -14,17 +16,22 @@ buffers without limit) and reconnects with exponential backoff and jitter.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 import logging
 import queue
 import random
+import secrets
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
+from storj_monitor.logs.forwarder import PROTOCOL_VERSION, auth_mac
 from storj_monitor.logs.tail import Chunk, FileFollower, FileIdentity, OffsetLike, split_lines
 from storj_monitor.model import NodeSpec
 
@@ -53,6 +60,44 @@ class _Known:
     offset: int
 
 
+@dataclass(frozen=True, slots=True)
+class ForwarderTls:
+    """How the monitor checks a forwarder's certificate: a CA file, pinned SHA-256s, or both."""
+
+    ca_file: str = ""
+    fingerprints: tuple[str, ...] = ()  # lower-case hex, no colons
+
+    def context(self) -> ssl.SSLContext:
+        if self.ca_file:  # chain and host name checked against the CA
+            ctx = ssl.create_default_context(cafile=self.ca_file)
+        else:  # the pin is the check (a self-signed certificate names no CA)
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        return ctx
+
+    def check_pin(self, der: bytes | None) -> None:
+        if not self.fingerprints:
+            return
+        got = hashlib.sha256(der or b"").hexdigest()
+        if not any(hmac.compare_digest(got, fp) for fp in self.fingerprints):
+            pretty = ":".join(got[i : i + 2] for i in range(0, 64, 2)).upper()
+            raise ValueError(f"TLS certificate {pretty} matches no forwarder_tls_fingerprint")
+
+
+def forwarder_tls(ca_file: str, pins: Sequence[str], node_name: str) -> ForwarderTls | None:
+    """TLS settings of one node: ``pins`` are ``FP`` (any node) or ``NAME=FP`` (that node)."""
+    mine = []
+    for pin in pins:
+        name, _, fp = pin.rpartition("=")
+        if not name or name == node_name:
+            mine.append(fp.replace(":", "").lower())
+    if not ca_file and not mine:
+        return None
+    return ForwarderTls(ca_file, tuple(mine))
+
+
 def parse_host_port(source: str) -> tuple[str, int]:
     """``nas.local:9000`` / ``[2001:db8::1]:9000`` → (host, port)."""
     host, _, port = source.rpartition(":")
@@ -72,10 +117,13 @@ class RemoteFollower:
         connect_timeout: float = 10.0,
         idle_timeout: float = 30.0,
         max_queued_chunks: int = 64,
+        tls: ForwarderTls | None = None,
     ):
         self.address = address
         self.host, self.port = parse_host_port(address)
         self.token = token
+        self.tls = tls
+        self._tls_context: ssl.SSLContext | None = None
         self._known_offsets = known_offsets
         self._from_end = from_end
         self.connect_timeout = connect_timeout
@@ -130,8 +178,8 @@ class RemoteFollower:
     def _drop_connection(self) -> None:
         sock = self._sock
         if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):  # the TCP socket under TLS too, from any thread
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
     def _offsets_for_hello(self) -> list[dict[str, object]]:
         merged: dict[str, _Known] = {}
@@ -155,41 +203,88 @@ class RemoteFollower:
                 self._session(from_end=self._from_end and first)
                 delay = BACKOFF_MIN
             except (OSError, ValueError) as exc:
-                if self.connected or self.last_error != str(exc):
+                stopping = self._stop.is_set()  # close() ended the session: nothing to report
+                if not stopping and (self.connected or self.last_error != str(exc)):
                     log.warning("log forwarder %s: %s; reconnecting", self.address, exc)
                 self.last_error = str(exc)
             finally:
                 if self.connected:
                     self.reconnects += 1
                 self.connected = False
+                self._drop_connection()  # now, not when the makefile() reader is collected
                 self._sock = None
             first = False
             if self._stop.wait(delay * random.uniform(0.8, 1.2)):
                 return
             delay = min(delay * 2, BACKOFF_MAX)
 
-    def _session(self, *, from_end: bool) -> None:
+    def _connect(self) -> socket.socket:
         sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
+        if self.tls is None:
+            return sock
+        try:
+            if self._tls_context is None:  # built here: a missing CA file is a logged retry
+                self._tls_context = self.tls.context()
+            tls_sock = self._tls_context.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
+        try:
+            self.tls.check_pin(tls_sock.getpeercert(binary_form=True))
+        except BaseException:
+            tls_sock.close()
+            raise
+        return tls_sock
+
+    @staticmethod
+    def _reply(reader: Any) -> dict[str, Any]:
+        reply = json.loads(reader.readline(MAX_FRAME_BYTES) or b"null")
+        if not isinstance(reply, dict):
+            raise ConnectionError("forwarder closed the connection during authentication")
+        if "error" in reply or reply.get("ok") is False:
+            why = reply.get("error")
+            if "v" not in reply:  # a forwarder of protocol v1 answers the v2 hello "bad token"
+                why = f"{why} (an older forwarder, protocol v1? upgrade it)"
+            raise ValueError(f"forwarder refused the connection: {why}")
+        return reply
+
+    def _session(self, *, from_end: bool) -> None:
+        sock = self._connect()
         self._sock = sock
         with sock:
             if self._stop.is_set():
                 return
+            cnonce = secrets.token_hex(32)
+            sock.sendall(json.dumps({"v": PROTOCOL_VERSION, "cnonce": cnonce}).encode() + b"\n")
+            sock.settimeout(self.idle_timeout)
+            reader = sock.makefile("rb", buffering=1 << 20)
+            try:
+                nonce = self._reply(reader).get("nonce")
+            except (OSError, json.JSONDecodeError) as exc:
+                if self.tls is not None:
+                    raise
+                hint = "a forwarder with TLS? set forwarder_tls_ca or forwarder_tls_fingerprint"
+                raise ConnectionError(f"{exc} ({hint})") from None
+            if not isinstance(nonce, str):
+                raise ValueError("forwarder sent no challenge (not a storj_monitor forwarder?)")
             hello = {
-                "v": 1,
-                "token": self.token,
+                "mac": auth_mac(self.token, "monitor", nonce, cnonce),
                 "from_end": from_end,
                 "offsets": self._offsets_for_hello(),
             }
             sock.sendall(json.dumps(hello).encode() + b"\n")
-            sock.settimeout(self.idle_timeout)
-            reader = sock.makefile("rb", buffering=1 << 20)
-            reply = json.loads(reader.readline(MAX_FRAME_BYTES) or b"null")
-            if not isinstance(reply, dict) or not reply.get("ok"):
-                why = reply.get("error") if isinstance(reply, dict) else "no reply"
-                raise ValueError(f"forwarder refused the connection: {why}")
+            reply = self._reply(reader)
+            proof = auth_mac(self.token, "forwarder", nonce, cnonce)
+            if not hmac.compare_digest(str(reply.get("mac", "")).encode(), proof.encode()):
+                raise ValueError("forwarder did not prove it knows the token; not following it")
             self.connected = True
             self.last_error = None
-            log.info("log forwarder %s connected (%s)", self.address, reply.get("path"))
+            log.info(
+                "log forwarder %s connected (%s, %s)",
+                self.address,
+                reply.get("path"),
+                "TLS" if self.tls else "plain TCP: log lines unencrypted",
+            )
             while not self._stop.is_set():
                 line = reader.readline(MAX_FRAME_BYTES)
                 if not line:
@@ -236,6 +331,7 @@ def open_source(
     block_bytes: int,
     from_end: bool,
     clock: Callable[[], float] = time.time,
+    tls: ForwarderTls | None = None,
 ) -> LogSource:
     """The source for ``node``: a forwarder client for ``host:port``, ``docker logs`` for
     ``docker:CONTAINER``, standard input for ``-``, else a file follower."""
@@ -253,7 +349,7 @@ def open_source(
         return StdinFollower(known_offsets=known_offsets, clock=clock)
     if node.is_remote:
         return RemoteFollower(
-            node.log_source, token, known_offsets=known_offsets, from_end=from_end
+            node.log_source, token, known_offsets=known_offsets, from_end=from_end, tls=tls
         )
     return FileFollower(
         node.log_source,

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 
 from storj_monitor.logs.pipeline import LineProcessor, Processed
-from storj_monitor.logs.sources import LogSource, open_source
+from storj_monitor.logs.sources import LogSource, forwarder_tls, open_source
 from storj_monitor.logs.tail import Chunk
 from storj_monitor.model import NodeSpec
 from storj_monitor.services.bus import Bus
@@ -219,6 +219,7 @@ class NodeIngest:
         source = open_source(
             self.node,
             token=s.forwarder_token,
+            tls=forwarder_tls(s.forwarder_tls_ca, s.forwarder_tls_fingerprint, self.node.name),
             known_offsets=self._known_offsets,
             block_bytes=s.log_read_block_bytes,
             from_end=s.follow_from_end and self.restarts == 0,

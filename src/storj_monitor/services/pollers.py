@@ -94,6 +94,7 @@ class NodePoller:
             retries=int(settings.node_api_retries),
             backoff=min(0.5, float(settings.node_api_poll_interval) / 10),
             rng=self.rng,
+            max_reply_bytes=int(settings.node_api_max_reply_bytes),
         )
         self.data: PollResult | None = None
         self.last_update_success: bool | None = None
