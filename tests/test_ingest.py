@@ -248,11 +248,11 @@ async def test_an_unexpected_error_restarts_from_stored_offsets(
         real = ingest.processor.process
         failures = [1]
 
-        def flaky(lines, arrival=None):  # type: ignore[no-untyped-def]
+        def flaky(lines, arrival=None, now=None):  # type: ignore[no-untyped-def]
             if failures and len(lines) == 4:  # the second append, once
                 failures.pop()
                 raise RuntimeError("boom")
-            return real(lines, arrival)
+            return real(lines, arrival, now)
 
         monkeypatch.setattr(ingest.processor, "process", flaky)
         await ingest.start()

@@ -38,7 +38,9 @@ def check(parser: LineParser, pairer: Pairer, line: str) -> None:
     assert parser.lines == before + 1
     assert parser.lines == (
         parser.piece_lines + parser.records + parser.ignored + parser.unparseable
-    )
+        + parser.rejected
+    )  # fmt: skip
+    assert len(parser.rejected_lines) == parser.rejected
     assert parser.internal_errors == 0, line
     if isinstance(result, PieceLine):
         pairer.feed(result, arrival=1.0)

@@ -19,6 +19,12 @@ one ``orjson.loads`` of the fields, key lookups chosen by dialect, and a cached 
 with the same tables: ``PIECE_MESSAGES``, ``LEVELS``, ``LineParser.ts_cache``.)
 Everything else goes through the record table (``logs.records``, :data:`RECORD_KINDS`),
 where keys are normalised to snake_case. Times are UTC unix seconds, sizes bytes, durations ms.
+
+Rejected lines: a log time outside the sane window (``logs.timestamps.sane_window``, set by
+:meth:`LineParser.set_now`) or a negative or absurd size makes a line a *bad line*: counted
+in ``rejected`` and kept, with its reason, in ``rejected_lines`` (drained by the pipeline into
+the store's ``bad_lines`` table). Only in-window times enter the timestamp cache, so the
+fast paths never see the others.
 """
 
 from __future__ import annotations
@@ -33,13 +39,27 @@ from storj_monitor.logs.errors import categorize_error
 from storj_monitor.logs.records import RECORD_KINDS, build_record, record_kind, snake_key
 from storj_monitor.logs.timestamps import (
     parse_timestamp,
+    sane_window,
     split_wrapper_prefix,
     wrapper_prefix_time,
 )
 from storj_monitor.model import LogRecord
 
-__all__ = ["LEVELS", "PIECE_MESSAGES", "PLAIN", "RECORD_KINDS", "LineParser", "PieceLine",
-           "snake_key", "split_remote_ip"]  # fmt: skip
+__all__ = ["BAD_SIZE", "BAD_TIME", "LEVELS", "MAX_SIZE", "PIECE_MESSAGES", "PLAIN", "RECORD_KINDS",
+           "LineParser", "PieceLine", "snake_key", "split_remote_ip"]  # fmt: skip
+
+#: Reasons of rejected lines (the ``reason`` column of ``bad_lines``).
+BAD_TIME = "timestamp outside the sane window"
+BAD_SIZE = "negative or absurd size"
+#: Largest piece size believed (bytes, 1 TiB; real pieces are a few MiB): larger ones would
+#: overflow the rollups' byte sums.
+MAX_SIZE = 1 << 40
+#: Characters of a rejected line kept.
+MAX_REJECTED_CHARS = 4096
+
+
+class _RejectedError(Exception):
+    """A well-formed line with a value that cannot be true (see ``BAD_*``)."""
 
 
 @dataclass(slots=True)
@@ -155,7 +175,9 @@ class LineParser:
 
     Counters: ``lines`` seen, ``piece_lines`` and ``records`` returned, ``ignored`` (valid
     lines not worth keeping: debug chatter, supervisord, updater, duplicates),
-    ``unparseable`` (not a log line: stack frames, garbage, broken JSON on a piece line).
+    ``unparseable`` (not a log line: stack frames, garbage, broken JSON on a piece line),
+    ``rejected`` (bad lines: a time outside the sane window, a negative size; each also in
+    ``rejected_lines`` as (line, reason) until the pipeline takes them).
     """
 
     def __init__(self, node_name: str) -> None:
@@ -164,6 +186,11 @@ class LineParser:
         self.records = 0
         self.ignored = 0
         self.unparseable = 0
+        self.rejected = 0
+        self.rejected_by_reason: dict[str, int] = {}
+        self.rejected_lines: list[tuple[str, str]] = []
+        #: Log times believed (UTC unix seconds, inclusive); see :meth:`set_now`.
+        self.window_start, self.window_end = sane_window(None)
         #: Lines that hit a bug here (counted as unparseable too); the fuzz tests keep it 0.
         self.internal_errors = 0
         #: log time text -> UTC unix seconds; whole-second stamps repeat line after line.
@@ -176,8 +203,21 @@ class LineParser:
 
     @property
     def lines(self) -> int:
-        """Lines seen: every line lands in exactly one of the four counters."""
-        return self.piece_lines + self.records + self.ignored + self.unparseable
+        """Lines seen: every line lands in exactly one of the five counters."""
+        return self.piece_lines + self.records + self.ignored + self.unparseable + self.rejected
+
+    def set_now(self, now: float) -> None:
+        """Believe log times up to a day after ``now`` (UTC unix seconds) from here on."""
+        start, end = sane_window(now)
+        if end < self.window_end:  # the clock went back: cached times may be too new now
+            self.ts_cache.clear()
+        self.window_start, self.window_end = start, end
+
+    def _in_window(self, timestamp: float | None) -> float | None:
+        """A wrapper's (docker) time, or None when it is outside the sane window."""
+        if timestamp is not None and not self.window_start <= timestamp <= self.window_end:
+            return None
+        return timestamp
 
     def parse(self, line: str) -> PieceLine | LogRecord | None:
         """One physical line (with or without its line ending) -> a piece line, a record or None."""
@@ -188,6 +228,12 @@ class LineParser:
                 return result
         except orjson.JSONDecodeError:  # a piece line with broken JSON
             result = False
+        except _RejectedError as exc:
+            reason = exc.args[0]
+            self.rejected += 1
+            self.rejected_by_reason[reason] = self.rejected_by_reason.get(reason, 0) + 1
+            self.rejected_lines.append((line.rstrip("\r\n")[:MAX_REJECTED_CHARS], reason))
+            return None
         except Exception:  # a parser bug costs one line, never the pipeline
             self.internal_errors += 1
             result = False
@@ -207,6 +253,8 @@ class LineParser:
         if timestamp is None:
             timestamp = parse_timestamp(text)
             if timestamp is not None:
+                if not self.window_start <= timestamp <= self.window_end:
+                    raise _RejectedError(BAD_TIME)
                 if len(cache) >= _TS_CACHE_MAX:
                     cache.clear()
                 cache[text] = timestamp
@@ -246,7 +294,7 @@ class LineParser:
             if timestamp is None:
                 return False
             if precise is None:
-                precise = prefix_ts
+                precise = self._in_window(prefix_ts)
         level = parts[1]
         if level not in LEVELS:
             level = _LEVEL_ALIASES.get(level.upper(), level.upper())
@@ -294,7 +342,7 @@ class LineParser:
             return False  # stack frames, panics, "Error: ..." output, shell noise
         if start > 0:
             # "<docker -t stamp> {json}" or "<journald prefix> {json}"
-            prefix_ts = wrapper_prefix_time(line[:start])
+            prefix_ts = self._in_window(wrapper_prefix_time(line[:start]))
             return self._parse(line[start:], precise if precise is not None else prefix_ts)
         return self._parse_json(line, precise)
 
@@ -311,7 +359,7 @@ class LineParser:
             # docker json-file: {"log": "<line>\n", "stream": "stdout", "time": "...Z"}
             if inner.startswith('{"log"'):
                 return False  # docker never nests its wrapper; refuse deep recursion
-            docker_ts = parse_timestamp(obj.get("time"))
+            docker_ts = self._in_window(parse_timestamp(obj.get("time")))
             return self._parse(inner, docker_ts if docker_ts is not None else precise)
         return self._zap_json(obj, precise)
 
@@ -330,6 +378,8 @@ class LineParser:
         raw_ts = obj.get("T")
         if isinstance(raw_ts, (int, float)) and not isinstance(raw_ts, bool):
             timestamp: float | None = _epoch_seconds(raw_ts)
+            if timestamp is not None and not self.window_start <= timestamp <= self.window_end:
+                raise _RejectedError(BAD_TIME)
         else:
             timestamp = self._timestamp(raw_ts) if isinstance(raw_ts, str) else None
         if timestamp is None:
@@ -381,6 +431,8 @@ class LineParser:
             satellite_id = str(satellite_id)
         if type(size) is not int and size is not None:
             size = _as_int(size)
+        if size is not None and not 0 <= size <= MAX_SIZE:
+            raise _RejectedError(BAD_SIZE)
         if type(remote_addr) is str:
             host, sep, _port = remote_addr.rpartition(":")
             remote_ip = host if sep and host and ":" not in host else split_remote_ip(remote_addr)

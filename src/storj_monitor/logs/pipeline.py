@@ -11,6 +11,10 @@ tuple) and into an events row tuple (``store.events`` column order), with no int
 stamp not seen yet, a field of an unexpected type, broken JSON, cancel/delete special cases)
 goes through ``LineParser.parse`` and ``Pairer.feed`` unchanged, so both paths give the same
 results (the parser tests and the pipeline property test check it).
+
+Bad lines (a log time outside the sane window around ``now``, a negative size) are not
+events: they come out in ``bad`` as (line, reason), for the store's ``bad_lines`` table.
+The fast path only takes times from the parser's cache, which holds in-window times only.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from storj_monitor.logs.errors import categorize_error
 from storj_monitor.logs.pairing import Pairer
 from storj_monitor.logs.parser import (
     LEVELS,
+    MAX_SIZE,
     PIECE_MESSAGES,
     PLAIN,
     LineParser,
@@ -53,6 +58,8 @@ class Processed:
     records: list[LogRecord] = field(default_factory=list)
     #: (log timestamp, free bytes) of the newest ``upload started`` line that said it.
     available_space: tuple[float, int] | None = None
+    #: Rejected lines: (line, reason) (``parser.BAD_*``).
+    bad: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -63,6 +70,8 @@ class ProcessedRows:
     records: list[LogRecord] = field(default_factory=list)
     #: (log timestamp, free bytes) of the newest ``upload started`` line that said it.
     available_space: tuple[float, int] | None = None
+    #: Rejected lines: (line, reason) (``parser.BAD_*``).
+    bad: list[tuple[str, str]] = field(default_factory=list)
 
 
 class LineProcessor:
@@ -73,15 +82,22 @@ class LineProcessor:
         self.parser = LineParser(node_name)
         self.pairer = Pairer(node_name, max_pending, ttl_seconds)
 
-    def process(self, lines: list[str], arrival: float | None = None) -> Processed:
-        """Parse and pair ``lines``; ``arrival`` (UTC unix seconds) when they were read live."""
-        out = self.process_rows(lines, arrival)
+    def process(
+        self, lines: list[str], arrival: float | None = None, now: float | None = None
+    ) -> Processed:
+        """Parse and pair ``lines``; ``arrival`` (UTC unix seconds) when they were read live;
+        ``now`` (UTC unix seconds) moves the sane window's end (None: keep the last one)."""
+        out = self.process_rows(lines, arrival, now)
         events = [Event(*row) for row in out.rows]
-        return Processed(events, out.records, out.available_space)
+        return Processed(events, out.records, out.available_space, out.bad)
 
-    def process_rows(self, lines: list[str], arrival: float | None = None) -> ProcessedRows:
+    def process_rows(
+        self, lines: list[str], arrival: float | None = None, now: float | None = None
+    ) -> ProcessedRows:
         """:meth:`process` with events as row tuples in ``events`` column order."""
         out = ProcessedRows()
+        if now is not None:
+            self.parser.set_now(now)
         add_row = out.rows.append
         slow = self._slow_line
         pairer = self.pairer
@@ -129,7 +145,7 @@ class LineProcessor:
                 or type(piece_id) is not str
                 or type(satellite_id) is not str
                 or type(remote_addr) is not str
-                or (size is not None and type(size) is not int)
+                or (size is not None and (type(size) is not int or not 0 <= size <= MAX_SIZE))
             ):
                 space, next_sweep = slow(line, arrival, out, space)
                 continue
@@ -185,6 +201,8 @@ class LineProcessor:
         pairer.paired += paired
         pairer.unmatched += unmatched
         out.available_space = space
+        if self.parser.rejected_lines:
+            out.bad, self.parser.rejected_lines = self.parser.rejected_lines, []
         return out
 
     def _slow_line(
@@ -223,3 +241,8 @@ class LineProcessor:
     @property
     def ignored(self) -> int:
         return int(self.parser.ignored)
+
+    @property
+    def rejected(self) -> int:
+        """Bad lines (time outside the sane window, negative size) seen so far."""
+        return int(self.parser.rejected)

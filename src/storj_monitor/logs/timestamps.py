@@ -9,6 +9,10 @@ Speed: whole-second stamps repeat for every line of the same second, so the pars
 per-string cache in front of this; below that, the ``YYYY-MM-DDTHH:MM:SS`` head is
 cached on its own so nanosecond stamps (always unique) cost a dict lookup and a few slices.
 Pure, never raises.
+
+The sane window (:func:`sane_window`): a log time before 2018 or more than a day after ``now``
+is not believed (a node clock reset to 0001-01-01, a corrupted year 9999); the parser rejects
+such lines as bad lines instead of letting one of them stretch a batch over centuries.
 """
 
 from __future__ import annotations
@@ -16,7 +20,27 @@ from __future__ import annotations
 import calendar
 import re
 
-__all__ = ["parse_timestamp", "split_wrapper_prefix", "wrapper_prefix_time"]
+__all__ = [
+    "SANE_AHEAD_SECONDS",
+    "SANE_SINCE",
+    "parse_timestamp",
+    "sane_window",
+    "split_wrapper_prefix",
+    "wrapper_prefix_time",
+]
+
+#: Log times before this are not believed: 2018-01-01T00:00:00Z (UTC unix seconds), before
+#: the first v3 storagenode release.
+SANE_SINCE = 1_514_764_800.0
+#: How far ahead of ``now`` a log time may be (seconds): one day covers any clock skew.
+SANE_AHEAD_SECONDS = 86_400.0
+
+
+def sane_window(now: float | None) -> tuple[float, float]:
+    """The log times believed at ``now`` (UTC unix seconds), inclusive: from
+    :data:`SANE_SINCE` to ``now + SANE_AHEAD_SECONDS``; no upper bound when ``now`` is None."""
+    return SANE_SINCE, (now + SANE_AHEAD_SECONDS if now is not None else float("inf"))
+
 
 _HEAD = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)\Z")
 _ZONE = re.compile(r"([+-])(\d\d)(?::?(\d\d))?\Z")

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import itemgetter
 
+import orjson
 from rich.console import Console
 
 from storj_monitor.logs.blocks import BlockLines
@@ -36,9 +37,10 @@ from storj_monitor.logs.tail import (
 from storj_monitor.services.progress import new_progress
 from storj_monitor.settings import Settings
 from storj_monitor.store import events as store_events
+from storj_monitor.store.bad_lines import BadLine
 from storj_monitor.store.bulk import BatchWriter, make_writer
 from storj_monitor.store.database import connect
-from storj_monitor.store.events import LogOffset
+from storj_monitor.store.events import EVENT_ROW_FAILED, LogOffset
 from storj_monitor.store.schema import migrate
 
 DAY = 86400.0
@@ -67,6 +69,8 @@ class ImportResult:
     records: int = 0
     unparseable: int = 0
     ignored: int = 0
+    rejected: int = 0  # bad lines (time outside the sane window, negative size): bad_lines
+    quarantined: int = 0  # rows a write failed on even alone: bad_lines, the rest stored
     by_status: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
     conflicts: int = 0  # times another writer had stored part of the file first
@@ -184,6 +188,7 @@ class _Importer:
         self.on_progress = on_progress
         self.processor: LineProcessor
         self.sent: deque[tuple[list[tuple[object, ...]], int]] = deque()  # rows, records
+        self.bad: list[BadLine] = []  # rejected lines of the batch being built
         self.conflict = False
         self.stop_at: int | None = None
         self.raw_since: float | None = None
@@ -206,6 +211,7 @@ class _Importer:
         while True:
             budget = self._budget(pos, reader.held, block_bytes)
             early = budget == 0
+            read_from = pos - reader.held  # where the first line of this read begins
             lines, used, eof = reader.read(budget) if budget else ([], 0, True)
             pos += used
             last = eof or early
@@ -214,10 +220,12 @@ class _Importer:
                 lines += tail
                 pos += used
             if lines:
-                out = processor.process_rows(lines)
+                out = processor.process_rows(lines, now=self.clock())
                 rows += out.rows
                 records += out.records
-            full = len(rows) + len(records) >= IMPORT_BATCH_ROWS
+                if out.bad:
+                    self._reject(out.bad, read_from)
+            full = len(rows) + len(records) + len(self.bad) >= IMPORT_BATCH_ROWS
             if full or (last and (rows or records or pos != expected)):
                 self._submit(rows, records, pos, expected)
                 expected, rows, records = pos, [], []
@@ -229,6 +237,7 @@ class _Importer:
                     os.lseek(fd, pos, os.SEEK_SET)
                     reader.reset()
                     rows, records, self.conflict = [], [], False
+                    self.bad = []
                     continue
             if self.on_progress is not None:
                 self.on_progress(pos, processor.lines)
@@ -239,12 +248,19 @@ class _Importer:
         r.lines = processor.lines
         r.unparseable = processor.unparseable
         r.ignored = processor.ignored
+        r.rejected = processor.rejected
+
+    def _reject(self, bad: list[tuple[str, str]], offset: int) -> None:
+        """Rejected lines, kept in ``bad_lines`` with the batch they were read in."""
+        node_name, path, now = self.result.node_name, self.result.path, self.clock()
+        self.bad += [BadLine(node_name, path, offset, raw, why, now) for raw, why in bad]
 
     def _submit(self, rows: list, records: list, end: int, expected: int | None) -> None:
         node_name, path = self.result.node_name, self.result.path
         offset = LogOffset(node_name, path, self.fp[0], self.fp[1], end, self.clock())
-        self.writer.submit(rows, records, offset, expected, self.raw_since)
+        self.writer.submit(rows, records, offset, expected, self.raw_since, self.bad)
         self.sent.append((rows, len(records)))
+        self.bad = []
 
     def _collect(self, keep: int) -> None:
         """Take replies until at most ``keep`` batches are in flight (all, on a conflict)."""
@@ -252,10 +268,18 @@ class _Importer:
             kind, value = self.writer.result()
             rows, n_records = self.sent.popleft()
             if kind == "ok":
-                self.result.events += len(rows)
-                self.result.raw_events += value
-                self.result.records += n_records
+                raw, quarantined = value
+                bad_events = [b for b in quarantined if b.reason.startswith(EVENT_ROW_FAILED)]
+                self.result.events += len(rows) - len(bad_events)
+                self.result.raw_events += raw
+                self.result.records += n_records - (len(quarantined) - len(bad_events))
+                self.result.quarantined += len(quarantined)
                 self.result.by_status.update(map(_status, rows))
+                if bad_events:
+                    self.result.by_status.subtract(
+                        orjson.loads(b.raw)["status"] for b in bad_events
+                    )
+                    self.result.by_status = +self.result.by_status  # drop zero counts
             elif kind == "conflict":
                 self.conflict = True
             else:
@@ -288,6 +312,9 @@ def _summary(console: Console, r: ImportResult) -> None:
     lines += [
         f"  records stored  {r.records:,}",
         f"  lines skipped   {r.ignored:,} not piece or record lines, {r.unparseable:,} unparseable",
+        f"  bad lines       {r.rejected + r.quarantined:,} skipped and kept in bad_lines "
+        f"({r.rejected:,} rejected: time outside the sane window or a negative size; "
+        f"{r.quarantined:,} failed to write)",
         f"  time            {r.seconds:.1f} s ({r.lines_per_second:,.0f} lines/s)",
         f"  bytes           {r.start_offset:,} → {r.end_offset:,}",
     ]

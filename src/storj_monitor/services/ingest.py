@@ -16,11 +16,13 @@ import asyncio
 import contextlib
 import logging
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
 
+from storj_monitor.logs.parser import BAD_SIZE, BAD_TIME
 from storj_monitor.logs.pipeline import LineProcessor, Processed
 from storj_monitor.logs.sources import LogSource, forwarder_tls, open_source
 from storj_monitor.logs.tail import Chunk
@@ -30,6 +32,7 @@ from storj_monitor.services.history import LogImportError, import_log
 from storj_monitor.services.progress import CatchupProgress
 from storj_monitor.settings import Settings
 from storj_monitor.store import events as store_events
+from storj_monitor.store.bad_lines import BadLine
 from storj_monitor.store.database import Store
 from storj_monitor.store.events import LogOffset, OffsetConflictError
 
@@ -45,14 +48,19 @@ FAST_IMPORT_MIN_BYTES = 64 << 20  # a backlog this large goes through services.h
 LIVE_TAIL_BYTES = 8 << 20  # ... except its last bytes, read (and broadcast) by the follower
 
 
+#: Writes one batch: ``fn(conn, quarantine)`` (see ``store.events.write_batch``).
+_Write = Callable[[sqlite3.Connection, "list[BadLine] | None"], None]
+
+
 class _Batch:
     """Events, records and offsets not yet handed to the writer."""
 
-    __slots__ = ("events", "offsets", "records", "since")
+    __slots__ = ("bad", "events", "offsets", "records", "since")
 
     def __init__(self) -> None:
         self.events: list = []
         self.records: list = []
+        self.bad: list[BadLine] = []  # lines the parser rejected, for bad_lines
         self.offsets: dict[str, LogOffset] = {}  # source key → newest offset
         self.since = 0.0  # monotonic time of the first pending item
 
@@ -66,7 +74,13 @@ class NodeIngest:
     Counters (for /metrics): ``lines``, ``events``, ``records``, ``unparseable``,
     ``backlog_bytes`` (bytes of the local file not yet read), ``caught_up``,
     ``last_event_time`` (UTC unix seconds), ``available_space`` ((log time, free bytes) of
-    the newest ``upload started`` line that said it), ``conflicts``, ``write_errors``, ``restarts``.
+    the newest ``upload started`` line that said it), ``conflicts``, ``write_errors``, ``restarts``,
+    ``rejected`` (bad lines: a time outside the sane window, a negative size) and
+    ``quarantined`` (rows a write failed on even alone; both kinds are kept in ``bad_lines``).
+
+    A batch whose write fails is written again; after a second failure it is written in
+    isolating mode (``store.events.write_with_retries``), so one poisonous row never stops
+    the lines after it.
     """
 
     def __init__(
@@ -92,6 +106,7 @@ class NodeIngest:
         self.records = 0
         self.conflicts = 0
         self.write_errors = 0
+        self.quarantined = 0
         self.restarts = 0  # times the worker started over after an unexpected error
         self._import_backlog_bytes = 0
         self.last_event_time: float | None = None
@@ -101,7 +116,7 @@ class NodeIngest:
         self._stop = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._committed: dict[str, int | None] = {}  # source key → offset submitted
-        self._inflight: tuple[Future[None], _Batch] | None = None
+        self._inflight: tuple[Future[None], _Batch, _Write] | None = None
 
     # --- counters --------------------------------------------------------------------
     @property
@@ -111,6 +126,20 @@ class NodeIngest:
     @property
     def unparseable(self) -> int:
         return self.processor.unparseable
+
+    @property
+    def rejected(self) -> int:
+        return self.processor.rejected
+
+    @property
+    def bad_lines_by_reason(self) -> dict[str, int]:
+        """Bad lines by reason (``timestamp``, ``size``, ``write``) since start (/metrics)."""
+        by_reason = self.processor.parser.rejected_by_reason
+        return {
+            "timestamp": by_reason.get(BAD_TIME, 0),
+            "size": by_reason.get(BAD_SIZE, 0),
+            "write": self.quarantined,
+        }
 
     @property
     def caught_up(self) -> bool:
@@ -259,7 +288,8 @@ class NodeIngest:
             source.close()
 
     def _process(self, chunk: Chunk, batch: _Batch) -> None:
-        out = self.processor.process(chunk.lines, chunk.arrival)
+        now = self.clock()
+        out = self.processor.process(chunk.lines, chunk.arrival, now)
         ident = chunk.identity
         key = store_events.source_key(self.node.name, ident.fingerprint)
         if key not in self._committed:
@@ -273,6 +303,11 @@ class NodeIngest:
         )  # fmt: skip
         batch.events += out.events
         batch.records += out.records
+        if out.bad:
+            batch.bad += [
+                BadLine(self.node.name, ident.path, chunk.start, raw, why, now)
+                for raw, why in out.bad
+            ]
         if out.events:
             self.last_event_time = out.events[-1].timestamp
         if out.available_space is not None:
@@ -286,7 +321,7 @@ class NodeIngest:
 
     def _due(self, batch: _Batch) -> bool:
         s = self.settings
-        if len(batch.events) + len(batch.records) >= s.db_batch_size:
+        if len(batch.events) + len(batch.records) + len(batch.bad) >= s.db_batch_size:
             return True
         return time.monotonic() - batch.since >= s.db_commit_interval
 
@@ -322,14 +357,16 @@ class NodeIngest:
             self._resync(batch)  # the previous batch failed: this one was built on it, too
             return
         offsets = [(new, self._committed.get(key)) for key, new in batch.offsets.items()]
-        events, records = batch.events, batch.records
-        fut = self.store.submit_write(
-            lambda conn: store_events.write_batch(conn, events, records, offsets)
-        )
+        events, records, bad = batch.events, batch.records, batch.bad
+
+        def write(conn: sqlite3.Connection, quarantine: list[BadLine] | None) -> None:
+            store_events.write_batch(conn, events, records, offsets, bad, quarantine=quarantine)
+
+        fut = self.store.submit_write(lambda conn: write(conn, None))
         fut.add_done_callback(lambda f: self._count(f, len(events), len(records)))
         for key, new in batch.offsets.items():
             self._committed[key] = new.offset
-        self._inflight = (fut, batch)
+        self._inflight = (fut, batch, write)
 
     def _count(self, fut: Future[None], events: int, records: int) -> None:
         """Counters of stored rows, updated as soon as the writer committed (writer thread)."""
@@ -341,10 +378,15 @@ class NodeIngest:
         """Wait for the batch in flight; False if it failed (and recover from that)."""
         if self._inflight is None:
             return True
-        fut, batch = self._inflight
+        fut, batch, write = self._inflight
         self._inflight = None
         try:
-            fut.result()
+            try:
+                fut.result()
+            except OffsetConflictError:
+                raise
+            except Exception:  # written again, then row by row (write_with_retries)
+                self._retry(batch, write)
         except OffsetConflictError as exc:
             self.conflicts += 1
             log.warning(
@@ -360,6 +402,20 @@ class NodeIngest:
             self._stop.wait(1.0)  # the lines are read again; do not spin on a broken disk
             return False
         return True
+
+    def _retry(self, batch: _Batch, write: _Write) -> None:
+        """The batch in flight failed once: write it again, isolating poisonous rows after
+        a second failure (the rest is stored, with the offset); raises if even that fails."""
+        _, quarantined = store_events.write_with_retries(
+            lambda fn: self.store.submit_write(fn).result(),
+            write,
+            failures=1,
+            what=f"{self.node.name}: a batch of {len(batch.events)} events",
+        )
+        bad_events = sum(q.reason.startswith(store_events.EVENT_ROW_FAILED) for q in quarantined)
+        self.quarantined += len(quarantined)
+        self.events += len(batch.events) - bad_events
+        self.records += len(batch.records) - (len(quarantined) - bad_events)
 
     def _resync(self, batch: _Batch) -> None:
         """After a failed write: re-read the stored offsets and continue from them."""

@@ -9,8 +9,12 @@ batch and the writer rebuilds as shared objects, so unpickling costs a third of 
 same rows as JSON (the writer process is the busier one); each batch is one transaction with
 its compare-and-set offset, exactly as inline.
 
-Protocol: ``submit(rows, records, offset, expected, raw_since)`` then, in order, one
-``result()`` per submitted batch: ``("ok", raw_rows_inserted)``, ``("conflict", stored_offset)`` or ``("error", text)``.
+Protocol: ``submit(rows, records, offset, expected, raw_since, bad)`` (``bad``: the parser's
+rejected lines, for ``bad_lines``) then, in order, one ``result()`` per submitted batch:
+``("ok", (raw_rows_inserted, quarantined))``, ``("conflict", stored_offset)`` or
+``("error", text)``. A batch that fails twice is written in isolating mode
+(``store.events.write_with_retries``): ``quarantined`` lists the rows that failed alone
+(stored in ``bad_lines``), everything else of the batch is stored with its offset.
 """
 
 from __future__ import annotations
@@ -35,8 +39,14 @@ try:
     import fcntl
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
+from storj_monitor.store.bad_lines import BadLine
 from storj_monitor.store.database import connect, transaction
-from storj_monitor.store.events import LogOffset, OffsetConflictError, write_row_batch
+from storj_monitor.store.events import (
+    LogOffset,
+    OffsetConflictError,
+    write_row_batch,
+    write_with_retries,
+)
 
 Reply = tuple[str, Any]
 Row = tuple[Any, ...]
@@ -55,17 +65,26 @@ def _write(
     offset: LogOffset,
     expected: int | None,
     raw_since: float | None = None,
+    bad: Sequence[BadLine] = (),
 ) -> Reply:
     offsets = [(offset, expected)]
+
+    def write(c: sqlite3.Connection, quarantine: list[BadLine] | None) -> int:
+        return write_row_batch(
+            c, rows, records, offsets, raw_since=raw_since, bad=bad, quarantine=quarantine
+        )
+
     try:
-        raw = transaction(
-            conn, lambda c: write_row_batch(c, rows, records, offsets, raw_since=raw_since)
+        raw, quarantined = write_with_retries(
+            lambda fn: transaction(conn, fn),
+            write,
+            what=f"the batch ending at byte {offset.offset}",
         )
     except OffsetConflictError as exc:
         return ("conflict", exc.stored)
-    except sqlite3.Error as exc:
+    except Exception as exc:  # not even the isolating attempt could write (a full disk...)
         return ("error", f"{type(exc).__name__}: {exc}")
-    return ("ok", raw)
+    return ("ok", (raw, quarantined))
 
 
 class BatchWriter(Protocol):
@@ -76,6 +95,7 @@ class BatchWriter(Protocol):
         offset: LogOffset,
         expected: int | None,
         raw_since: float | None = None,
+        bad: Sequence[BadLine] = (),
     ) -> None: ...
     def result(self) -> Reply: ...
     @property
@@ -91,8 +111,8 @@ class InlineWriter:
         bulk_pragmas(self._conn)
         self._replies: deque[Reply] = deque()
 
-    def submit(self, rows, records, offset, expected, raw_since=None) -> None:  # type: ignore[no-untyped-def]
-        self._replies.append(_write(self._conn, rows, records, offset, expected, raw_since))
+    def submit(self, rows, records, offset, expected, raw_since=None, bad=()) -> None:  # type: ignore[no-untyped-def]
+        self._replies.append(_write(self._conn, rows, records, offset, expected, raw_since, bad))
 
     def result(self) -> Reply:
         return self._replies.popleft()
@@ -171,9 +191,9 @@ class ProcessWriter:
         self._proc.stdout.close()
         self._in_flight = 0
 
-    def submit(self, rows, records, offset, expected, raw_since=None) -> None:  # type: ignore[no-untyped-def]
+    def submit(self, rows, records, offset, expected, raw_since=None, bad=()) -> None:  # type: ignore[no-untyped-def]
         try:  # rows pickled on their own, into one buffer (see the module docstring)
-            self._out.send((records, offset, expected, raw_since))
+            self._out.send((records, offset, expected, raw_since, bad))
             self._out.send_bytes(pickle.dumps(rows, pickle.HIGHEST_PROTOCOL))
         except OSError:
             raise WriterDiedError("the import writer process died") from None

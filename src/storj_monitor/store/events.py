@@ -7,21 +7,33 @@ compare-and-set on the previous offset, so two writers on the same file (a live 
 and an ``--ingest-log`` of the same file) can never both store the same lines: the second
 one gets :class:`OffsetConflictError` and its transaction rolls back.
 
+Poison rows: a batch whose write fails twice is written a third time in isolating mode
+(:func:`write_with_retries`): rows that fail alone go to ``bad_lines`` (``store.bad_lines``),
+the rest and the offset are stored, so no batch is retried forever.
+
 All functions are plain ``fn(conn, ...)``; they run inside the caller's transaction.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 from storj_monitor.model import Event, LogRecord
+from storj_monitor.store.bad_lines import BadLine, insert_bad_lines, isolate
 from storj_monitor.store.rollups import write_rollup_rows, write_rollups
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+#: Reasons of quarantined rows (the start of ``bad_lines.reason``).
+EVENT_ROW_FAILED = "event row failed to write"
+RECORD_ROW_FAILED = "record row failed to write"
 
 #: The events columns we write, in the order of ``model.Event``'s fields (a test checks it).
 _EVENT_COLUMNS = (
@@ -68,6 +80,11 @@ def event_from_row(row: Sequence[Any]) -> Event:
 
 def insert_event_rows(conn: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -> None:
     conn.executemany(_INSERT_EVENT, rows)
+
+
+_RECORD_COLUMNS = (
+    "timestamp", "node_name", "kind", "level", "message", "satellite_id", "duration_ms", "fields",
+)  # fmt: skip
 
 
 def _record_row(r: LogRecord) -> tuple[object, ...]:
@@ -185,19 +202,105 @@ def write_batch(
     events: Sequence[Event],
     records: Sequence[LogRecord],
     offsets: Sequence[tuple[LogOffset, int | None]] = (),
+    bad: Sequence[BadLine] = (),
+    *,
+    quarantine: list[BadLine] | None = None,
 ) -> None:
     """One pipeline transaction: offsets (compare-and-set first, so a conflict costs
-    nothing), raw events, their rollups, and log records.
+    nothing), raw events, their rollups, log records and the parser's rejected lines.
 
     ``offsets`` pairs each file's new offset with the offset the writer started from.
+    ``quarantine``: None writes plainly (any failure raises); a list writes in isolating
+    mode: rows that fail on their own go to ``bad_lines`` and are appended to the list.
     """
     for new, expected in offsets:
         advance_offset(conn, new, expected=expected)
-    if events:
-        insert_events(conn, events)
-        write_rollups(conn, events)  # aggregates in the same transaction as the raw events
-    if records:
-        insert_records(conn, records)
+    if quarantine is None:
+        if events:
+            insert_events(conn, events)
+            write_rollups(conn, events)  # aggregates in the same transaction as the raw events
+        if records:
+            insert_records(conn, records)
+    else:
+        _isolating(conn, offsets, quarantine, events, records, _write_events, _event_row)
+    if bad:
+        insert_bad_lines(conn, bad)
+
+
+def _write_events(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
+    insert_events(conn, events)
+    write_rollups(conn, events)
+
+
+def _isolating(
+    conn: sqlite3.Connection,
+    offsets: Sequence[tuple[LogOffset, int | None]],
+    quarantine: list[BadLine],
+    events: Sequence[Any],
+    records: Sequence[LogRecord],
+    write_events: Callable[[sqlite3.Connection, Sequence[Any]], Any],
+    as_row: Callable[[Any], Sequence[Any]],
+) -> None:
+    """Events and records written through :func:`store.bad_lines.isolate`; the rows that
+    fail alone become ``bad_lines`` (as JSON), attributed to the batch's file when it has
+    one, at the offset the batch started from."""
+    one_file = len(offsets) == 1
+    path = offsets[0][0].path if one_file else None
+    start = offsets[0][1] if one_file else None
+    when = max((new.updated_at for new, _ in offsets), default=0.0)
+    failed: list[tuple[dict[str, Any], str]] = [
+        (dict(zip(_EVENT_COLUMNS, as_row(e), strict=True)), f"{EVENT_ROW_FAILED}: {why}")
+        for e, why in isolate(conn, events, write_events)
+    ]
+    failed += [
+        (dict(zip(_RECORD_COLUMNS, _record_row(r), strict=True)), f"{RECORD_ROW_FAILED}: {why}")
+        for r, why in isolate(conn, records, insert_records)
+    ]
+    for row, why in failed:
+        raw = orjson.dumps(row, default=str).decode()
+        node = str(row.get("node_name") or "")
+        quarantine.append(BadLine(node, path, start, raw, why, when))
+    if failed:
+        insert_bad_lines(conn, quarantine[-len(failed) :])
+
+
+def write_with_retries(
+    run: Callable[[Callable[[sqlite3.Connection], T]], T],
+    write: Callable[[sqlite3.Connection, list[BadLine] | None], T],
+    *,
+    failures: int = 0,
+    what: str = "a batch",
+) -> tuple[T, list[BadLine]]:
+    """Write a batch so that it can never fail forever on its own rows.
+
+    ``run(fn)`` runs ``fn(conn)`` in a transaction of its own (and raises what it raised);
+    ``write(conn, quarantine)`` is :func:`write_batch` or :func:`write_row_batch` bound to
+    the batch. Failed once → written again; failed twice → written in isolating mode (the
+    rows that fail alone are quarantined, the rest stored with the offset). ``failures``:
+    attempts that already failed elsewhere. Returns the result and the quarantined rows.
+    An :class:`OffsetConflictError` is raised at once (the lines belong to another writer);
+    the isolating attempt's own failure (a full disk, say) is raised to the caller.
+    """
+    while failures < 2:
+        try:
+            return run(lambda c: write(c, None)), []
+        except OffsetConflictError:
+            raise
+        except Exception as exc:
+            failures += 1
+            log.warning("writing %s failed (%s: %s), attempt %d of 2",
+                        what, type(exc).__name__, exc, failures)  # fmt: skip
+    quarantined: list[BadLine] = []
+
+    def isolating(conn: sqlite3.Connection) -> T:
+        quarantined.clear()  # a retried transaction starts over
+        return write(conn, quarantined)
+
+    result = run(isolating)
+    if quarantined:
+        log.warning("%s: %d row(s) failed alone and went to bad_lines; the rest is stored",
+                    what, len(quarantined))  # fmt: skip
+    return result, quarantined
 
 
 def write_row_batch(
@@ -207,6 +310,8 @@ def write_row_batch(
     offsets: Sequence[tuple[LogOffset, int | None]] = (),
     *,
     raw_since: float | None = None,
+    bad: Sequence[BadLine] = (),
+    quarantine: list[BadLine] | None = None,
 ) -> int:
     """:func:`write_batch` for events given as row tuples (see :func:`event_rows`).
 
@@ -216,6 +321,19 @@ def write_row_batch(
     """
     for new, expected in offsets:
         advance_offset(conn, new, expected=expected)
+    if quarantine is not None:
+        stored = [0]
+
+        def write_rows(c: sqlite3.Connection, part: Sequence[Sequence[Any]]) -> None:
+            raw = part if raw_since is None else [r for r in part if r[0] >= raw_since]
+            insert_event_rows(c, raw)
+            write_rollup_rows(c, part)
+            stored[0] += len(raw)  # only counted once the part's savepoint is kept
+
+        _isolating(conn, offsets, quarantine, rows, records, write_rows, tuple)
+        if bad:
+            insert_bad_lines(conn, bad)
+        return stored[0]
     raw = rows if raw_since is None else [r for r in rows if r[0] >= raw_since]
     if raw:
         insert_event_rows(conn, raw)
@@ -223,6 +341,8 @@ def write_row_batch(
         write_rollup_rows(conn, rows)
     if records:
         insert_records(conn, records)
+    if bad:
+        insert_bad_lines(conn, bad)
     return len(raw)
 
 
@@ -278,4 +398,5 @@ __all__: Sequence[str] = (
     "source_key",
     "write_batch",
     "write_row_batch",
+    "write_with_retries",
 )

@@ -179,13 +179,27 @@ def _latency_key(k: tuple[Any, ...], start: float) -> tuple[Any, ...]:
     return (k[0], start, k[1])
 
 
+#: The dense grouping's table may have this many cells per row of the batch (at least
+#: ``_DENSE_MIN_CELLS``); beyond, a batch spread over a long time span is grouped by sorting.
+_DENSE_CELLS_PER_ROW = 64
+_DENSE_MIN_CELLS = 1 << 20
+
+
 def _groups(
     starts: np.ndarray, seconds: int, ids: np.ndarray, n_ids: int
 ) -> tuple[np.ndarray, list[int], list[float]]:
-    """Group positions by (id, time bucket) without sorting (ids are 0..n_ids-1, starts
-    multiples of ``seconds``): (group of each position, id of each group, start of each
-    group), groups ordered by id then start."""
+    """Group positions by (id, time bucket) (ids are 0..n_ids-1, starts multiples of
+    ``seconds``): (group of each position, id of each group, start of each group), groups
+    ordered by id then start.
+
+    Without sorting when the batch's ids × time buckets table is small (the normal case: a
+    batch covers seconds to hours); its size is bounded by the row count, never by the time
+    span, so one row dated 0001 or 9999 cannot make it allocate gigabytes.
+    """
     s0 = float(starts.min())
+    span = (float(starts.max()) - s0) / seconds + 1.0
+    if not span * n_ids <= max(_DENSE_MIN_CELLS, _DENSE_CELLS_PER_ROW * starts.size):
+        return _sorted_groups(starts, ids)  # also NaN or infinite times
     codes = np.rint((starts - s0) / seconds).astype(np.int64)
     m = int(codes.max()) + 1
     combined = ids * m + codes
@@ -193,6 +207,20 @@ def _groups(
     inverse = (np.cumsum(present) - 1)[combined]
     groups = np.flatnonzero(present)
     return inverse, (groups // m).tolist(), (s0 + (groups % m) * float(seconds)).tolist()
+
+
+def _sorted_groups(
+    starts: np.ndarray, ids: np.ndarray
+) -> tuple[np.ndarray, list[int], list[float]]:
+    """:func:`_groups` by sorting: memory O(rows) whatever the time span."""
+    order = np.lexsort((starts, ids))
+    s_ids, s_starts = ids[order], starts[order]
+    new = np.ones(order.size, dtype=bool)
+    new[1:] = (s_ids[1:] != s_ids[:-1]) | (s_starts[1:] != s_starts[:-1])
+    inverse = np.empty(order.size, np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    first = np.flatnonzero(new)
+    return inverse, s_ids[first].tolist(), s_starts[first].tolist()
 
 
 class _Batch:

@@ -245,7 +245,31 @@ def _v2_payouts(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_core, _v2_payouts)
+def _v3_bad_lines(conn: sqlite3.Connection) -> None:
+    """Quarantined log input (store.bad_lines): lines the parser rejected (a time outside
+    the sane window, a negative size) and rows a write failed on even alone (the rest of
+    their batch was stored). ``source`` is the log file's path; ``offset`` the byte where
+    the read (or batch) that held the line began, the line being at or after it (NULL when
+    unknown); ``raw`` the line's text (a rejected line) or the row as JSON (a failed row);
+    ``created_at`` UTC unix seconds."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS bad_lines (
+            id INTEGER PRIMARY KEY,
+            node_name TEXT NOT NULL,
+            source TEXT,
+            offset INTEGER,
+            raw TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS idx_bad_lines_node ON bad_lines(node_name, created_at);
+        """,
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_core, _v2_payouts, _v3_bad_lines)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

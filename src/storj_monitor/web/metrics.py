@@ -12,6 +12,7 @@ write queue).
 | storj_monitor_ingest_events_total | counter | node | piece operations stored |
 | storj_monitor_ingest_records_total | counter | node | other typed log lines stored |
 | storj_monitor_ingest_unparseable_lines_total | counter | node | lines that could not be read |
+| storj_monitor_bad_lines_total | counter | node, reason | lines skipped into ``bad_lines`` since start: reason ``timestamp`` (outside the sane window), ``size`` (negative), ``write`` (a row that failed to write alone) |
 | storj_monitor_ingest_backlog_bytes | gauge | node | bytes of the log not read yet |
 | storj_monitor_ingest_caught_up | gauge | node | 1 once the log's backlog is read |
 | storj_monitor_last_event_timestamp_seconds | gauge | node | log time of the newest operation |
@@ -78,6 +79,9 @@ class MonitorCollector(Collector):
         caught_up = GaugeMetricFamily(
             P + "ingest_caught_up", "1 once the log's backlog is read", labels=["node"]
         )
+        bad_lines = CounterMetricFamily(
+            P + "bad_lines", "Log lines skipped and kept in bad_lines", labels=["node", "reason"]
+        )
         last_event = GaugeMetricFamily(
             P + "last_event_timestamp_seconds",
             "Log time of the newest piece operation (UTC unix seconds)",
@@ -91,7 +95,10 @@ class MonitorCollector(Collector):
             caught_up.add_metric([name], 1.0 if getattr(ing, "caught_up", False) else 0.0)
             if getattr(ing, "last_event_time", None) is not None:
                 last_event.add_metric([name], float(ing.last_event_time))
+            for reason, n in getattr(ing, "bad_lines_by_reason", {}).items():
+                bad_lines.add_metric([name, reason], float(n))
         yield from families.values()
+        yield bad_lines
         yield backlog
         yield caught_up
         yield last_event

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from storj_monitor.services.hub import dumps
+from storj_monitor.store.bad_lines import count_bad_lines
 from storj_monitor.web import ws
 from storj_monitor.web.params import ParamError, query_message
 
@@ -90,7 +91,11 @@ async def acknowledge(request: web.Request) -> web.Response:
 
 async def healthz(request: web.Request) -> web.Response:
     ctx: ApiContext = request.app[ws.CTX_KEY]
-    return json_response({"status": "ok", "nodes": ctx.node_names, "time": ctx.now_iso()})
+    bad = await ctx.store.read(count_bad_lines)  # quarantined log lines, per node
+    return json_response(
+        {"status": "ok", "nodes": ctx.node_names, "time": ctx.now_iso(),
+         "bad_lines": sum(bad.values())}
+    )  # fmt: skip
 
 
 def add_routes(app: web.Application) -> None:
