@@ -263,6 +263,11 @@ class NodeIngest:
                 chunks = source.poll()
                 for chunk in chunks:
                     self._process(chunk, batch)
+                inflight = self._inflight
+                if inflight is not None and inflight[0].done() and not self._wait_inflight():
+                    if batch:  # built on the failed batch: read again from the stored offsets
+                        self._resync(batch)
+                    batch = _Batch()
                 backlog = self.backlog_bytes
                 if progress is None and not source.caught_up and backlog >= PROGRESS_MIN_BYTES:
                     progress = CatchupProgress(self.node.name, backlog)
