@@ -117,14 +117,15 @@ def test_negative_or_absurd_sizes_are_rejected(size: object, key: str) -> None:
 # --- hypothesis: no timestamp string makes the pipeline (store included) raise ------------
 
 _digits = st.integers
+_FRACTIONS = ["", ".5", ".123456789", ",001", ".", ".x"]
+_ZONES = ["", "Z", "z", "+01:00", "-07:00", "+0100", "+01", "+23:59", "-99:99", "+"]
+_STAMP_PARTS = (
+    _digits(0, 9999), _digits(0, 13), _digits(0, 32), st.sampled_from(["T", " ", "x"]),
+    _digits(0, 25), _digits(0, 61), _digits(0, 61), st.sampled_from(_FRACTIONS),
+    st.sampled_from(_ZONES),
+)  # fmt: skip
 STAMPS = st.one_of(
-    st.builds(
-        "{:04d}-{:02d}-{:02d}{}{:02d}:{:02d}:{:02d}{}{}".format,
-        _digits(0, 9999), _digits(0, 13), _digits(0, 32), st.sampled_from(["T", " ", "x"]),
-        _digits(0, 25), _digits(0, 61), _digits(0, 61),
-        st.sampled_from(["", ".5", ".123456789", ",001", ".", ".x"]),
-        st.sampled_from(["", "Z", "z", "+01:00", "-07:00", "+0100", "+01", "+23:59", "-99:99", "+"]),
-    ),  # fmt: skip
+    st.builds("{:04d}-{:02d}-{:02d}{}{:02d}:{:02d}:{:02d}{}{}".format, *_STAMP_PARTS),
     st.text(max_size=45),
 )
 
