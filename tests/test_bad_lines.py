@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loglines import SAT, T0, piece_id, stamp, transfer
-from storj_monitor.logs.parser import BAD_SIZE, BAD_TIME, LineParser, PieceLine
+from storj_monitor.logs.parser import LineParser, PieceLine
 from storj_monitor.logs.pipeline import LineProcessor
+from storj_monitor.logs.rejects import BAD_SIZE, BAD_TIME
 from storj_monitor.logs.timestamps import SANE_SINCE, sane_window
 from storj_monitor.store import events as se
 from storj_monitor.store.bad_lines import BadLine, isolate

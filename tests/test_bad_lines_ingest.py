@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from loglines import piece_id, stamp, text, transfer, transfers
 from storj_monitor.cli import main
-from storj_monitor.logs.parser import BAD_SIZE, BAD_TIME
+from storj_monitor.logs.rejects import BAD_SIZE, BAD_TIME
 from storj_monitor.model import NodeSpec
 from storj_monitor.services.bus import Bus
 from storj_monitor.services.history import import_log

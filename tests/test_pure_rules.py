@@ -14,6 +14,10 @@ PURE = [
     "alerts/storage_rules.py",
     "alerts/reputation_rules.py",
     "alerts/log_rules.py",
+    "logs/timestamps.py",
+    "logs/rejects.py",
+    "logs/parser.py",
+    "logs/pipeline.py",
 ]
 BANNED_MODULES = {"aiohttp", "sqlite3", "asyncio", "time", "socket", "os", "requests", "apprise"}
 BANNED_CALLS = {"now", "utcnow", "time", "today", "monotonic", "open"}

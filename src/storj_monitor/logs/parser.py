@@ -20,11 +20,8 @@ with the same tables: ``PIECE_MESSAGES``, ``LEVELS``, ``LineParser.ts_cache``.)
 Everything else goes through the record table (``logs.records``, :data:`RECORD_KINDS`),
 where keys are normalised to snake_case. Times are UTC unix seconds, sizes bytes, durations ms.
 
-Rejected lines: a log time outside the sane window (``logs.timestamps.sane_window``, set by
-:meth:`LineParser.set_now`) or a negative or absurd size makes a line a *bad line*: counted
-in ``rejected`` and kept, with its reason, in ``rejected_lines`` (drained by the pipeline into
-the store's ``bad_lines`` table). Only in-window times enter the timestamp cache, so the
-fast paths never see the others.
+Bad lines (``logs.rejects``): a time outside the sane window (:meth:`LineParser.set_now`) or
+a negative size; only in-window times enter the timestamp cache, so fast paths never see them.
 """
 
 from __future__ import annotations
@@ -37,6 +34,13 @@ import orjson
 
 from storj_monitor.logs.errors import categorize_error
 from storj_monitor.logs.records import RECORD_KINDS, build_record, record_kind, snake_key
+from storj_monitor.logs.rejects import (
+    BAD_SIZE,
+    BAD_TIME,
+    MAX_REJECTED_CHARS,
+    MAX_SIZE,
+    RejectedLineError,
+)
 from storj_monitor.logs.timestamps import (
     parse_timestamp,
     sane_window,
@@ -45,21 +49,8 @@ from storj_monitor.logs.timestamps import (
 )
 from storj_monitor.model import LogRecord
 
-__all__ = ["BAD_SIZE", "BAD_TIME", "LEVELS", "MAX_SIZE", "PIECE_MESSAGES", "PLAIN", "RECORD_KINDS",
-           "LineParser", "PieceLine", "snake_key", "split_remote_ip"]  # fmt: skip
-
-#: Reasons of rejected lines (the ``reason`` column of ``bad_lines``).
-BAD_TIME = "timestamp outside the sane window"
-BAD_SIZE = "negative or absurd size"
-#: Largest piece size believed (bytes, 1 TiB; real pieces are a few MiB): larger ones would
-#: overflow the rollups' byte sums.
-MAX_SIZE = 1 << 40
-#: Characters of a rejected line kept.
-MAX_REJECTED_CHARS = 4096
-
-
-class _RejectedError(Exception):
-    """A well-formed line with a value that cannot be true (see ``BAD_*``)."""
+__all__ = ["LEVELS", "PIECE_MESSAGES", "PLAIN", "RECORD_KINDS", "LineParser", "PieceLine",
+           "snake_key", "split_remote_ip"]  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -228,7 +219,7 @@ class LineParser:
                 return result
         except orjson.JSONDecodeError:  # a piece line with broken JSON
             result = False
-        except _RejectedError as exc:
+        except RejectedLineError as exc:
             reason = exc.args[0]
             self.rejected += 1
             self.rejected_by_reason[reason] = self.rejected_by_reason.get(reason, 0) + 1
@@ -254,7 +245,7 @@ class LineParser:
             timestamp = parse_timestamp(text)
             if timestamp is not None:
                 if not self.window_start <= timestamp <= self.window_end:
-                    raise _RejectedError(BAD_TIME)
+                    raise RejectedLineError(BAD_TIME)
                 if len(cache) >= _TS_CACHE_MAX:
                     cache.clear()
                 cache[text] = timestamp
@@ -379,7 +370,7 @@ class LineParser:
         if isinstance(raw_ts, (int, float)) and not isinstance(raw_ts, bool):
             timestamp: float | None = _epoch_seconds(raw_ts)
             if timestamp is not None and not self.window_start <= timestamp <= self.window_end:
-                raise _RejectedError(BAD_TIME)
+                raise RejectedLineError(BAD_TIME)
         else:
             timestamp = self._timestamp(raw_ts) if isinstance(raw_ts, str) else None
         if timestamp is None:
@@ -432,7 +423,7 @@ class LineParser:
         if type(size) is not int and size is not None:
             size = _as_int(size)
         if size is not None and not 0 <= size <= MAX_SIZE:
-            raise _RejectedError(BAD_SIZE)
+            raise RejectedLineError(BAD_SIZE)
         if type(remote_addr) is str:
             host, sep, _port = remote_addr.rpartition(":")
             remote_ip = host if sep and host and ":" not in host else split_remote_ip(remote_addr)

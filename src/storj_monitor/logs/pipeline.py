@@ -30,13 +30,13 @@ from storj_monitor.logs.errors import categorize_error
 from storj_monitor.logs.pairing import Pairer
 from storj_monitor.logs.parser import (
     LEVELS,
-    MAX_SIZE,
     PIECE_MESSAGES,
     PLAIN,
     LineParser,
     PieceLine,
     split_remote_ip,
 )
+from storj_monitor.logs.rejects import MAX_SIZE
 from storj_monitor.model import Event, LogRecord
 
 #: An events row: the fields of ``model.Event`` in order (= the ``events`` columns).

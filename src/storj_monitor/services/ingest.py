@@ -22,8 +22,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 
-from storj_monitor.logs.parser import BAD_SIZE, BAD_TIME
 from storj_monitor.logs.pipeline import LineProcessor, Processed
+from storj_monitor.logs.rejects import BAD_SIZE, BAD_TIME
 from storj_monitor.logs.sources import LogSource, forwarder_tls, open_source
 from storj_monitor.logs.tail import Chunk
 from storj_monitor.model import NodeSpec

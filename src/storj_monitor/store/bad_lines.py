@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import orjson
+
 T = TypeVar("T")
 
 
@@ -52,16 +54,6 @@ def count_bad_lines(conn: sqlite3.Connection) -> dict[str, int]:
     """Quarantined lines per node (what /healthz shows)."""
     rows = conn.execute("SELECT node_name, COUNT(*) FROM bad_lines GROUP BY node_name")
     return {node: int(n) for node, n in rows}
-
-
-def recent_bad_lines(conn: sqlite3.Connection, limit: int = 100) -> list[BadLine]:
-    """The newest quarantined lines, newest first."""
-    rows = conn.execute(
-        "SELECT node_name, source, offset, raw, reason, created_at FROM bad_lines "
-        "ORDER BY id DESC LIMIT ?",
-        (limit,),
-    )
-    return [BadLine(*row) for row in rows]
 
 
 def isolate(
@@ -104,10 +96,39 @@ def isolate(
     return failed
 
 
+def quarantine_failing(
+    conn: sqlite3.Connection,
+    quarantine: list[BadLine],
+    origin: tuple[str | None, int | None, float],
+    parts: Sequence[
+        tuple[
+            Sequence[Any],
+            Callable[[sqlite3.Connection, Sequence[Any]], Any],
+            Callable[[Any], dict[str, Any]],
+            str,
+        ]
+    ],
+) -> None:
+    """:func:`isolate` each ``(items, write, describe, label)`` part; every item that fails
+    alone is stored in ``bad_lines`` as ``describe(item)`` in JSON (reason ``label: error``)
+    and appended to ``quarantine``. ``origin``: (file path, offset, time) of the batch."""
+    path, offset, when = origin
+    failed: list[BadLine] = []
+    for items, write, describe, label in parts:
+        for item, why in isolate(conn, items, write):
+            row = describe(item)
+            raw = orjson.dumps(row, default=str).decode()
+            node = str(row.get("node_name") or "")
+            failed.append(BadLine(node, path, offset, raw, f"{label}: {why}", when))
+    if failed:
+        insert_bad_lines(conn, failed)
+        quarantine += failed
+
+
 __all__ = [
     "BadLine",
     "count_bad_lines",
     "insert_bad_lines",
     "isolate",
-    "recent_bad_lines",
+    "quarantine_failing",
 ]

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import orjson
 
 from storj_monitor.model import Event, LogRecord
-from storj_monitor.store.bad_lines import BadLine, insert_bad_lines, isolate
+from storj_monitor.store.bad_lines import BadLine, insert_bad_lines, quarantine_failing
 from storj_monitor.store.rollups import write_rollup_rows, write_rollups
 
 log = logging.getLogger(__name__)
@@ -241,27 +241,22 @@ def _isolating(
     write_events: Callable[[sqlite3.Connection, Sequence[Any]], Any],
     as_row: Callable[[Any], Sequence[Any]],
 ) -> None:
-    """Events and records written through :func:`store.bad_lines.isolate`; the rows that
-    fail alone become ``bad_lines`` (as JSON), attributed to the batch's file when it has
-    one, at the offset the batch started from."""
+    """Events and records written through ``store.bad_lines.isolate``; rows that fail
+    alone go to ``bad_lines``, attributed to the batch's file when it has only one, at the
+    offset the batch started from."""
     one_file = len(offsets) == 1
-    path = offsets[0][0].path if one_file else None
-    start = offsets[0][1] if one_file else None
-    when = max((new.updated_at for new, _ in offsets), default=0.0)
-    failed: list[tuple[dict[str, Any], str]] = [
-        (dict(zip(_EVENT_COLUMNS, as_row(e), strict=True)), f"{EVENT_ROW_FAILED}: {why}")
-        for e, why in isolate(conn, events, write_events)
-    ]
-    failed += [
-        (dict(zip(_RECORD_COLUMNS, _record_row(r), strict=True)), f"{RECORD_ROW_FAILED}: {why}")
-        for r, why in isolate(conn, records, insert_records)
-    ]
-    for row, why in failed:
-        raw = orjson.dumps(row, default=str).decode()
-        node = str(row.get("node_name") or "")
-        quarantine.append(BadLine(node, path, start, raw, why, when))
-    if failed:
-        insert_bad_lines(conn, quarantine[-len(failed) :])
+    origin = (
+        offsets[0][0].path if one_file else None,
+        offsets[0][1] if one_file else None,
+        max((new.updated_at for new, _ in offsets), default=0.0),
+    )
+    parts = [
+        (events, write_events, lambda e: dict(zip(_EVENT_COLUMNS, as_row(e), strict=True)),
+         EVENT_ROW_FAILED),
+        (records, insert_records, lambda r: dict(zip(_RECORD_COLUMNS, _record_row(r), strict=True)),
+         RECORD_ROW_FAILED),
+    ]  # fmt: skip
+    quarantine_failing(conn, quarantine, origin, parts)
 
 
 def write_with_retries(
