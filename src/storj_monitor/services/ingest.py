@@ -223,6 +223,7 @@ class NodeIngest:
             self._import_backlog_bytes = 0
         self.events += result.events
         self.records += result.records
+        self.quarantined += result.quarantined
 
     def _run(self) -> None:
         """The worker thread: never dies of an error; after one it starts over from the
