@@ -107,6 +107,7 @@ class LineProcessor:
         paired = unmatched = 0
         ts_cache = self.parser.ts_cache
         messages, levels, node, intern = PIECE_MESSAGES, LEVELS, self.node_name, sys.intern
+        max_size = MAX_SIZE  # a local: read once per line
         fast = 0  # piece lines taken by the fast path (the parser counts the others)
         space: tuple[float, int] | None = None
         for line in lines:
@@ -145,7 +146,7 @@ class LineProcessor:
                 or type(piece_id) is not str
                 or type(satellite_id) is not str
                 or type(remote_addr) is not str
-                or (size is not None and (type(size) is not int or not 0 <= size <= MAX_SIZE))
+                or (size is not None and (type(size) is not int or not 0 <= size <= max_size))
             ):
                 space, next_sweep = slow(line, arrival, out, space)
                 continue
