@@ -132,6 +132,34 @@ async def test_live_follow_quarantines_a_row_the_writer_fails_on(tmp_path: Path)
     assert row[3] is None  # the batch began where the file had no stored offset yet
 
 
+async def test_live_follow_retries_a_batch_that_failed_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transient failure (the first attempt only): the retry stores the whole batch."""
+    now = time.time()
+    log = tmp_path / "node.log"
+    log.write_text(text(transfers(0, 6, now - 60)))
+    settings = fast_settings(tmp_path / "s.db")
+    real = se.write_batch
+    calls: list[bool] = []
+
+    def flaky(conn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(kwargs.get("quarantine") is not None)
+        if len(calls) == 1:
+            raise sqlite3.OperationalError("disk I/O error")
+        return real(conn, *args, **kwargs)
+
+    monkeypatch.setattr(se, "write_batch", flaky)
+    with Store(settings.db_path) as store:
+        ingest = NodeIngest(settings, store, Bus(), NodeSpec("n1", str(log)), clock=lambda: now)
+        await ingest.start()
+        await until(lambda: stored_events(store) == 6, "the batch, on its second attempt")
+        await ingest.stop()
+        assert calls == [False, False]  # plain, plain: never isolated
+        assert (ingest.events, ingest.quarantined, ingest.write_errors) == (6, 0, 0)
+    assert db_counts(settings.db_path) == (6, 6, 0)
+
+
 # --- --ingest-log ---------------------------------------------------------------------------
 
 
