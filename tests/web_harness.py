@@ -67,7 +67,7 @@ async def running_monitor(
     api_b = await FakeNodeApi(scenario("http500")).start()
     settings = defaults().replace(
         db_path=str(tmp_path / "monitor.db"),
-        host="127.0.0.1",
+        host=overrides.pop("host", "127.0.0.1"),
         port=0,
         auth_token=token,
         stats_push_interval=0.1,

@@ -100,6 +100,7 @@ SETTINGS: tuple[Setting, ...] = (
     _s("FORWARDER_TLS_FINGERPRINT", [], list, "Pinned SHA-256 fingerprints of forwarder TLS certificates (hex, colons allowed; `NODE_NAME=FP` pins one node's forwarder, a bare `FP` any; comma separated in env); a pin for a node connects it with TLS."),
     # --- server ---
     _s("HOST", "127.0.0.1", str, "Address the web server binds to (flag --host)."),
+    _s("ALLOWED_HOSTS", [], list, "Extra host names the web server answers to, e.g. a reverse proxy's public name (`.example.org`: that domain and its subdomains; `*`: no Host check). Loopback names and the bound address are always allowed; see docs/security.md."),
     _s("PORT", 8765, int, "Port of the web server (flag --port).", 0, 65535),
     _s("AUTH_TOKEN", "", str, "If set, every HTTP and WebSocket request must carry it (flag --auth-token).", secret=True),
     _s("STATS_PUSH_INTERVAL", 2.0, float, "Seconds between live `stats_update` pushes.", 0.05, 60),
@@ -241,6 +242,12 @@ def _check_consistency(values: Mapping[str, Any]) -> None:
             raise SettingsError(
                 f"invalid value for forwarder_tls_fingerprint: {pin!r}: expected a SHA-256 "
                 "fingerprint (64 hex digits, colons allowed), optionally after NODE_NAME="
+            )
+    for entry in values["allowed_hosts"]:
+        if "/" in entry or (entry.count(":") == 1 and not entry.startswith("[")):
+            raise SettingsError(
+                f"invalid value for allowed_hosts: {entry!r}: expected a host name without "
+                "scheme, port or path (e.g. monitor.example)"
             )
     if values["notify_min_severity"] not in ("info", "warning", "critical"):
         raise SettingsError(

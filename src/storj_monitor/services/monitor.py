@@ -117,6 +117,10 @@ class Monitor:
         self.services = self._build_services()
         self._started = True
         try:
+            for service in self.services:  # take the port before any log is read
+                bind = getattr(service, "bind", None)
+                if bind is not None:
+                    await bind()
             for service in self.services:
                 await service.start()
         except BaseException:  # e.g. the port is taken: undo what started, then report

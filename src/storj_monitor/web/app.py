@@ -3,13 +3,16 @@
 :class:`WebServer` is one Monitor service (started last, stopped first). It owns the hub of
 WebSocket clients, the live traffic statistics and the alert broadcasts, because all of them
 exist only for connected clients. Port 0 binds an ephemeral port; the bound one is logged and
-exposed as ``WebServer.port`` (``monitor.web.port``).
+exposed as ``WebServer.port`` (``monitor.web.port``). The port is taken by :meth:`WebServer.bind`,
+which the Monitor calls before it starts any service, so a port in use stops the process
+before any log is read.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,9 @@ from storj_monitor.model import Alert
 from storj_monitor.services.hub import Hub
 from storj_monitor.services.live_stats import LiveStats
 from storj_monitor.web import rest, ws
-from storj_monitor.web.auth import auth_middleware, exposure_warning, origin_middleware
+from storj_monitor.web.auth import auth_middleware, exposure_warning
+from storj_monitor.web.host_check import HostPolicy, host_middleware
+from storj_monitor.web.listen import bind_sockets
 
 log = logging.getLogger(__name__)
 
@@ -166,10 +171,16 @@ async def _metrics(request: web.Request) -> web.Response:
 def create_app(
     ctx: ApiContext, *, token: str = "", registry: CollectorRegistry | None = None
 ) -> web.Application:
-    """The aiohttp application for one monitor (routes, auth, metrics registry)."""
+    """The aiohttp application for one monitor (routes, Host/Origin check, auth, metrics
+    registry). The Host check runs first, so a misdirected request learns nothing, not even
+    whether a token is needed."""
     from storj_monitor.web.metrics import make_registry
 
-    middlewares: list[Middleware] = [origin_middleware]
+    policy = HostPolicy.build(
+        str(getattr(ctx.settings, "host", "127.0.0.1")),
+        getattr(ctx.settings, "allowed_hosts", ()),
+    )
+    middlewares: list[Middleware] = [host_middleware(policy)]
     if token:
         middlewares.append(auth_middleware(token))
     app = web.Application(middlewares=middlewares, client_max_size=64 * 1024)
@@ -204,13 +215,24 @@ class WebServer:
         self.port: int | None = None
         self.url: str | None = None
         self._runner: web.AppRunner | None = None
+        self._sockets: list[socket.socket] = []  # bound by bind(), served by start()
         self._unsubscribe: list[Any] = []
         self._storage_alerts_sent: dict[str, list[dict[str, str]]] = {}
+
+    async def bind(self) -> None:
+        """Take the port (and check the address) before any other service starts, so a port
+        in use or a wrong ``--host`` stops the monitor before it reads a single log line.
+        Raises OSError with one clear line. Idempotent; :meth:`start` serves on the sockets."""
+        if self._sockets or self._runner is not None:
+            return
+        self._sockets = bind_sockets(self.settings.host, self.settings.port)
 
     async def start(self) -> None:
         if self._runner is not None:
             return
         s = self.settings
+        await self.bind()
+        sockets, self._sockets = self._sockets, []
         warning = exposure_warning(s.host, s.auth_token)
         if warning:
             log.warning(warning)
@@ -218,19 +240,16 @@ class WebServer:
         app = create_app(self.ctx, token=s.auth_token, registry=self.registry)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=3.0)
         await runner.setup()
-        site = web.TCPSite(runner, s.host, s.port)
         try:
-            await site.start()
-        except OSError as exc:
+            for sock in sockets:
+                await web.SockSite(runner, sock).start()
+        except BaseException:
             await runner.cleanup()
-            raise OSError(
-                exc.errno,
-                f"cannot serve on {s.host}:{s.port}: {exc.strerror or exc} "
-                "(is another storj_monitor running? choose another --port)",
-            ) from exc
+            for sock in sockets:
+                sock.close()
+            raise
         self._runner = runner
-        addresses = runner.addresses
-        self.port = int(addresses[0][1]) if addresses else int(s.port)
+        self.port = int(sockets[0].getsockname()[1])
         host = s.host if ":" not in s.host else f"[{s.host}]"
         self.url = f"http://{host}:{self.port}/"
         self.monitor.web = self
@@ -247,6 +266,9 @@ class WebServer:
             unsubscribe()
         self._unsubscribe = []
         await self.live.stop()
+        for sock in self._sockets:  # bound but never served (a later service failed)
+            sock.close()
+        self._sockets = []
         runner, self._runner = self._runner, None
         if runner is None:
             return

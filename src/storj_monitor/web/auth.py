@@ -6,10 +6,9 @@ successful query-token request sets (so a browser opened on ``/?token=...`` can 
 page's scripts and open its WebSocket). Anything else gets 401. Comparison is constant-time.
 Without a token nothing is checked; binding to a non-loopback address that way is warned about.
 
-Whatever the token setting, a WebSocket handshake or a state-changing request (POST) that
-comes from a page of another origin (its ``Origin`` header names another host:port) is
-refused with 403: otherwise any web page open in the operator's browser could read the node's
-data over ``ws://127.0.0.1:8765/ws`` or acknowledge its alerts.
+A header or cookie whose bytes are not valid UTF-8 is simply not the token (401, never 500).
+The Host and Origin checks, which apply whatever the token setting, are in
+:mod:`storj_monitor.web.host_check`.
 """
 
 from __future__ import annotations
@@ -18,9 +17,8 @@ import hmac
 import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlsplit
 
-from aiohttp import hdrs, web
+from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 log = logging.getLogger(__name__)
@@ -45,7 +43,11 @@ def request_token(request: web.Request) -> tuple[str | None, bool]:
 def token_matches(given: str | None, expected: str) -> bool:
     if given is None:
         return False
-    return hmac.compare_digest(given.encode(), expected.encode())
+    try:
+        given_bytes = given.encode()
+    except UnicodeEncodeError:  # undecodable bytes (surrogates) in a header or cookie
+        return False
+    return hmac.compare_digest(given_bytes, expected.encode())
 
 
 def auth_middleware(token: str) -> Middleware:
@@ -87,28 +89,3 @@ def exposure_warning(host: str, token: str) -> str | None:
         "reach this port sees your node data and can acknowledge alerts. "
         "Set --auth-token (or STORJ_MONITOR_AUTH_TOKEN)."
     )
-
-
-def cross_origin(request: web.Request) -> bool:
-    """True when the request names an ``Origin`` whose host:port is not this server's."""
-    origin = request.headers.get(hdrs.ORIGIN)
-    if not origin:  # not from a browser page (curl, scripts, same-origin GETs)
-        return False
-    try:
-        netloc = urlsplit(origin).netloc.lower()
-    except ValueError:
-        return True
-    hosts = {request.host.lower()}
-    forwarded = request.headers.get("X-Forwarded-Host")  # behind a reverse proxy
-    if forwarded:
-        hosts.add(forwarded.split(",")[0].strip().lower())
-    return netloc not in hosts
-
-
-@web.middleware
-async def origin_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Refuse cross-origin WebSocket handshakes and POSTs (403)."""
-    upgrade = request.headers.get(hdrs.UPGRADE, "").lower() == "websocket"
-    if (upgrade or request.method not in ("GET", "HEAD", "OPTIONS")) and cross_origin(request):
-        return web.json_response({"error": "forbidden: request from another origin"}, status=403)
-    return await handler(request)
