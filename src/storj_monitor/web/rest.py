@@ -76,13 +76,15 @@ def _get_handler(type_: str) -> Any:
 
 
 async def acknowledge(request: web.Request) -> web.Response:
-    """``POST /api/alerts/{id}/acknowledge``: 200 when acknowledged, 404 for an unknown id."""
+    """``POST /api/alerts/{id}/acknowledge``: 200 when acknowledged, 404 for an unknown id,
+    400 for an id that is not an integer in 1..2**63-1 (the range SQLite can hold)."""
     ctx: ApiContext = request.app[ws.CTX_KEY]
-    try:
-        alert_id = int(request.match_info["alert_id"])
-    except ValueError:
+    text = request.match_info["alert_id"]
+    # ASCII digits only: int() would also take "1_0", " 7" and other scripts' digits
+    if not (text.isascii() and text.lstrip("-").isdigit() and len(text) <= 40):
         ctx.rest_requests += 1
         return error_response("'alert_id' must be an integer", 400)
+    alert_id = int(text)
     status, body = await _run(ctx, "acknowledge_alert", {"alert_id": alert_id})
     if status == 200 and not body.get("success"):
         status = 404
