@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -114,6 +115,25 @@ def test_node_spec(text: str, expected: NodeSpec) -> None:
 )
 def test_node_spec_errors(text: str) -> None:
     with pytest.raises(NodeSpecError):
+        parse_node_spec(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("n:/var/log/x.log:localhost:14002", "write it as http://localhost:14002"),
+        ("n:C:\\logs\\x.log:10.0.0.2:14002", "write it as http://10.0.0.2:14002"),
+        ("n:/x.log:[::1]:14002", "write it as http://[::1]:14002"),
+        ("R:nas.local:9000:nas.local:14002", "write it as http://nas.local:14002"),
+        ("n:/x.log:ftp://nas:14002", "must start with http:// or https://"),
+        ("n:/x.log:HTTPX://nas:14002", "must start with http:// or https://"),
+        ("n:/x.log:https://", "has no host"),
+        ("n:/x.log:http://nas:0", "invalid port"),
+        ("n:/x.log:http://nas:port", "invalid port"),
+    ],
+)
+def test_node_spec_api_url_mistakes(text: str, says: str) -> None:
+    with pytest.raises(NodeSpecError, match=re.escape(says)):
         parse_node_spec(text)
 
 

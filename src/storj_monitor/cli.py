@@ -143,6 +143,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"storj_monitor: error: node names must be unique ({', '.join(twice)} given twice, "
               "by --node or [[node]])", file=sys.stderr)
         return 2
+    if not args.demo or ingests:  # the demo uses its own temporary database
+        from storj_monitor.preflight import PreflightError, check_database, check_host
+
+        try:
+            check_database(settings.db_path)
+            if not ingests and not args.no_serve:
+                check_host(settings.host)
+        except PreflightError as exc:
+            print(f"storj_monitor: error: {exc}", file=sys.stderr)
+            return 2
 
     if ingests:
         from storj_monitor.services.history import run_history_ingest

@@ -10,17 +10,23 @@ API part:
    path separator and ends in ``:PORT`` (e.g. ``nas.local:9000``, ``[2001:db8::1]:9000``);
    anything else (``/var/log/node.log``, ``C:\\logs\\node.log``, ``C:/logs/node.log``,
    ``node.log``) is a local file.
+4. Mistakes are refused rather than read as odd file names: an API URL with another scheme
+   (``ftp://...``), an API written without its scheme (``/var/log/node.log:nas.local:14002``:
+   a local file whose name ends in ``:HOST:PORT``), an API URL without a host or with a bad port.
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from storj_monitor.model import NodeSpec
 
 _API = re.compile(r":(https?://\S+)$", re.IGNORECASE)
 _REMOTE = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.\-]*):(\d{1,5})$")
 _NAME = re.compile(r"^[^:\x00-\x1f]{1,64}$")
+_OTHER_SCHEME = re.compile(r":([A-Za-z][A-Za-z0-9+.\-]*://\S*)$")
+_BARE_API = re.compile(r":((?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.\-]*):\d{1,5})$")
 
 
 class NodeSpecError(ValueError):
@@ -41,6 +47,12 @@ def parse_node_spec(text: str) -> NodeSpec:
     if match:
         api_url = match.group(1).rstrip("/")
         rest = rest[: match.start()]
+        _check_api_url(text, api_url)
+    elif other := _OTHER_SCHEME.search(rest):
+        url = other.group(1)
+        if url.split("://")[0].lower() in ("http", "https"):
+            raise NodeSpecError(f"--node {text!r}: API URL {url!r} has no host")
+        raise NodeSpecError(f"--node {text!r}: API URL {url!r} must start with http:// or https://")
     source = rest.strip()
     if not source:
         raise NodeSpecError(f"--node {text!r}: missing log source; {syntax}")
@@ -49,7 +61,33 @@ def parse_node_spec(text: str) -> NodeSpec:
     is_remote = bool(remote) and "/" not in source and "\\" not in source and not is_stream
     if is_remote and remote is not None and not 0 < int(remote.group(1)) < 65536:
         raise NodeSpecError(f"--node {text!r}: port {remote.group(1)} is out of range")
+    if not is_remote and api_url is None:
+        bare = _BARE_API.search(_file_name(source))
+        if bare:
+            raise NodeSpecError(
+                f"--node {text!r}: {bare.group(1)!r} looks like the node API without its "
+                f"scheme; write it as http://{bare.group(1)}"
+            )
     return NodeSpec(name=name, log_source=source, api_url=api_url, is_remote=is_remote)
+
+
+def _file_name(path: str) -> str:
+    """The last component of a local path (a Windows drive prefix ``C:`` removed)."""
+    if re.match(r"^[A-Za-z]:", path):
+        path = path[2:]
+    return re.split(r"[/\\]", path)[-1]
+
+
+def _check_api_url(text: str, url: str) -> None:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        raise NodeSpecError(f"--node {text!r}: API URL {url!r} has an invalid port") from None
+    if not parts.hostname:
+        raise NodeSpecError(f"--node {text!r}: API URL {url!r} has no host")
+    if port == 0:
+        raise NodeSpecError(f"--node {text!r}: API URL {url!r} has an invalid port")
 
 
 def parse_ingest_spec(text: str) -> tuple[str, str]:
