@@ -57,9 +57,10 @@ DAYS = Param("days", "number", False, 7, 1, 365, "history in days (1..365)")
 BUCKET_SIZE_MS = Param(
     "bucket_size_ms", "number", False, None, 1, 3_600_000, "histogram bucket width in ms"
 )
-#: Largest id SQLite can store (INTEGER is 64-bit signed); a larger one is a 400, not a 500.
-MAX_ROW_ID = 2**63 - 1
-ALERT_ID = Param("alert_id", "int", True, minimum=1, maximum=MAX_ROW_ID, help="id of an alert")
+#: Range of SQLite's INTEGER (64-bit signed): an "int" parameter outside it is refused (400),
+#: not passed on to a query that would fail with OverflowError (500).
+SQLITE_INT_MIN, SQLITE_INT_MAX = -(2**63), 2**63 - 1
+ALERT_ID = Param("alert_id", "int", True, minimum=1, help="id of an alert")
 LIMIT = Param("limit", "int", False, 50, 1, 1000, "how many rows at most")
 
 
@@ -82,11 +83,6 @@ def resolve_view(raw: Any, node_names: Sequence[str]) -> list[str]:
     return names
 
 
-def _shown(limit: float | None) -> str:
-    """A limit as written in messages: integers in full (2**63 - 1 is not 9.22337e+18)."""
-    return str(limit) if isinstance(limit, int) else f"{limit:g}"
-
-
 def _check_number(p: Param, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ParamError(f"'{p.name}' must be a number")
@@ -95,15 +91,18 @@ def _check_number(p: Param, value: Any) -> float:
     if p.kind == "int" and not (isinstance(value, int) or value.is_integer()):
         raise ParamError(f"'{p.name}' must be an integer")
     number: float = int(value) if p.kind == "int" else value
+    if p.kind == "int" and number > SQLITE_INT_MAX:
+        raise ParamError(f"'{p.name}' must be at most {SQLITE_INT_MAX}")
+    if p.kind == "int" and number < SQLITE_INT_MIN:
+        raise ParamError(f"'{p.name}' must be at least {SQLITE_INT_MIN}")
     too_low = p.minimum is not None and number < p.minimum
     too_high = p.maximum is not None and number > p.maximum
     if too_low or too_high:
         if p.minimum is not None and p.maximum is not None:
-            low, high = _shown(p.minimum), _shown(p.maximum)
-            raise ParamError(f"'{p.name}' must be between {low} and {high}")
+            raise ParamError(f"'{p.name}' must be between {p.minimum:g} and {p.maximum:g}")
         if p.minimum is not None:
-            raise ParamError(f"'{p.name}' must be at least {_shown(p.minimum)}")
-        raise ParamError(f"'{p.name}' must be at most {_shown(p.maximum)}")
+            raise ParamError(f"'{p.name}' must be at least {p.minimum:g}")
+        raise ParamError(f"'{p.name}' must be at most {p.maximum:g}")
     return number
 
 
