@@ -12,7 +12,7 @@ from pathlib import Path
 
 from storj_monitor import __version__
 from storj_monitor.nodespec import NodeSpecError, parse_ingest_spec, parse_node_spec
-from storj_monitor.settings import SETTINGS, SettingsError, load_settings
+from storj_monitor.settings import SETTINGS, Settings, SettingsError, load_settings
 
 log = logging.getLogger("storj_monitor")
 
@@ -119,6 +119,23 @@ def notify_test(argv: Sequence[str]) -> int:
     return 0 if all(ok for _, ok, _ in results) else 1
 
 
+def _start_input_ok(settings: Settings, *, serving: bool) -> bool:
+    """Create the default data directory, then check --db (and --host when serving): on input
+    that cannot work, print one line and return False (see preflight.py)."""
+    from storj_monitor.preflight import PreflightError, check_database, check_host, ensure_dir
+
+    try:
+        if settings.origin("db_path") == "default":  # the data directory is ours to create
+            ensure_dir(Path(settings.db_path).parent, "the data directory", "set --db or DATA_DIR")
+        check_database(settings.db_path)
+        if serving:
+            check_host(settings.host)
+    except PreflightError as exc:
+        print(f"storj_monitor: error: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["forward"]:  # storj_monitor forward LOG --listen HOST:PORT --token T
@@ -143,18 +160,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"storj_monitor: error: node names must be unique ({', '.join(twice)} given twice, "
               "by --node or [[node]])", file=sys.stderr)
         return 2
-    if not args.demo or ingests:  # the demo uses its own temporary database
-        from storj_monitor.preflight import PreflightError, check_database, check_host
-
-        try:
-            check_database(settings.db_path)
-            if not ingests and not args.no_serve:
-                check_host(settings.host)
-        except PreflightError as exc:
-            print(f"storj_monitor: error: {exc}", file=sys.stderr)
-            return 2
 
     if ingests:
+        if not _start_input_ok(settings, serving=False):
+            return 2
         from storj_monitor.services.history import run_history_ingest
 
         status = 0
@@ -173,15 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from storj_monitor.services.monitor import Monitor
 
-    if settings.origin("db_path") == "default":  # the data directory is ours to create
-        try:
-            Path(settings.db_path).parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            print(f"storj_monitor: error: cannot create the data directory "
-                  f"{Path(settings.db_path).parent}: {exc.strerror} (set --db or DATA_DIR)",
-                  file=sys.stderr)  # fmt: skip
-            return 2
-    log.info("database: %s", settings.db_path)
+    if not _start_input_ok(settings, serving=not args.no_serve):
+        return 2
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(Monitor(settings, nodes, serve=not args.no_serve).run_forever())

@@ -47,6 +47,16 @@ def check_host(host: str) -> None:
         )
 
 
+def ensure_dir(path: Path, what: str, hint: str) -> None:
+    """Create a directory that is ours to create (the default data directory)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PreflightError(
+            f"cannot create {what} {path}: {exc.strerror or exc} ({hint})"
+        ) from None
+
+
 def _in_pseudo_fs(path: Path) -> str | None:
     try:
         resolved = str(path.resolve())

@@ -127,7 +127,10 @@ class Monitor:
             await self.stop()
             raise
         log.info(
-            "monitoring %d node(s): %s", len(self.nodes), ", ".join(n.name for n in self.nodes)
+            "monitoring %d node(s): %s; database %s",
+            len(self.nodes),
+            ", ".join(n.name for n in self.nodes),
+            self.settings.db_path,
         )
 
     async def stop(self) -> None:
