@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 
 from storj_monitor.model import AlertCondition
+from storj_monitor.settings import SettingsError, load_settings
 from storj_monitor.web.host_check import HostPolicy, split_host
 from storj_monitor.web.rest import GET_ENDPOINTS
 from web_harness import Running, running_monitor
@@ -217,3 +218,15 @@ def test_policy() -> None:
     assert not policy.origin_allowed("http://localhost:3000", ("localhost", 8765))
     assert policy.origin_allowed("http://localhost:80", ("localhost", None))
     assert policy.origin_allowed("https://localhost", ("localhost", 443))
+
+
+@pytest.mark.parametrize("bad", ["http://monitor.example", "monitor.example:443", "a.example/x"])
+def test_allowed_hosts_setting_refuses_urls_and_ports(bad: str) -> None:
+    with pytest.raises(SettingsError, match="allowed_hosts"):
+        load_settings(environ={}, flags={"allowed_hosts": bad})
+
+
+def test_allowed_hosts_setting_from_the_environment() -> None:
+    env = {"STORJ_MONITOR_ALLOWED_HOSTS": "nas.local, .lan,fd00::1,[fd00::2],*"}
+    hosts = load_settings(environ=env).allowed_hosts
+    assert hosts == ["nas.local", ".lan", "fd00::1", "[fd00::2]", "*"]
