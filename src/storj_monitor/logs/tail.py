@@ -17,9 +17,12 @@ decodes invalid UTF-8 with replacement characters, and handles:
 - copytruncate: the file shrinks below the read position (or its first line changes), and
   is read again from its beginning;
 - a file that does not exist yet: polled until it appears;
-- restart: the stored offsets (see ``store.events.LogOffset``) are matched by fingerprint,
-  and rotated siblings (``node.log.1``, ``node.log-2026...``) that were not finished when the
-  monitor stopped are read to their end first.
+- restart, and every rotation or truncation: the rotation set (``logs/rotation.py``:
+  ``node.log.1``, ``node.log.2.gz``, ``node.log-2026...``) is matched against the consumed
+  offsets (stored, or read in this run) by fingerprint, and every rotated file from the oldest
+  known one on is read to its end, oldest first, before the current file (several rotations
+  while stopped, or between two polls, lose nothing; copytruncate's lost tail is read from
+  the copy).
 
 Offsets are bytes from the start of the file, always at a line boundary. ``poll()`` never
 blocks; the caller decides how long to wait between polls.
@@ -35,14 +38,19 @@ import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import BinaryIO, Protocol
+
+try:
+    from storj_monitor.logs import rotation
+except ImportError:  # copied next to rotation.py on a host without storj_monitor
+    import rotation  # type: ignore[no-redef]
 
 log = logging.getLogger(__name__)
 
-FINGERPRINT_BYTES = 1024
+FINGERPRINT_BYTES = rotation.FINGERPRINT_BYTES
+fingerprint_of = rotation.fingerprint_of
 #: A "line" longer than this is cut and handed on, so one corrupt file cannot eat memory.
 MAX_LINE_BYTES = 8 * 1024 * 1024
-_COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4")
 
 
 class OffsetLike(Protocol):
@@ -80,18 +88,6 @@ class Chunk:
     start: int
     end: int
     arrival: float | None
-
-
-def fingerprint_of(prefix: bytes) -> tuple[str, int] | None:
-    """(sha1 hex, length) of the first line in ``prefix``; None while it is incomplete."""
-    nl = prefix.find(b"\n", 0, FINGERPRINT_BYTES)
-    if nl >= 0:
-        n = nl + 1
-    elif len(prefix) >= FINGERPRINT_BYTES:
-        n = FINGERPRINT_BYTES
-    else:
-        return None
-    return hashlib.sha1(prefix[:n]).hexdigest(), n
 
 
 def match_offset(rows: Sequence[OffsetLike], prefix: bytes) -> OffsetLike | None:
@@ -137,12 +133,15 @@ def read_prefix(fd: int) -> bytes:
 class _Open:
     """One open file: handle, identity once known, read position, held-back bytes."""
 
-    __slots__ = ("fd", "final", "held", "identity", "ino", "path", "pos")
+    __slots__ = ("fd", "final", "held", "identity", "ino", "path", "pos", "stream")
 
-    def __init__(self, path: str, fd: int, pos: int, *, final: bool = False):
+    def __init__(
+        self, path: str, fd: int, pos: int, *, final: bool = False, stream: BinaryIO | None = None
+    ):
         self.path = path
-        self.final = final  # a rotated file found at start: read to its end, then move on
+        self.final = final  # a rotated file: read to its end, then move on
         self.fd = fd
+        self.stream = stream  # decompresses a rotated .gz (None: read fd)
         self.pos = pos  # bytes consumed into lines (a line boundary)
         self.held = b""  # bytes after pos not yet ending in a newline
         st = os.fstat(fd)
@@ -156,9 +155,17 @@ class _Open:
                 self.identity = FileIdentity(self.path, fp[0], fp[1])
         return self.identity
 
+    def read(self, size: int) -> bytes:
+        if self.stream is not None:
+            return rotation.read_block(self.stream, size)
+        return os.read(self.fd, size)
+
     def close(self) -> None:
         with contextlib.suppress(OSError):
-            os.close(self.fd)
+            if self.stream is not None:
+                self.stream.close()
+            else:
+                os.close(self.fd)
 
 
 def open_log(path: str) -> tuple[int | None, str | None]:
@@ -173,10 +180,6 @@ def open_log(path: str) -> tuple[int | None, str | None]:
         os.close(fd)
         return None, "not a regular file"
     return fd, None
-
-
-def _open_fd(path: str) -> int | None:
-    return open_log(path)[0]
 
 
 class FileFollower:
@@ -204,7 +207,10 @@ class FileFollower:
         self._from_end = from_end
         self.clock = clock
         self._cur: _Open | None = None
-        self._older: list[tuple[str, int]] = []  # rotated files to finish first: (path, offset)
+        self._older: list[tuple[rotation.Member, int]] = []  # rotated files to read first
+        self._continues = False  # the rotation set held a known file: the path is no first sight
+        self._read: dict[str, rotation.Position] = {}  # fingerprint → consumed in this run
+        self._tried: set[tuple[str, int]] = set()  # rotated (fingerprint, offset) opened
         self._started = False
         self.caught_up = False  # reached the end of the file at least once
         self.size = 0  # size of the current file when last checked (bytes)
@@ -233,7 +239,7 @@ class FileFollower:
         while budget > 0 and self._cur is not None:
             cur = self._cur
             try:
-                data = os.read(cur.fd, self.block_bytes)
+                data = cur.read(self.block_bytes)
             except OSError as exc:
                 log.warning("reading %s failed: %s", cur.path, exc)
                 data = b""
@@ -252,6 +258,7 @@ class FileFollower:
             return False
         os.lseek(cur.fd, offset, os.SEEK_SET)
         cur.pos, cur.held = offset, b""
+        self._consumed(cur)
         return True
 
     def close(self) -> None:
@@ -275,15 +282,25 @@ class FileFollower:
             return
         start = cur.pos
         cur.pos += used
+        self._consumed(cur)
         arrival = self.clock() if self.caught_up else None
         chunks.append(Chunk(lines, identity, start, cur.pos, arrival))
+
+    def _consumed(self, cur: _Open) -> None:
+        ident = cur.identity
+        if ident is not None:
+            self._read[ident.fingerprint] = rotation.Position(
+                ident.fingerprint, ident.fingerprint_len, cur.pos
+            )
 
     def _at_end(self, chunks: list[Chunk]) -> bool:
         """At the end of the current file: check rotation/truncation; True to read on."""
         cur = self._cur
         assert cur is not None
-        if cur.final:  # a rotated file from before the restart: done, go on
+        if cur.final:  # a rotated file: done, go on
             self._finish(cur, chunks)
+            if not self._older:  # rotated again while we read the rotated files?
+                self._older = self._plan().files
             self._open_next()
             return True
         self.caught_up = True
@@ -298,22 +315,35 @@ class FileFollower:
             self._finish(cur, chunks)
             self.rotations += 1
             log.info("%s was rotated; following the new file", self.path)
+            self._older = self._plan().files  # rotated more than once since the last poll
             return self._open_next()
         return self._check_truncated(cur)
 
     def _check_truncated(self, cur: _Open) -> bool:
         """Copytruncate: the file shrank below what we read, or its first line changed
-        (truncated and written again past our offset). Then read it again from byte 0."""
+        (truncated and written again past our offset). Then read it again from byte 0,
+        after the rotated files that hold what we did not read yet (NAME.1: the copy).
+        A file about to be read from byte 0 checks those too (rotated again meanwhile?)."""
         fsize = os.fstat(cur.fd).st_size
         self.size = fsize
         truncated = fsize < cur.pos + len(cur.held)
         if not truncated and cur.identity is not None:
             fp = fingerprint_of(read_prefix(cur.fd))
             truncated = fp is None or fp[0] != cur.identity.fingerprint
+        fresh = cur.pos == 0 and not cur.held and fsize > 0  # nothing of it consumed yet
+        if not truncated and not fresh:
+            return False
+        if truncated:
+            self.truncations += 1
+            log.info("%s was truncated (copytruncate?); reading it from the start", self.path)
+        self._older = self._plan().files
+        if self._older:
+            cur.close()
+            self._cur = None
+            self._open_next()
+            return True
         if not truncated:
             return False
-        self.truncations += 1
-        log.info("%s was truncated (copytruncate?); reading it from the start", self.path)
         os.lseek(cur.fd, 0, os.SEEK_SET)
         cur.pos, cur.held, cur.identity = 0, b"", None
         return True
@@ -323,6 +353,7 @@ class FileFollower:
         if cur.held and cur.identify() is not None:
             start = cur.pos
             cur.pos += len(cur.held)
+            self._consumed(cur)
             line = cur.held.rstrip(b"\r").decode("utf-8", "replace")
             arrival = self.clock() if self.caught_up else None
             assert cur.identity is not None
@@ -336,16 +367,26 @@ class FileFollower:
         """Open the next file to read: an unfinished rotated file, else the path."""
         first = not self._started
         if first:
-            self._older = self._unfinished_rotated()
+            self._older, self._continues = self._plan()
             self._started = True
+        failed: set[tuple[str, str, int]] = set()
         while self._older:
-            path, offset = self._older.pop(0)
-            fd = _open_fd(path)
-            if fd is not None:
-                log.info("finishing rotated file %s from byte %d", path, offset)
-                os.lseek(fd, offset, os.SEEK_SET)
-                self._cur = _Open(path, fd, offset, final=True)
-                return True
+            member, offset = self._older.pop(0)
+            opened = rotation.open_member(member, offset)
+            if opened is None:  # renamed by another rotation since the scan? look again
+                failed.add((member.path, member.fingerprint, offset))
+                self._older = [x for x in self._plan().files if (x[0].path, *_key(x)) not in failed]
+                if not any(x[0].fingerprint == member.fingerprint for x in self._older):
+                    log.warning("rotated file %s is gone; its lines after byte %d are lost",
+                                member.path, offset)  # fmt: skip
+                continue
+            self._tried.add((member.fingerprint, offset))
+            log.info("reading rotated file %s from byte %d", opened.path, offset)
+            self._cur = _Open(opened.path, opened.fd, offset, final=True, stream=opened.stream)
+            self._cur.identity = FileIdentity(
+                opened.path, member.fingerprint, member.fingerprint_len
+            )
+            return True
         fd, error = open_log(self.path)
         if error != self._open_error:  # log transitions, not every poll
             if error:
@@ -355,7 +396,7 @@ class FileFollower:
             self._open_error = error
         if fd is None:
             return False
-        offset = self._resume_offset(fd, from_end=self._from_end and first)
+        offset = self._resume_offset(fd, from_end=self._from_end and first and not self._continues)
         os.lseek(fd, offset, os.SEEK_SET)
         self._cur = _Open(self.path, fd, offset)
         self.size = os.fstat(fd).st_size
@@ -366,7 +407,7 @@ class FileFollower:
 
     def _resume_offset(self, fd: int, *, from_end: bool) -> int:
         size = os.fstat(fd).st_size
-        row = match_offset(self._known_offsets(), read_prefix(fd))
+        row = match_offset(self._rows(), read_prefix(fd))
         if row is not None:
             return row.offset if row.offset <= size else 0
         if not from_end or size == 0:
@@ -376,49 +417,19 @@ class FileFollower:
         nl = tail.rfind(b"\n")
         return size - tail_len + nl + 1 if nl >= 0 else size
 
-    def _unfinished_rotated(self) -> list[tuple[str, int]]:
-        """Rotated siblings of the path that a stored offset says were not read to the end.
+    def _rows(self) -> list[OffsetLike]:
+        """The stored offsets, overridden by what this run consumed (it may be ahead)."""
+        rows: dict[str, OffsetLike] = {r.fingerprint: r for r in self._known_offsets()}
+        rows.update(self._read)
+        return list(rows.values())
 
-        A sibling with the same first line as the file at the path is a copy (a backup, or
-        the path's file itself), not a rotated file: the path is read instead. Of several
-        copies of one rotated file, the largest is read.
-        """
-        rows = list(self._known_offsets())
-        if not rows:
-            return []
-        folder, base = os.path.split(os.path.abspath(self.path))
-        try:
-            names = sorted(os.listdir(folder))
-        except OSError:
-            return []
-        current = _fingerprint_at(self.path)
-        found: dict[str, tuple[float, str, int, int]] = {}  # fingerprint → mtime, path, ...
-        for name in names:
-            if name == base or not name.startswith(base) or name.endswith(_COMPRESSED):
-                continue
-            path = os.path.join(folder, name)
-            fd = _open_fd(path)
-            if fd is None:
-                continue
-            try:
-                row = match_offset(rows, read_prefix(fd))
-                st = os.fstat(fd)
-            finally:
-                os.close(fd)
-            if row is None or row.offset >= st.st_size or row.fingerprint == current:
-                continue
-            seen = found.get(row.fingerprint)
-            if seen is None or st.st_size > seen[3]:
-                found[row.fingerprint] = (st.st_mtime, path, row.offset, st.st_size)
-        return [(path, offset) for _, path, offset, _ in sorted(found.values())]
+    def _plan(self) -> rotation.Plan:
+        """The rotated files to read before the path (see ``logs/rotation.py``)."""
+        positions = {r.fingerprint: r.offset for r in self._rows()}
+        plan = rotation.unread(rotation.scan(self.path), positions)
+        files = [x for x in plan.files if _key(x) not in self._tried]
+        return rotation.Plan(files, plan.continues)  # a file that failed is not retried
 
 
-def _fingerprint_at(path: str) -> str | None:
-    fd = _open_fd(path)
-    if fd is None:
-        return None
-    try:
-        fp = fingerprint_of(read_prefix(fd))
-    finally:
-        os.close(fd)
-    return fp[0] if fp else None
+def _key(planned: tuple[rotation.Member, int]) -> tuple[str, int]:
+    return planned[0].fingerprint, planned[1]
