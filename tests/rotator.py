@@ -15,14 +15,16 @@ class RotatedLog:
     def __init__(self, path: Path, line: object = None) -> None:
         self.path = path
         self.written: list[str] = []
+        self.units = 0
         self._line = line or (lambda i: [f"2026-12-01T00:00:00Z line {i:06d} " + "x" * (i % 13)])
         self._day = 20261201
 
     def write(self, count: int) -> list[str]:
         """Append ``count`` more units (lines, or what ``line(i)`` returns)."""
         new: list[str] = []
-        for _ in range(count):
-            new += self._line(len(self.written) + len(new))
+        for i in range(self.units, self.units + count):
+            new += self._line(i)
+        self.units += count
         with open(self.path, "a", encoding="utf-8") as f:
             f.write("".join(x + "\n" for x in new))
         self.written += new
