@@ -10,6 +10,8 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from loglines import T0, piece_id, transfer
 from rotator import RotatedLog
 from storj_monitor.logs.forwarder import Forwarder
@@ -149,3 +151,32 @@ async def test_forwarder_rotations_during_outages_while_the_monitor_runs(tmp_pat
             assert stored(store, "r1") == expected(total)
     finally:
         fwd.stop()
+
+
+async def test_a_large_current_file_after_unread_rotations_is_read_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast import of a large first read would store the current file before the rotated
+    ones: with rotated files to read it is skipped, and the follower reads all in order."""
+    import storj_monitor.services.ingest as ingest_module
+
+    log = transfers_log(tmp_path / "node.log")
+    log.write(20)
+    settings = fast_settings(tmp_path / "s.db")
+    node = NodeSpec("n1", str(log.path))
+    with Store(settings.db_path) as store:
+        first = NodeIngest(settings, store, Bus(), node)
+        await first.start()
+        await until(lambda: len(stored(store, "n1")) == 20, "the first file")
+        await first.stop()
+        log.rotate("rename")
+        log.write(50)
+        log.rotate("gzip")
+        log.write(300)  # the current file: "large"
+        monkeypatch.setattr(ingest_module, "FAST_IMPORT_MIN_BYTES", 1000)
+        monkeypatch.setattr(ingest_module, "LIVE_TAIL_BYTES", 1000)
+        second = NodeIngest(settings, store, Bus(), node)
+        await second.start()
+        await until(lambda: len(stored(store, "n1")) >= 370, "everything")
+        await second.stop()
+        assert stored(store, "n1") == expected(370)

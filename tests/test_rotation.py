@@ -327,3 +327,30 @@ def test_any_rotations_polls_and_restarts_read_each_line_once(
     finally:
         f.close()
     assert state.lines == log.written
+
+
+def test_the_forwarder_runs_from_its_three_copied_files(tmp_path: Path) -> None:
+    """On a node host without storj_monitor: rotation.py, tail.py and forwarder.py side by
+    side, standard library only (-S: no site-packages, so no storj_monitor)."""
+    import shutil
+    import subprocess
+    import sys
+
+    src = Path(rotation.__file__).parent
+    for name in ("rotation.py", "tail.py", "forwarder.py"):
+        shutil.copy(src / name, tmp_path / name)
+    RotatedLog(tmp_path / "node.log").write(1)
+    (tmp_path / "node.log").rename(tmp_path / "node.log.1")
+    fp = fingerprint_of((tmp_path / "node.log.1").read_bytes())
+    assert fp is not None
+    code = (  # a known file rotated away: the follower finds it through rotation.py
+        "import forwarder, tail\n"
+        f"row = tail.rotation.Position({fp[0]!r}, {fp[1]}, 0)\n"
+        "f = tail.FileFollower('node.log', known_offsets=lambda: [row])\n"
+        "print(tail.rotation.__name__, [c.identity.path for c in f.poll()])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-S", "-E", "-c", code], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["rotation", f"[{str(tmp_path / 'node.log.1')!r}]"]

@@ -3,8 +3,8 @@
 Run it next to the node; the monitor connects to it::
 
     python -m storj_monitor.logs.forwarder --listen 0.0.0.0:9000 --token SECRET /var/log/node.log
-    # or, without installing storj_monitor on the node host: copy logs/tail.py and
-    # logs/forwarder.py side by side and run  python3 forwarder.py ...
+    # or, without installing storj_monitor on the node host: copy logs/rotation.py,
+    # logs/tail.py and logs/forwarder.py side by side and run  python3 forwarder.py ...
     # on the monitor:  storj_monitor --node "Remote:nas.local:9000" --set forwarder_token=SECRET
 
 The token (or ``STORJ_MONITOR_FORWARDER_TOKEN``) never travels: each side proves it knows it

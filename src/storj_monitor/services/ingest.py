@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 
+from storj_monitor.logs import rotation
 from storj_monitor.logs.pipeline import LineProcessor, Processed
 from storj_monitor.logs.rejects import BAD_SIZE, BAD_TIME
 from storj_monitor.logs.sources import LogSource, forwarder_tls, open_source
@@ -191,6 +192,9 @@ class NodeIngest:
             return
         if s.follow_from_end or size < FAST_IMPORT_MIN_BYTES + LIVE_TAIL_BYTES:
             return
+        positions = {o.fingerprint: o.offset for o in self._known_offsets()}
+        if rotation.unread(rotation.scan(path), positions).files:
+            return  # rotated files to read first: the follower reads them all, in order
         stop_at = size - LIVE_TAIL_BYTES
         progress: list[CatchupProgress] = []
 
