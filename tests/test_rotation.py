@@ -354,3 +354,26 @@ def test_the_forwarder_runs_from_its_three_copied_files(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["rotation", f"[{str(tmp_path / 'node.log.1')!r}]"]
+
+
+def test_reposition_inside_a_rotated_gz(tmp_path: Path) -> None:
+    """After a write conflict the ingest moves the follower back to the stored offset, also
+    in a compressed rotated file."""
+    log = RotatedLog(tmp_path / "node.log")
+    log.write(1)
+    state = Committed()
+    f = state.follower(log.path)
+    state.drain(f)
+    f.close()
+    log.write(9)
+    log.rotate("gzip")
+    log.write(1)
+    f = state.follower(log.path, block_bytes=64, max_bytes_per_poll=64)
+    chunks = f.poll()
+    assert chunks[0].identity.path.endswith("node.log.1.gz") and chunks[-1].end > 34
+    assert f.reposition(chunks[0].identity.fingerprint, 34)
+    again: list[str] = []
+    for _ in range(100):
+        again += [line for c in f.poll() for line in c.lines]
+    f.close()
+    assert again == log.written[1:]

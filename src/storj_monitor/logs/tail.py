@@ -256,7 +256,10 @@ class FileFollower:
         cur = self._cur
         if cur is None or cur.identity is None or cur.identity.fingerprint != fingerprint:
             return False
-        os.lseek(cur.fd, offset, os.SEEK_SET)
+        if cur.stream is not None:  # a rotated .gz
+            cur.stream.seek(offset)
+        else:
+            os.lseek(cur.fd, offset, os.SEEK_SET)
         cur.pos, cur.held = offset, b""
         self._consumed(cur)
         return True
