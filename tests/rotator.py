@@ -1,5 +1,5 @@
 """A log writer and its logrotate, for rotation tests: numbered (``NAME.1`` newest), by
-rename, copytruncate or rename + gzip, or dated (``NAME-YYYYMMDD``). Every line is unique,
+rename, copytruncate, rename + gzip or copytruncate + gzip, or dated (``NAME-YYYYMMDD``). Every line is unique,
 so every file has its own first line (identity)."""
 
 from __future__ import annotations
@@ -50,14 +50,15 @@ class RotatedLog:
         self._shift()
         if how == "rename":
             self.path.rename(first)
-        elif how == "copytruncate":
+        elif how in ("copytruncate", "copytruncate+gzip"):
             shutil.copyfile(self.path, first)
             with open(self.path, "r+b") as f:
                 f.truncate(0)
         elif how == "gzip":
             self.path.rename(first)
+        else:
+            raise ValueError(how)
+        if how.endswith("gzip"):
             with open(first, "rb") as src, gzip.open(str(first) + ".gz", "wb") as dst:
                 shutil.copyfileobj(src, dst)
             os.unlink(first)
-        else:
-            raise ValueError(how)

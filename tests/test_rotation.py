@@ -185,6 +185,7 @@ SEQUENCES = [
     ("gzip", "rename", "copytruncate"),
     ("copytruncate", "copytruncate", "copytruncate"),
     ("dated", "dated", "dated"),
+    ("copytruncate+gzip", "rename", "copytruncate+gzip"),
 ]
 
 
@@ -293,7 +294,9 @@ def test_older_unknown_rotated_files_are_not_read(tmp_path: Path) -> None:
 OPS = st.lists(
     st.one_of(
         st.tuples(st.just("write"), st.integers(1, 20)),
-        st.tuples(st.sampled_from(["rename", "copytruncate", "gzip"]), st.just(0)),
+        st.tuples(
+            st.sampled_from(["rename", "copytruncate", "gzip", "copytruncate+gzip"]), st.just(0)
+        ),
         st.tuples(st.sampled_from(["poll", "restart"]), st.just(0)),
     ),
     max_size=30,
