@@ -137,7 +137,7 @@ def test_a_corrupt_gz_sibling_is_reported_and_skipped(
 def _member(
     name: str, fp: str, size: int, *, current: bool = False, gz: bool = False
 ) -> rotation.Member:
-    return rotation.Member(name, (0, hash(name)), fp, 3, size, 0.0, gz, current)
+    return rotation.Member(name, fp, 3, size, 0.0, gz, current)
 
 
 def test_unread_starts_at_the_oldest_known_identity() -> None:

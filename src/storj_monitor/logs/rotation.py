@@ -6,8 +6,10 @@ Standard library only: the log forwarder, which runs on a node host, uses it thr
 A file's identity is its **head fingerprint**: the sha1 of its first line (up to and including
 the first ``\\n``, at most ``FINGERPRINT_BYTES``). The first line carries a timestamp, so two log
 files never share it; a renamed file (same inode), a copytruncate copy (new inode, same bytes)
-and a compressed ``.gz`` of the file (read through ``gzip``) are all the same file, with one
-offset in uncompressed bytes. The inode only tells two names of one file apart from two copies.
+and a compressed ``.gz`` of the file (read through ``gzip``, new inode) are all the same file,
+with one offset in uncompressed bytes. So the head alone is the identity across names and
+restarts (the store keys offsets by it); the inode only tells the follower, while it holds a
+file open, that the path was renamed away (``tail.py``).
 
 The rotation set of ``DIR/NAME`` is ``NAME`` (the current file, always the newest) and its
 siblings ``NAME.N``, ``NAME-YYYYMMDD[...]``, ``NAME.YYYY-MM-DD[...]``, each optionally ``.gz``.
@@ -61,7 +63,6 @@ class Member:
     its trailer, i.e. modulo 4 GiB); ``mtime`` in UTC unix seconds."""
 
     path: str
-    ino: tuple[int, int]  # (st_dev, st_ino)
     fingerprint: str
     fingerprint_len: int
     size: int
@@ -150,9 +151,7 @@ def scan(path: str) -> list[Member]:
         fp = fingerprint_of(prefix)
         if fp is None:  # empty, or no complete first line: nothing identifiable to read
             continue
-        ino = (st.st_dev, st.st_ino)
-        members.append((r, Member(full, ino, fp[0], fp[1], size, st.st_mtime, compressed,
-                                  r[0] == "c")))  # fmt: skip
+        members.append((r, Member(full, fp[0], fp[1], size, st.st_mtime, compressed, r[0] == "c")))
     current = [m for r, m in members if r[0] == "c"]
     rotated = [(r, m) for r, m in members if r[0] != "c"]
     if len({r[0] for r, _ in rotated}) > 1:  # numbered and dated names: go by time
