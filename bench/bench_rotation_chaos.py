@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import random
+import shutil
 import signal
 import socket
 import sqlite3
@@ -185,8 +186,11 @@ def main() -> int:
           f"{proxy.drops if proxy else 0} dropped connections")  # fmt: skip
     print(f"stored {stored}, distinct {distinct}, lost {written - distinct} "
           f"({100 * (written - distinct) / written:.1f} %), duplicated {stored - distinct}")  # fmt: skip
-    print(f"(files in {tmp})")
-    return 0 if stored == distinct == written else 1
+    if stored == distinct == written:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return 0
+    print(f"(files kept in {tmp})")
+    return 1
 
 
 if __name__ == "__main__":
