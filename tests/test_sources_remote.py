@@ -149,3 +149,28 @@ def test_open_source_picks_by_node_spec(tmp_path: Path) -> None:
 def test_forwarder_requires_a_token(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="token"):
         Forwarder(str(tmp_path / "x.log"), "", "127.0.0.1", 0)
+
+
+def test_backoff_starts_over_after_a_session_that_worked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A link that drops after working reconnects after BACKOFF_MIN, not after the backed-off
+    delay of earlier failed attempts (on a flaky link reconnects drifted to 30 s apart)."""
+    monkeypatch.setattr(sources.random, "uniform", lambda a, b: 1.0)
+    follower = sources.RemoteFollower("127.0.0.1:9", "t")
+    calls = iter(["fail"] * 4 + ["worked", "fail", "fail"])
+    waits: list[float] = []
+
+    def session(*, from_end: bool) -> None:
+        if next(calls) == "worked":
+            follower.connected = True
+        raise OSError("connection reset")
+
+    def wait(delay: float) -> bool:
+        waits.append(delay)
+        return len(waits) >= 7
+
+    monkeypatch.setattr(follower, "_session", session)
+    monkeypatch.setattr(follower._stop, "wait", wait)
+    follower._run()
+    m, top = sources.BACKOFF_MIN, sources.BACKOFF_MAX
+    assert waits == [min(d, top) for d in (m, 2 * m, 4 * m, 8 * m, m, 2 * m, 4 * m)]
+    assert waits[3] > waits[4]  # the delay really was backed off before the working session

@@ -210,6 +210,7 @@ class RemoteFollower:
             finally:
                 if self.connected:
                     self.reconnects += 1
+                    delay = BACKOFF_MIN  # a session that worked: retry soon, not backed off
                 self.connected = False
                 self._drop_connection()  # now, not when the makefile() reader is collected
                 self._sock = None
