@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storj_monitor.alerts.engine import AlertEngine
 from storj_monitor.alerts.storage_rules import STORAGE_KINDS, disk_usage_condition
 from storj_monitor.model import Alert, AlertCondition
+from storj_monitor.services.alert_engine import AlertEngine
 from storj_monitor.services.bus import Bus
 from storj_monitor.settings import defaults
 from storj_monitor.store import alerts as q

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-
 from storj_monitor.alerts.engine import AlertEngine
+
 from storj_monitor.config_tables import (
     ConfigTableError,
     in_quiet_hours,

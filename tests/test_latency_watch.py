@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from storj_monitor.alerts.engine import AlertEngine
 from storj_monitor.model import Event, NodeSpec
+from storj_monitor.services.alert_engine import AlertEngine
 from storj_monitor.services.bus import Bus
 from storj_monitor.services.latency_watch import LatencyWatch
 from storj_monitor.settings import defaults

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from storj_monitor.alerts.engine import AlertEngine
 from storj_monitor.model import Event, LogRecord, NodeSpec
+from storj_monitor.services.alert_engine import AlertEngine
 from storj_monitor.services.bus import Bus
 from storj_monitor.services.log_watch import LogWatch, score_from_record
 from storj_monitor.services.monitor import Monitor

@@ -1,5 +1,5 @@
-"""Node API pollers against the fake storagenode API: rows written, alerts, failures, stale data,
-and the whole monitor end to end with a 0.2 s poll interval."""
+"""Node API coordinators and their recorder against the fake storagenode API: rows written,
+alerts, failures, stale data, and the whole monitor end to end with a 0.2 s poll interval."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from pathlib import Path
 import orjson
 import pytest
 
-from storj_monitor.alerts.engine import AlertEngine
 from storj_monitor.demo.fake_node_api import NODE_ID, FakeNodeApi, estimated_payout_json, scenario
 from storj_monitor.model import NodeSpec
+from storj_monitor.services.alert_engine import AlertEngine
 from storj_monitor.services.bus import Bus
+from storj_monitor.services.coordinator import ApiState, NodeCoordinator
 from storj_monitor.services.monitor import Monitor
-from storj_monitor.services.pollers import NodePoller, Pollers, PollResult
+from storj_monitor.services.pollers import NodeApiRecorder, Pollers, PollResult
 from storj_monitor.settings import defaults
 from storj_monitor.store import alerts as qa
 from storj_monitor.store import snapshots as qs
@@ -24,6 +25,35 @@ from storj_monitor.store.database import Store
 
 US1 = "12EayRS2V1kEsWESU9QMRseFhdxYxKicsiFmxrsLZHeLUtdps3S"
 SALT = "1wFTAgs9DP5RSnCqKV1eLf6N9wtk4EAtmN5DpSxcs8EjT69tGE"
+
+
+class Poller:
+    """A coordinator with the recorder listening: ``poll_once`` is one refresh, its result."""
+
+    def __init__(self, coordinator: NodeCoordinator, recorder: type, env: Env) -> None:
+        self.coordinator = coordinator
+        self.recorder = recorder(env.settings, env.store, env.bus, env.engine, coordinator)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.coordinator, name)
+
+    @property
+    def data(self) -> PollResult | None:
+        return self.recorder.result
+
+    def add_listener(self, callback):  # a sync callback of the PollResult, after the recorder
+        async def call(_c: NodeCoordinator) -> None:
+            callback(self.recorder.result)
+
+        return self.coordinator.add_listener(call)
+
+    async def poll_once(self) -> PollResult:
+        await self.coordinator.refresh()
+        assert self.recorder.result is not None
+        return self.recorder.result
+
+    async def stop(self) -> None:
+        await self.coordinator.stop()
 
 
 class Env:
@@ -41,14 +71,10 @@ class Env:
         self.bus = Bus()
         self.now = 1_767_225_600.0
         self.engine = AlertEngine(self.settings, self.store, self.bus, clock=lambda: self.now)
-        self.poller = NodePoller(
-            self.settings,
-            self.store,
-            self.bus,
-            self.engine,
-            "My-Node",
-            api.url,
-            clock=lambda: self.now,
+        self.poller = Poller(
+            NodeCoordinator(self.settings, "My-Node", api.url, clock=lambda: self.now),
+            NodeApiRecorder,
+            self,
         )
 
     def q(self, fn):
@@ -247,15 +273,16 @@ async def test_discovery(
     store = Store(settings.db_path).open()
     try:
         p = Pollers(settings, store, Bus(), None, nodes, clock=lambda: 0.0)
-        assert p.pollers["Local"].api_url == "http://localhost:14002"
-        assert not p.pollers["Local"].explicit
-        assert "Remote" not in p.pollers
-        assert p.pollers["Given"].explicit
+        assert p.coordinators["Local"].api_url == "http://localhost:14002"
+        assert not p.coordinators["Local"].explicit
+        assert "Remote" not in p.coordinators
+        assert p.coordinators["Given"].explicit
         assert any("[Remote] no node API URL" in r.getMessage() for r in caplog.records)
-        given = p.pollers["Given"]
+        given = p.coordinators["Given"]
         assert (p.api_state("Remote"), p.api_state("Given")) == ("none", "unknown")
-        r = await given.poll_once()
-        assert not r.ok and not p.has_live_api("Given", 0.0)
+        await given.refresh()
+        r = p.recorders["Given"].result
+        assert r is not None and not r.ok and p.api_state("Given") is not ApiState.LIVE
         assert p.api_state("Given") == "down"
         assert any(
             r.getMessage().startswith("[Given] node API not reachable at http://127.0.0.1:")
@@ -263,8 +290,8 @@ async def test_discovery(
             for r in caplog.records
         )
         await p.stop()
-        for poller in p.pollers.values():
-            await poller.client.close()
+        for coordinator in p.coordinators.values():
+            await coordinator.client.close()
     finally:
         store.close()
 
@@ -300,11 +327,12 @@ async def test_monitor_end_to_end_with_a_dead_node(tmp_path: Path, unused_tcp_po
         await monitor.start()
         try:
             await asyncio.wait_for(enough.wait(), 20)
-            assert monitor.pollers.has_live_api("Alive", 0)
-            assert not monitor.pollers.has_live_api("Dead", 0)
+            runtime = monitor.runtime
+            assert runtime.api_state("Alive") is ApiState.LIVE
+            assert runtime.api_state("Dead") is ApiState.DOWN
             alerts = await monitor.store.read(lambda c: qa.active_alerts(c, ["Alive"]))
             assert [a["title"] for a in alerts] == ["Critical Disk Usage on Alive"]
-            assert monitor.alert_engine.open_alerts("Alive")[0].severity == "critical"
+            assert runtime.engine.open_alerts("Alive")[0].severity == "critical"
             data = await monitor.store.read(
                 lambda c: qs.get_storage_data(c, ["Alive", "Dead"], monitor.clock(), settings)
             )

@@ -7,6 +7,7 @@ durations in milliseconds, scores in percent (0..100) once they leave the API cl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 Status = Literal["success", "failed", "canceled"]
@@ -16,6 +17,22 @@ Severity = Literal["info", "warning", "critical"]
 #: ``arrival``: the monitor's own clock when it read each line live (ms precision);
 #: ``log_seconds``: whole-second log timestamps (±1 s); ``field``: a Go ``duration`` field.
 DurationSource = Literal["precise", "arrival", "log_seconds", "field"]
+
+#: Severities from least to most severe (sorting, "worse than acknowledged", notify floor).
+SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
+#: How the analytics categories read in titles and labels.
+CATEGORY_LABELS: dict[str, str] = {"get": "GET", "put": "PUT", "audit": "Audit", "repair": "Repair"}
+
+
+def iso_utc(ts: float | None) -> str | None:
+    """UTC unix seconds -> ``2025-01-04T10:30:15Z`` (whole seconds); None stays None.
+
+    The one time format of JSON payloads and messages.
+    """
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
 
 #: Actions as the storagenode writes them, mapped to the analytics categories of the seed.
 ACTION_CATEGORY: dict[str, str] = {

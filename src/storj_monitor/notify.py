@@ -27,14 +27,14 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 from storj_monitor.config_tables import NotifyRoute, in_quiet_hours
-from storj_monitor.model import Alert
+from storj_monitor.model import SEVERITY_RANK, Alert
 from storj_monitor.services.bus import Bus
 from storj_monitor.store import alerts as q
 from storj_monitor.store.database import Store
 
 log = logging.getLogger("storj_monitor.notify")
 
-RANK = {"info": 0, "warning": 1, "critical": 2}
+RANK = SEVERITY_RANK
 Sender = Callable[[str, str, str], Awaitable[bool]]  # (title, body, severity) -> delivered
 
 

@@ -19,14 +19,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from storj_monitor.model import CATEGORIES, AlertCondition
+from storj_monitor.model import CATEGORIES, CATEGORY_LABELS, AlertCondition
 
 #: Alert kinds these rules own (the engine's reconcile scope).
 LATENCY_KINDS = frozenset({"latency"})
 #: Fewest measured operations in the hour before a category's p99 can alert.
 MIN_OPERATIONS = 20
-#: How categories read in titles.
-CATEGORY_LABELS: dict[str, str] = {"get": "GET", "put": "PUT", "audit": "Audit", "repair": "Repair"}
 
 
 def seconds_text(ms: float) -> str:

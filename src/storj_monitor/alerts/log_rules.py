@@ -100,22 +100,36 @@ def node_offline_condition(
     now: float,
     threshold_seconds: float,
     reason: str = "",
+    *,
+    answered: bool = False,
 ) -> AlertCondition | None:
-    """The node API has failed continuously for longer than ``threshold_seconds``."""
+    """The node API has failed continuously for longer than ``threshold_seconds``.
+
+    ``reason`` says what it did (``answered HTTP 500``, ``did not answer (...)``); when it
+    ``answered`` (an error page, HTML, garbage) the message says so instead of "not answered".
+    """
     if failing_since is None or now - failing_since < threshold_seconds:
         return None
     minutes = (now - failing_since) / 60.0
+    span = f"{minutes:.0f} minutes" if minutes >= 1 else "less than a minute"
+    if answered:
+        message = (
+            f"The node API at {api_url} has failed for {span}: it {reason}. "
+            "The node may be down or its dashboard API misconfigured."
+        )
+    else:
+        message = (
+            f"The node API at {api_url} has not answered for {span}"
+            f"{' (' + reason + ')' if reason else ''}. The node may be down."
+        )
     return AlertCondition(
         node_name=node_name,
         kind="node_offline",
         key="node_offline",
         severity="critical",
         title=f"Node Possibly Offline: {node_name}",
-        message=(
-            f"The node API at {api_url} has not answered for {minutes:.0f} minutes"
-            f"{' (' + reason + ')' if reason else ''}. The node may be down."
-        ),
-        details={"api_url": api_url, "failing_since": failing_since},
+        message=message,
+        details={"api_url": api_url, "failing_since": failing_since, "reason": reason},
     )
 
 

@@ -18,7 +18,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from storj_monitor.model import CATEGORIES, AlertCondition
+from storj_monitor.model import CATEGORIES, CATEGORY_LABELS, AlertCondition
 
 #: Alert kinds these rules own (the engine's reconcile scope).
 SPIKE_KINDS = frozenset({"latency_spike"})
@@ -27,7 +27,6 @@ MIN_OPERATIONS = 30
 MIN_RATIO = 1.5
 #: The consistency constant that makes MAD estimate the standard deviation of normal data.
 MAD_SCALE = 0.6745
-CATEGORY_LABELS: dict[str, str] = {"get": "GET", "put": "PUT", "audit": "Audit", "repair": "Repair"}
 
 
 def median(values: Sequence[float]) -> float:

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from storj_monitor.analytics import sketch
-from storj_monitor.model import CATEGORIES, Event, action_category
+from storj_monitor.model import CATEGORIES, Event, action_category, iso_utc
 
 #: The statistics of one category, in the order the seed lists them.
 STAT_KEYS: tuple[str, ...] = ("count", "mean", "median", "p50", "p95", "p99", "min", "max")
@@ -40,7 +39,7 @@ def _get(event: EventLike, name: str) -> Any:
 
 def iso_z(ts: float) -> str:
     """UTC unix seconds as ``2025-01-04T10:30:15Z`` (whole seconds)."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_utc(ts) or ""
 
 
 def percentile_key(p: float) -> str:

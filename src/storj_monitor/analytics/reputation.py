@@ -14,11 +14,13 @@ from __future__ import annotations
 import math
 from typing import Literal
 
+from storj_monitor.thresholds import (  # noqa: F401 (the satellites' limits, defined there)
+    AUDIT_DQ_PERCENT,
+    ONLINE_SUSPENSION_PERCENT,
+    SUSPENSION_PERCENT,
+)
+
 AUDIT_LAMBDA = 0.999
-#: Satellite limits (percent): disqualification and suspension.
-AUDIT_DQ_PERCENT = 96.0
-SUSPENSION_PERCENT = 60.0
-ONLINE_SUSPENSION_PERCENT = 60.0
 
 Status = Literal["ok", "warning", "critical", "unknown"]
 STATUS_COLORS: dict[str, str] = {

@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
-from storj_monitor.model import ACTION_CATEGORY, EGRESS_ACTIONS, INGRESS_ACTIONS
+from storj_monitor.model import ACTION_CATEGORY, EGRESS_ACTIONS, INGRESS_ACTIONS, iso_utc
 
 TRAFFIC_CATEGORIES: tuple[str, ...] = ("get", "put", "audit", "repair", "other")
 STATUSES: tuple[str, ...] = ("success", "failed", "canceled")
@@ -38,12 +37,6 @@ SIZE_BUCKET_EDGES: tuple[int, ...] = (
     4 * 1024 * 1024,
 )
 
-
-def iso_utc(ts: float | None) -> str | None:
-    """UTC unix seconds -> ``2025-01-04T10:30:15Z`` (whole seconds), None stays None."""
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def category_of(action: str) -> str:

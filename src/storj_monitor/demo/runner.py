@@ -26,12 +26,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from storj_monitor.demo.fake_node_api import FakeNodeApi, scenario
 from storj_monitor.demo.simulator import LogSimulator, storage_history
 from storj_monitor.model import NodeSpec
 from storj_monitor.settings import Settings
+
+if TYPE_CHECKING:
+    from storj_monitor.services.coordinator import NodeCoordinator
+    from storj_monitor.services.monitor import Monitor
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +94,7 @@ class Demo:
         self.backfill_hours = backfill_hours
         self.api: FakeNodeApi | None = None
         self.simulator: LogSimulator | None = None
-        self.monitor: Any = None
+        self.monitor: Monitor | None = None
 
     @property
     def url(self) -> str:
@@ -132,12 +136,22 @@ class Demo:
         await self.simulator.start()
 
     async def _wait_for_api(self, timeout: float) -> None:
-        pollers = getattr(self.monitor, "pollers", None)
-        if pollers is None:
+        runtime = self.monitor.runtime if self.monitor is not None else None
+        coordinator = runtime.coordinators.get(NODE_NAME) if runtime is not None else None
+        if coordinator is None or coordinator.live:
             return
-        deadline = time.monotonic() + timeout
-        while not pollers.has_live_api(NODE_NAME, time.time()) and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        answered = asyncio.Event()
+
+        async def on_update(c: NodeCoordinator) -> None:
+            if c.live:
+                answered.set()
+
+        remove = coordinator.add_listener(on_update, name="demo")
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(answered.wait(), timeout)
+        finally:
+            remove()
 
     async def stop(self) -> None:
         if self.simulator is not None:

@@ -25,7 +25,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from storj_monitor.alerts.engine import AlertEngine
 from storj_monitor.alerts.log_rules import (
     AUDIT_FAILED_RESOLVE_AFTER,
     PING_FAILED_RESOLVE_AFTER,
@@ -36,6 +35,7 @@ from storj_monitor.alerts.log_rules import (
 from storj_monitor.alerts.reputation_rules import REPUTATION_KINDS, reputation_conditions
 from storj_monitor.alerts.storage_rules import storage_conditions
 from storj_monitor.model import Event, LogRecord, SatelliteScore, StorageSnapshot
+from storj_monitor.services.alert_engine import AlertEngine
 from storj_monitor.services.bus import Bus
 from storj_monitor.store import snapshots as snaps
 from storj_monitor.store.database import Store

@@ -12,12 +12,25 @@ import logging
 import signal
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Protocol
 
 from storj_monitor.model import NodeSpec
+from storj_monitor.notify import Notifier
+from storj_monitor.services.alert_engine import AlertEngine
 from storj_monitor.services.bus import Bus
+from storj_monitor.services.ingest import NodeIngest
+from storj_monitor.services.latency_watch import LatencyWatch
+from storj_monitor.services.log_watch import LogWatch
+from storj_monitor.services.maintenance import Maintenance
+from storj_monitor.services.pollers import Pollers
+from storj_monitor.services.runtime import Runtime
 from storj_monitor.settings import Settings
 from storj_monitor.store.database import Store
+from storj_monitor.thresholds import thresholds_from
+
+if TYPE_CHECKING:
+    from storj_monitor.web.app import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +43,8 @@ class Service(Protocol):
 class Monitor:
     """Everything one ``storj_monitor --node ...`` process runs.
 
-    ``clock`` returns UTC unix seconds; tests inject their own.
+    ``clock`` returns UTC unix seconds; tests inject their own. ``runtime`` (the typed parts
+    the web layer and /metrics read) and ``web`` exist once ``start()`` has built them.
     """
 
     def __init__(
@@ -48,66 +62,51 @@ class Monitor:
         self.bus = Bus()
         self.store = Store(settings.db_path)
         self.services: list[Service] = []
-        self.state: dict[str, Any] = {}  # shared read-mostly state (e.g. api availability)
         self._started = False
-        self.web: Any = None  # the web server service, once started (has .port)
-        self.alert_engine: Any = None  # alerts.engine.AlertEngine, once built
-        self.pollers: Any = None  # services.pollers.Pollers (node API), once built
+        self.runtime: Runtime | None = None
+        self.web: WebServer | None = None
 
     def _build_services(self) -> list[Service]:
-        """Create every service in start order. Features register themselves here."""
+        """Create every service in start order, and the Runtime. Features register here."""
         services: list[Service] = []
-        # Alerts core, notifications, log-derived storage/reputation/audit alerts (issue 3).
-        # Built before ingest so the log watch hears the first lines.
-        from storj_monitor.alerts.engine import AlertEngine
-        from storj_monitor.notify import Notifier
-        from storj_monitor.services.log_watch import LogWatch
-        from storj_monitor.services.pollers import Pollers
-
-        engine = AlertEngine(self.settings, self.store, self.bus, clock=self.clock)
-        self.alert_engine = engine
-        self.pollers = Pollers(
-            self.settings, self.store, self.bus, engine, self.nodes, clock=self.clock
-        )
+        settings, store, bus, clock = self.settings, self.store, self.bus, self.clock
+        # Alerts core, notifications. Built first so the log watch hears the first lines.
+        engine = AlertEngine(settings, store, bus, clock=clock)
         services.append(engine)
+        services.append(Notifier(settings, store, bus, clock=clock, open_alerts=engine.open_alerts))
+        # Node API: one coordinator per node (fetch only) and its recorder (rows, alerts).
+        pollers = Pollers(settings, store, bus, engine, self.nodes, clock=clock)
+        # Log-derived storage/reputation/audit alerts; API-covered nodes are skipped.
         services.append(
-            Notifier(
-                self.settings,
-                self.store,
-                self.bus,
-                clock=self.clock,
-                open_alerts=engine.open_alerts,
-            )
+            LogWatch(settings, store, bus, engine, clock=clock, api_state=pollers.api_state)
         )
-        services.append(
-            LogWatch(
-                self.settings, self.store, self.bus, engine,
-                clock=self.clock, api_state=self.pollers.api_state,
-            )
-        )  # fmt: skip
-        # Log ingest: one pipeline per node (issue: core pipeline).
-        from storj_monitor.services.ingest import NodeIngest
-
-        for node in self.nodes:
-            services.append(NodeIngest(self.settings, self.store, self.bus, node, clock=self.clock))
-        # Retention of raw events and log records.
-        from storj_monitor.services.maintenance import Maintenance
-
-        services.append(Maintenance(self.settings, self.store, clock=self.clock))
-        # Latency alerts (p99, spikes) every minute and rollup retention (issue 4).
-        from storj_monitor.services.latency_watch import LatencyWatch
-
-        services.append(
-            LatencyWatch(self.settings, self.store, engine, self.nodes, clock=self.clock)
+        # Log ingest: one pipeline per node.
+        ingests = {
+            node.name: NodeIngest(settings, store, bus, node, clock=clock) for node in self.nodes
+        }
+        services.extend(ingests.values())
+        # Retention of raw events and log records; latency alerts and rollup retention.
+        services.append(Maintenance(settings, store, clock=clock))
+        services.append(LatencyWatch(settings, store, engine, self.nodes, clock=clock))
+        services.append(pollers)
+        self.runtime = Runtime(
+            settings=settings,
+            store=store,
+            bus=bus,
+            engine=engine,
+            nodes=tuple(self.nodes),
+            coordinators=MappingProxyType(pollers.coordinators),
+            ingests=MappingProxyType(ingests),
+            thresholds=thresholds_from(settings),
+            clock=clock,
         )
-        # Node API pollers: storage snapshots, reputation, payout (issue 3).
-        services.append(self.pollers)
         # The web server (dashboard, /ws, /api, /metrics): keep it LAST, so it starts after
         # everything it serves and stops first.
         if self.serve:
             from storj_monitor.web.app import WebServer
 
-            services.append(WebServer(self.settings, self))
+            self.web = WebServer(self.runtime)
+            services.append(self.web)
         return services
 
     async def start(self) -> None:
@@ -117,10 +116,8 @@ class Monitor:
         self.services = self._build_services()
         self._started = True
         try:
-            for service in self.services:  # take the port before any log is read
-                bind = getattr(service, "bind", None)
-                if bind is not None:
-                    await bind()
+            if self.web is not None:  # take the port before any log is read
+                await self.web.bind()
             for service in self.services:
                 await service.start()
         except BaseException:  # e.g. the port is taken: undo what started, then report

@@ -9,24 +9,17 @@ script can sort on numbers and a page can print the strings.
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from storj_monitor.model import Alert
+from storj_monitor.model import iso_utc as iso
 
 _COLUMNS = (
     "id, node_name, kind, key, severity, title, message, first_seen, last_seen, "
     "resolved_at, acknowledged_at, details, last_notified_at"
 )
-
-
-def iso(ts: float | None) -> str | None:
-    """UTC unix seconds -> ``2025-01-04T10:30:15Z`` (None stays None)."""
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _row_to_alert(row: sqlite3.Row | tuple[Any, ...]) -> Alert:

@@ -1,11 +1,12 @@
 """The web server: dashboard files, ``/ws``, ``/api/...``, ``/healthz`` and ``/metrics``.
 
-:class:`WebServer` is one Monitor service (started last, stopped first). It owns the hub of
-WebSocket clients, the live traffic statistics and the alert broadcasts, because all of them
-exist only for connected clients. Port 0 binds an ephemeral port; the bound one is logged and
-exposed as ``WebServer.port`` (``monitor.web.port``). The port is taken by :meth:`WebServer.bind`,
-which the Monitor calls before it starts any service, so a port in use stops the process
-before any log is read.
+:class:`WebServer` is one Monitor service (started last, stopped first), built from the
+monitor's :class:`~storj_monitor.services.runtime.Runtime` (it never sees the Monitor). It owns
+the hub of WebSocket clients, the live traffic statistics and the alert and storage-alert
+broadcasts, because all of them exist only for connected clients. Port 0 binds an ephemeral
+port; the bound one is logged and exposed as ``WebServer.port`` (``monitor.web.port``). The
+port is taken by :meth:`WebServer.bind`, which the Monitor calls before it starts any service,
+so a port in use stops the process before any log is read.
 """
 
 from __future__ import annotations
@@ -14,127 +15,31 @@ import contextlib
 import logging
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from storj_monitor import __version__
-from storj_monitor.analytics.traffic import iso_utc
 from storj_monitor.geoip import GeoIP
 from storj_monitor.model import Alert
 from storj_monitor.services.hub import Hub
 from storj_monitor.services.live_stats import LiveStats
+from storj_monitor.services.poll_result import PollResult
+from storj_monitor.services.runtime import Runtime
+from storj_monitor.store.alerts import alert_payload
 from storj_monitor.web import rest, ws
 from storj_monitor.web.auth import auth_middleware, exposure_warning
+from storj_monitor.web.context import CTX_KEY, ApiContext
 from storj_monitor.web.host_check import HostPolicy, host_middleware
 from storj_monitor.web.listen import bind_sockets
+from storj_monitor.web.metrics import make_registry
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 REGISTRY_KEY: web.AppKey[CollectorRegistry] = web.AppKey("registry", CollectorRegistry)
-#: Settings the dashboard needs (thresholds for colours, the push period, defaults).
-UI_SETTINGS = (
-    "storage_warning_percent",
-    "storage_critical_percent",
-    "storage_forecast_warning_days",
-    "storage_forecast_critical_days",
-    "latency_warning_ms",
-    "latency_critical_ms",
-    "latency_histogram_bucket_ms",
-    "slow_operations_limit",
-    "audit_score_warning",
-    "audit_score_critical",
-    "suspension_score_warning",
-    "suspension_score_critical",
-    "online_score_warning",
-    "online_score_critical",
-    "node_api_poll_interval",
-    "stats_push_interval",
-    "events_retention_days",
-)
-
-
-class ApiContext:
-    """What request handlers may use: the monitor's store, settings and clock, the hub, the
-    live stats, the GeoIP cache, and request counters for /metrics."""
-
-    def __init__(self, monitor: Any, hub: Hub, live: LiveStats, geo: GeoIP) -> None:
-        self.monitor = monitor
-        self.settings = monitor.settings
-        self.store = monitor.store
-        self.clock = monitor.clock
-        self.node_names: list[str] = [n.name for n in monitor.nodes]
-        self.hub = hub
-        self.live = live
-        self.geo = geo
-        self.ws_connections = 0
-        self.ws_messages = 0
-        self.ws_errors = 0
-        self.rest_requests = 0
-
-    def now_iso(self) -> str | None:
-        return iso_utc(self.clock())
-
-    def alert_engine(self) -> Any:
-        """The running AlertEngine, if the monitor has one."""
-        engine = getattr(self.monitor, "alert_engine", None)
-        if engine is not None:
-            return engine
-        for service in self.monitor.services:
-            if hasattr(service, "acknowledge") and hasattr(service, "open_alerts"):
-                return service
-        return None
-
-    def pollers(self) -> dict[str, Any]:
-        """Node API pollers by node name (``monitor.pollers.pollers``, else found in services)."""
-        group = getattr(self.monitor, "pollers", None)
-        found = getattr(group, "pollers", None)
-        if isinstance(found, dict):
-            return found
-        return {
-            s.node_name: s
-            for s in self.monitor.services
-            if hasattr(s, "node_name") and hasattr(s, "last_update_success")
-        }
-
-    async def nodes_payload(self) -> list[dict[str, Any]]:
-        """Every node with whether API data exists for it (now, or stored earlier)."""
-        from storj_monitor.store.traffic import nodes_with_api
-
-        stored = await self.store.read(nodes_with_api)
-        pollers = self.pollers()
-        out = []
-        for node in self.monitor.nodes:
-            poller = pollers.get(node.name)
-            live = bool(poller is not None and poller.last_update_success)
-            out.append(
-                {
-                    "name": node.name,
-                    "has_api": live or node.name in stored,
-                    "api_live": live,
-                    "api_url": getattr(poller, "api_url", None) or node.api_url,
-                    "last_api_success": iso_utc(getattr(poller, "last_success", None)),
-                    "remote_log": node.is_remote,
-                }
-            )
-        return out
-
-    async def init_message(self) -> dict[str, Any]:
-        nodes = await self.nodes_payload()
-        return {
-            "type": "init",
-            "version": __version__,
-            "server_time": self.now_iso(),
-            "node_names": self.node_names,
-            "nodes": nodes,
-            "view": ["Aggregate"],
-            "settings": {k: self.settings.get(k) for k in UI_SETTINGS},
-            "requests": sorted(ws.HANDLERS),
-        }
 
 
 async def _static(request: web.Request) -> web.StreamResponse:
@@ -174,17 +79,13 @@ def create_app(
     """The aiohttp application for one monitor (routes, Host/Origin check, auth, metrics
     registry). The Host check runs first, so a misdirected request learns nothing, not even
     whether a token is needed."""
-    from storj_monitor.web.metrics import make_registry
-
-    policy = HostPolicy.build(
-        str(getattr(ctx.settings, "host", "127.0.0.1")),
-        getattr(ctx.settings, "allowed_hosts", ()),
-    )
+    settings = ctx.settings
+    policy = HostPolicy.build(str(settings.host), settings.allowed_hosts)
     middlewares: list[Middleware] = [host_middleware(policy)]
     if token:
         middlewares.append(auth_middleware(token))
     app = web.Application(middlewares=middlewares, client_max_size=64 * 1024)
-    app[ws.CTX_KEY] = ctx
+    app[CTX_KEY] = ctx
     app[REGISTRY_KEY] = make_registry(ctx, registry)
     app.router.add_get("/ws", ws.websocket_handler)
     rest.add_routes(app)
@@ -197,26 +98,27 @@ def create_app(
 class WebServer:
     """The Monitor service serving the app on ``settings.host``:``settings.port``."""
 
-    def __init__(self, settings: Any, monitor: Any, *, registry: CollectorRegistry | None = None):
+    def __init__(self, runtime: Runtime, *, registry: CollectorRegistry | None = None):
+        settings = runtime.settings
         self.settings = settings
-        self.monitor = monitor
+        self.runtime = runtime
         self.registry = registry
         self.hub = Hub(settings.ws_client_queue_size)
         self.live = LiveStats(
-            monitor.bus,
+            runtime.bus,
             self.hub,
-            [n.name for n in monitor.nodes],
+            runtime.node_names,
             interval=settings.stats_push_interval,
-            clock=monitor.clock,
+            clock=runtime.clock,
         )
         self.live.attach()
         self.geo = GeoIP(settings.geoip_city_db)
-        self.ctx = ApiContext(monitor, self.hub, self.live, self.geo)
+        self.ctx = ApiContext(runtime, self.hub, self.live, self.geo)
         self.port: int | None = None
         self.url: str | None = None
         self._runner: web.AppRunner | None = None
         self._sockets: list[socket.socket] = []  # bound by bind(), served by start()
-        self._unsubscribe: list[Any] = []
+        self._unsubscribe: list[Callable[[], None]] = []
         self._storage_alerts_sent: dict[str, list[dict[str, str]]] = {}
 
     async def bind(self) -> None:
@@ -252,9 +154,8 @@ class WebServer:
         self.port = int(sockets[0].getsockname()[1])
         host = s.host if ":" not in s.host else f"[{s.host}]"
         self.url = f"http://{host}:{self.port}/"
-        self.monitor.web = self
         await self.live.start()
-        bus = self.monitor.bus
+        bus = self.runtime.bus
         self._unsubscribe = [
             bus.subscribe("alert", self._on_alert),
             bus.subscribe("poll", self._on_poll),
@@ -281,15 +182,14 @@ class WebServer:
     def _on_alert(self, alert: Alert, change: str) -> None:
         """Bus ``alert`` (new, updated, resolved, acknowledged): tell every client; the page
         filters by its view."""
-        from storj_monitor.store.alerts import alert_payload
-
         self.hub.broadcast({"type": "alert", "change": change, "alert": alert_payload(alert)})
 
-    def _on_poll(self, node_name: str, result: Any) -> None:
-        """Bus ``poll``: the seed's ``storage_alerts`` when a node has storage alerts (and once
-        more with an empty list when they clear)."""
-        alerts = list(getattr(result, "storage_alerts", None) or [])
-        if not getattr(result, "ok", False):
+    def _on_poll(self, node_name: str, result: PollResult) -> None:
+        """Bus ``poll`` (published by each coordinator's recorder): the seed's
+        ``storage_alerts`` when a node has storage alerts (and once more with an empty list
+        when they clear)."""
+        alerts = list(result.storage_alerts)
+        if not result.ok:
             return
         previous = self._storage_alerts_sent.get(node_name)
         if not alerts and not previous:

@@ -1,9 +1,9 @@
 """Prometheus metrics through a custom collector that reads the monitor's state at scrape time.
 
 Nothing is counted twice and no global gauges exist: the collector is registered on a registry
-passed in (``CollectorRegistry()`` in tests), and each scrape walks the running services (log
-ingest counters, node API pollers, the alert engine, the WebSocket hub, live stats, the store's
-write queue).
+passed in (``CollectorRegistry()`` in tests), and each scrape reads the monitor's typed Runtime
+(log ingest counters, node API coordinators, the alert engine, the store's write queue) and the
+web server's hub and live stats.
 
 | metric | type | labels | meaning |
 |---|---|---|---|
@@ -20,6 +20,7 @@ write queue).
 | storj_monitor_node_api_up | gauge | node | 1 when the last API poll succeeded |
 | storj_monitor_node_api_polls_total | counter | node | API polls run |
 | storj_monitor_node_api_last_success_timestamp_seconds | gauge | node | last good poll |
+| storj_monitor_node_api_listener_failing | gauge | node, listener | 1 while a consumer of the API data (recorder: store writes) fails |
 | storj_monitor_alerts_open | gauge | severity | open alerts |
 | storj_monitor_websocket_clients | gauge | | connected WebSocket clients |
 | storj_monitor_websocket_dropped_clients_total | counter | | clients dropped as too slow |
@@ -32,23 +33,17 @@ write queue).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from storj_monitor import __version__
-
-if TYPE_CHECKING:
-    from storj_monitor.web.app import ApiContext
+from storj_monitor.model import SEVERITY_RANK
+from storj_monitor.web.context import ApiContext
 
 P = "storj_monitor_"
-SEVERITIES = ("info", "warning", "critical")
-
-
-def _ingests(ctx: ApiContext) -> list[Any]:
-    return [s for s in ctx.monitor.services if hasattr(s, "node") and hasattr(s, "lines")]
+SEVERITIES = tuple(SEVERITY_RANK)
 
 
 class MonitorCollector(Collector):
@@ -87,13 +82,14 @@ class MonitorCollector(Collector):
             "Log time of the newest piece operation (UTC unix seconds)",
             labels=["node"],
         )
-        for ing in _ingests(ctx):
-            name = ing.node.name
-            for attr, fam in families.items():
-                fam.add_metric([name], float(getattr(ing, attr, 0) or 0))
-            backlog.add_metric([name], float(getattr(ing, "backlog_bytes", 0) or 0))
-            caught_up.add_metric([name], 1.0 if getattr(ing, "caught_up", False) else 0.0)
-            if getattr(ing, "last_event_time", None) is not None:
+        for name, ing in ctx.runtime.ingests.items():
+            families["lines"].add_metric([name], float(ing.lines))
+            families["events"].add_metric([name], float(ing.events))
+            families["records"].add_metric([name], float(ing.records))
+            families["unparseable"].add_metric([name], float(ing.unparseable))
+            backlog.add_metric([name], float(ing.backlog_bytes))
+            caught_up.add_metric([name], 1.0 if ing.caught_up else 0.0)
+            if ing.last_event_time is not None:
                 last_event.add_metric([name], float(ing.last_event_time))
             for reason, n in getattr(ing, "bad_lines_by_reason", {}).items():
                 bad_lines.add_metric([name, reason], float(n))
@@ -121,21 +117,27 @@ class MonitorCollector(Collector):
             "Time of the last successful API poll (UTC unix seconds)",
             labels=["node"],
         )
-        for poller in ctx.pollers().values():
-            up.add_metric([poller.node_name], 1.0 if poller.last_update_success else 0.0)
-            polls.add_metric([poller.node_name], float(getattr(poller, "polls", 0) or 0))
-            if getattr(poller, "last_success", None) is not None:
-                last_ok.add_metric([poller.node_name], float(poller.last_success))
+        listener_failing = GaugeMetricFamily(
+            P + "node_api_listener_failing",
+            "1 while a consumer of the node's API data (e.g. the store recorder) fails",
+            labels=["node", "listener"],
+        )
+        for name, c in ctx.runtime.coordinators.items():
+            up.add_metric([name], 1.0 if c.live else 0.0)
+            polls.add_metric([name], float(c.polls))
+            if c.last_success is not None:
+                last_ok.add_metric([name], float(c.last_success))
+            for listener in c.listener_failures:
+                listener_failing.add_metric([name, listener], 1.0)
         yield up
         yield polls
         yield last_ok
+        yield listener_failing
 
         alerts = GaugeMetricFamily(P + "alerts_open", "Open alerts", labels=["severity"])
         counts = dict.fromkeys(SEVERITIES, 0)
-        engine = ctx.alert_engine()
-        if engine is not None:
-            for alert in engine.open_alerts():
-                counts[alert.severity] = counts.get(alert.severity, 0) + 1
+        for alert in ctx.engine.open_alerts():
+            counts[alert.severity] = counts.get(alert.severity, 0) + 1
         for severity, n in counts.items():
             alerts.add_metric([severity], float(n))
         yield alerts

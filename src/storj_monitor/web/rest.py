@@ -9,17 +9,15 @@ object (``{"type": "latency_stats", "view": [...], "hours": 1, "data": {...}}``)
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from storj_monitor.services.hub import dumps
 from storj_monitor.store.bad_lines import count_bad_lines
 from storj_monitor.web import ws
+from storj_monitor.web.context import CTX_KEY, ApiContext
 from storj_monitor.web.params import ParamError, query_message
-
-if TYPE_CHECKING:
-    from storj_monitor.web.app import ApiContext
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +60,7 @@ async def _run(ctx: ApiContext, type_: str, message: dict[str, Any]) -> tuple[in
 
 def _get_handler(type_: str) -> Any:
     async def handle(request: web.Request) -> web.Response:
-        ctx: ApiContext = request.app[ws.CTX_KEY]
+        ctx: ApiContext = request.app[CTX_KEY]
         h = ws.HANDLERS[type_]
         try:
             message = query_message(h.params, request.query, ctx.node_names)
@@ -78,7 +76,7 @@ def _get_handler(type_: str) -> Any:
 async def acknowledge(request: web.Request) -> web.Response:
     """``POST /api/alerts/{id}/acknowledge``: 200 when acknowledged, 404 for an unknown id,
     400 for an id that is not an integer in 1..2**63-1 (the range SQLite can hold)."""
-    ctx: ApiContext = request.app[ws.CTX_KEY]
+    ctx: ApiContext = request.app[CTX_KEY]
     text = request.match_info["alert_id"]
     # ASCII digits only: int() would also take "1_0", " 7" and other scripts' digits
     if not (text.isascii() and text.lstrip("-").isdigit() and len(text) <= 40):
@@ -92,7 +90,7 @@ async def acknowledge(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    ctx: ApiContext = request.app[ws.CTX_KEY]
+    ctx: ApiContext = request.app[CTX_KEY]
     bad = await ctx.store.read(count_bad_lines)  # quarantined log lines, per node
     return json_response(
         {"status": "ok", "nodes": ctx.node_names, "time": ctx.now_iso(),

@@ -13,19 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from storj_monitor import __version__
 from storj_monitor.services.hub import Client, encode
 from storj_monitor.store import alerts as alerts_q
 from storj_monitor.store import latency_queries, snapshots
 from storj_monitor.store.traffic import get_geo_stats, get_traffic_stats
+from storj_monitor.web.context import CTX_KEY, ApiContext
 from storj_monitor.web.params import (
     ALERT_ID,
     BUCKET_SIZE_MS,
@@ -40,9 +41,6 @@ from storj_monitor.web.params import (
     view_param,
 )
 
-if TYPE_CHECKING:
-    from storj_monitor.web.app import ApiContext
-
 log = logging.getLogger(__name__)
 
 #: Text frames longer than this are answered with an error (the socket stays open).
@@ -53,10 +51,31 @@ MAX_FRAME_BYTES = 4 * 1024 * 1024
 MAX_PENDING_REQUESTS = 32
 HEARTBEAT_SECONDS = 30.0
 
-#: Where the application keeps its ApiContext.
-CTX_KEY: web.AppKey[ApiContext] = web.AppKey("ctx")
+__all__ = ["CTX_KEY", "HANDLERS", "call", "init_message", "websocket_handler"]
 
-HandlerFn = Callable[["ApiContext", dict[str, Any], Client | None], Awaitable[dict[str, Any]]]
+#: Settings the dashboard needs (the push period, defaults); its colours come from the
+#: ``thresholds`` table, which is also sent.
+UI_SETTINGS = (
+    "storage_warning_percent",
+    "storage_critical_percent",
+    "storage_forecast_warning_days",
+    "storage_forecast_critical_days",
+    "latency_warning_ms",
+    "latency_critical_ms",
+    "latency_histogram_bucket_ms",
+    "slow_operations_limit",
+    "audit_score_warning",
+    "audit_score_critical",
+    "suspension_score_warning",
+    "suspension_score_critical",
+    "online_score_warning",
+    "online_score_critical",
+    "node_api_poll_interval",
+    "stats_push_interval",
+    "events_retention_days",
+)
+
+HandlerFn = Callable[[ApiContext, dict[str, Any], Client | None], Awaitable[dict[str, Any]]]
 
 
 class UnavailableError(RuntimeError):
@@ -187,13 +206,8 @@ async def _alerts(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict
 
 @handler("acknowledge_alert", "alert_acknowledge_result", (ALERT_ID,))
 async def _acknowledge(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
-    engine = ctx.alert_engine()
-    if engine is None:
-        raise UnavailableError("alerts are not available")
-    result = engine.acknowledge(p["alert_id"], ctx.clock())
-    if inspect.isawaitable(result):
-        result = await result
-    return {"alert_id": p["alert_id"], "success": bool(result)}
+    result = await ctx.engine.acknowledge(p["alert_id"], ctx.clock())
+    return {"alert_id": p["alert_id"], "success": result}
 
 
 @handler("get_traffic_stats", "traffic_stats", (VIEW, HOURS))
@@ -225,6 +239,22 @@ async def _nodes(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[
 
 
 # --- the connection ----------------------------------------------------------------------
+
+
+async def init_message(ctx: ApiContext) -> dict[str, Any]:
+    """The first message on every connection: nodes, settings, the threshold table."""
+    return {
+        "type": "init",
+        "version": __version__,
+        "server_time": ctx.now_iso(),
+        "node_names": ctx.node_names,
+        "nodes": await ctx.nodes_payload(),
+        "view": ["Aggregate"],
+        "settings": {k: ctx.settings.get(k) for k in UI_SETTINGS},
+        "thresholds": ctx.runtime.thresholds.payload(),
+        "requests": sorted(HANDLERS),
+    }
+
 
 
 def error_message(message: str, request_id: Any = None) -> dict[str, Any]:
@@ -286,7 +316,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             if request.transport is not None:
                 request.transport.abort()
 
-    init = await ctx.init_message()  # before registering: nothing may overtake ``init``
+    init = await init_message(ctx)  # before registering: nothing may overtake ``init``
     client = ctx.hub.add(ws.send_str, close)
     client.view = list(ctx.node_names)
     client.view_label = ["Aggregate"]

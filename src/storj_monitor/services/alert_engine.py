@@ -22,7 +22,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from storj_monitor.model import Alert, AlertCondition
+from storj_monitor.model import SEVERITY_RANK, Alert, AlertCondition
 from storj_monitor.services.bus import Bus
 from storj_monitor.services.periodic import PeriodicTask
 from storj_monitor.store import alerts as q
@@ -31,7 +31,7 @@ from storj_monitor.store.database import Store
 log = logging.getLogger("storj_monitor.alerts")
 
 _LEVELS = {"critical": logging.CRITICAL, "warning": logging.WARNING, "info": logging.INFO}
-_RANK = {"info": 0, "warning": 1, "critical": 2}
+_RANK = SEVERITY_RANK
 AUTO_RESOLVE_KEY = "auto_resolve_at"
 
 

@@ -1,0 +1,64 @@
+"""What request handlers, the WebSocket API and /metrics may use: :class:`ApiContext`.
+
+It sits below ``app``, ``ws``, ``rest`` and ``metrics`` (all import it, it imports none of
+them), which ends the old app ↔ ws/rest/metrics import circle. It wraps the monitor's typed
+:class:`~storj_monitor.services.runtime.Runtime` (store, settings, clock, alert engine, node API
+coordinators, ingests, thresholds) plus the web server's own parts (hub, live stats, GeoIP)
+and request counters for /metrics.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from storj_monitor.geoip import GeoIP
+from storj_monitor.model import iso_utc
+from storj_monitor.services.hub import Hub
+from storj_monitor.services.live_stats import LiveStats
+from storj_monitor.services.runtime import Runtime
+from storj_monitor.store.traffic import nodes_with_api
+
+
+class ApiContext:
+    def __init__(self, runtime: Runtime, hub: Hub, live: LiveStats, geo: GeoIP) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.store = runtime.store
+        self.clock = runtime.clock
+        self.engine = runtime.engine
+        self.node_names: list[str] = runtime.node_names
+        self.hub = hub
+        self.live = live
+        self.geo = geo
+        self.ws_connections = 0
+        self.ws_messages = 0
+        self.ws_errors = 0
+        self.rest_requests = 0
+
+    def now_iso(self) -> str | None:
+        return iso_utc(self.clock())
+
+    async def nodes_payload(self) -> list[dict[str, Any]]:
+        """Every node with whether API data exists for it (now, or stored earlier)."""
+        stored = await self.store.read(nodes_with_api)
+        out = []
+        for node in self.runtime.nodes:
+            coordinator = self.runtime.coordinators.get(node.name)
+            live = coordinator is not None and coordinator.live
+            out.append(
+                {
+                    "name": node.name,
+                    "has_api": live or node.name in stored,
+                    "api_live": live,
+                    "api_url": coordinator.api_url if coordinator else node.api_url,
+                    "last_api_success": iso_utc(coordinator.last_success if coordinator else None),
+                    "remote_log": node.is_remote,
+                }
+            )
+        return out
+
+
+#: Where the application keeps its ApiContext.
+CTX_KEY: web.AppKey[ApiContext] = web.AppKey("ctx", ApiContext)
