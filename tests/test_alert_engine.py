@@ -18,8 +18,10 @@ from storj_monitor.services.bus import Bus
 from storj_monitor.settings import defaults
 from storj_monitor.store import alerts as q
 from storj_monitor.store.database import Store
+from storj_monitor.thresholds import thresholds_from
 
 S = defaults()
+TH = thresholds_from(S)
 
 
 class Env:
@@ -46,7 +48,7 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
 
 
 def usage(pct: float, node: str = "My-Node") -> list[AlertCondition]:
-    c = disk_usage_condition(node, {"used_percent": pct, "available_bytes": 70e9}, S)
+    c = disk_usage_condition(node, {"used_percent": pct, "available_bytes": 70e9}, TH)
     return [c] if c else []
 
 

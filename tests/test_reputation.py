@@ -15,8 +15,10 @@ from storj_monitor.analytics.reputation import (
 )
 from storj_monitor.model import SatelliteScore
 from storj_monitor.settings import defaults
+from storj_monitor.thresholds import thresholds_from
 
 S = defaults()
+TH = thresholds_from(S)
 
 
 def score(**kw: object) -> SatelliteScore:
@@ -75,17 +77,17 @@ def test_worst() -> None:
 
 
 def test_healthy_scores_raise_nothing() -> None:
-    assert score_conditions(score(), S) == []
+    assert score_conditions(score(), TH) == []
 
 
 def test_audit_warning_and_critical() -> None:
-    (warn,) = score_conditions(score(audit_score=97.5), S)
+    (warn,) = score_conditions(score(audit_score=97.5), TH)
     assert warn.severity == "warning" and warn.kind == "audit_score"
     assert warn.key == "audit_score:12EayRS2V1kEsWESU9QMRseFhdxYxKicsiFmxrsLZHeLUtdps3S"
     assert warn.title == "Low Audit Score on My-Node (us1.storj.io:7777)"
     assert "97.50%" in warn.message and "threshold: 98.0%" in warn.message
     assert warn.details["failed_audits_until_disqualification"] == 15
-    (crit,) = score_conditions(score(audit_score=96.2), S)
+    (crit,) = score_conditions(score(audit_score=96.2), TH)
     assert (
         crit.severity == "critical"
         and crit.title == "Critical Audit Score on My-Node (us1.storj.io:7777)"
@@ -95,7 +97,7 @@ def test_audit_warning_and_critical() -> None:
 
 def test_suspension_online_and_flags() -> None:
     conds = score_conditions(
-        score(suspension_score=70.0, online_score=60.0, suspended=True, disqualified=True), S
+        score(suspension_score=70.0, online_score=60.0, suspended=True, disqualified=True), TH
     )
     kinds = {c.kind: c.severity for c in conds}
     assert kinds == {
@@ -108,7 +110,7 @@ def test_suspension_online_and_flags() -> None:
 
 def test_thresholds_are_configurable() -> None:
     strict = S.replace(audit_score_warning=99.95, audit_score_critical=99.0)
-    (c,) = score_conditions(score(audit_score=99.9), strict)
+    (c,) = score_conditions(score(audit_score=99.9), thresholds_from(strict))
     assert c.severity == "warning"
 
 
@@ -120,7 +122,7 @@ def test_conditions_over_satellites() -> None:
                 satellite_id="1wFTAgs9DP5RSnCqKV1eLf6N9wtk4EAtmN5DpSxcs8EjT69tGE", audit_score=97.0
             ),
         ],
-        S,
+        TH,
     )
     assert [c.key for c in conds] == [
         "audit_score:1wFTAgs9DP5RSnCqKV1eLf6N9wtk4EAtmN5DpSxcs8EjT69tGE"

@@ -18,8 +18,10 @@ from storj_monitor.alerts.storage_rules import (
 )
 from storj_monitor.model import Event, LogRecord
 from storj_monitor.settings import defaults
+from storj_monitor.thresholds import thresholds_from
 
 S = defaults()
+TH = thresholds_from(S)
 
 
 def snap(used_percent: float, free: float) -> dict:
@@ -27,7 +29,7 @@ def snap(used_percent: float, free: float) -> dict:
 
 
 def test_seed_critical_example_exactly() -> None:
-    c = disk_usage_condition("My-Node", snap(96.5, 70_000_000_000), S)
+    c = disk_usage_condition("My-Node", snap(96.5, 70_000_000_000), TH)
     assert c is not None
     assert c.severity == "critical"
     assert c.title == "Critical Disk Usage on My-Node"
@@ -38,7 +40,7 @@ def test_seed_critical_example_exactly() -> None:
 
 
 def test_seed_warning_example() -> None:
-    c = disk_usage_condition("My-Node", snap(82.3, 354e9), S)
+    c = disk_usage_condition("My-Node", snap(82.3, 354e9), TH)
     assert c is not None and c.severity == "warning"
     assert c.title == "High Disk Usage on My-Node"
     assert c.message.startswith("Disk is 82.3% full (threshold: 80.0%). Free space: 354.00 GB.")
@@ -48,17 +50,19 @@ def test_seed_warning_example() -> None:
     ("pct", "severity"), [(80.0, None), (80.01, "warning"), (95.0, "warning"), (95.01, "critical")]
 )
 def test_usage_thresholds_are_strictly_greater(pct: float, severity: str | None) -> None:
-    c = disk_usage_condition("n", snap(pct, 1e9), S)
+    c = disk_usage_condition("n", snap(pct, 1e9), TH)
     assert (c.severity if c else None) == severity
 
 
 def test_usage_thresholds_are_configurable() -> None:
-    c = disk_usage_condition("n", snap(70.0, 1e9), S.replace(storage_warning_percent=60))
+    c = disk_usage_condition(
+        "n", snap(70.0, 1e9), thresholds_from(S.replace(storage_warning_percent=60))
+    )
     assert c is not None and "threshold: 60.0%" in c.message
 
 
 def test_unknown_percent_raises_nothing() -> None:
-    assert disk_usage_condition("n", {"used_percent": None, "available_bytes": 5}, S) is None
+    assert disk_usage_condition("n", {"used_percent": None, "available_bytes": 5}, TH) is None
 
 
 def forecast(days: float | None, status: str = "filling") -> dict:
@@ -80,7 +84,7 @@ def forecast(days: float | None, status: str = "filling") -> dict:
     ],
 )
 def test_forecast_rule(days: float, severity: str | None, title: str | None) -> None:
-    c = disk_forecast_condition("My-Node", forecast(days), S)
+    c = disk_forecast_condition("My-Node", forecast(days), TH)
     assert (c.severity if c else None) == severity
     if c:
         assert c.title == title
@@ -89,13 +93,13 @@ def test_forecast_rule(days: float, severity: str | None, title: str | None) -> 
 
 
 def test_forecast_rule_ignores_non_filling() -> None:
-    assert disk_forecast_condition("n", forecast(None, "not filling"), S) is None
-    assert disk_forecast_condition("n", forecast(3.0, "insufficient data"), S) is None
-    assert disk_forecast_condition("n", None, S) is None
+    assert disk_forecast_condition("n", forecast(None, "not filling"), TH) is None
+    assert disk_forecast_condition("n", forecast(3.0, "insufficient data"), TH) is None
+    assert disk_forecast_condition("n", None, TH) is None
 
 
 def test_storage_alerts_payload_is_the_seed_shape() -> None:
-    conds = storage_conditions("My-Node", snap(96.5, 70e9), forecast(5.0), S)
+    conds = storage_conditions("My-Node", snap(96.5, 70e9), forecast(5.0), TH)
     payload = storage_alerts_payload(conds)
     assert payload[0] == {
         "severity": "critical",

@@ -29,6 +29,7 @@ from typing import Any
 from storj_monitor.config_tables import NotifyRoute, in_quiet_hours
 from storj_monitor.model import SEVERITY_RANK, Alert
 from storj_monitor.services.bus import Bus
+from storj_monitor.settings import Settings
 from storj_monitor.store import alerts as q
 from storj_monitor.store.database import Store
 
@@ -120,7 +121,7 @@ class Notifier:
 
     def __init__(
         self,
-        settings: Any,
+        settings: Settings,
         store: Store,
         bus: Bus,
         *,

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from storj_monitor.settings import Settings
 
 Level = Literal["ok", "warning", "critical", "unknown"]
+Severity = Literal["warning", "critical"]
 Direction = Literal["above", "below"]
 
 #: Storj's own limits (percent): the satellites disqualify / suspend below these.
@@ -54,6 +55,14 @@ class Threshold:
 
     def limit(self, level: Level) -> float:
         return self.critical if level == "critical" else self.warning
+
+    def breach(self, value: float | None) -> tuple[Severity, float] | None:
+        """``(severity, the limit crossed)`` when ``value`` is past warning, else None: the
+        one shape every threshold rule starts from."""
+        level = self.level(value)
+        if level == "critical" or level == "warning":
+            return level, self.limit(level)
+        return None
 
 
 class ThresholdTable(Mapping[str, Threshold]):

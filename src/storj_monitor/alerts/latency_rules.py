@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from storj_monitor.model import CATEGORIES, CATEGORY_LABELS, AlertCondition
+from storj_monitor.thresholds import Threshold
 
 #: Alert kinds these rules own (the engine's reconcile scope).
 LATENCY_KINDS = frozenset({"latency"})
@@ -49,12 +50,11 @@ def latency_condition(
     p99 = stats.get("p99")
     if p99 is None or count < max(1, min_operations):
         return None
-    if p99 > critical_ms:
-        severity, threshold, word = "critical", critical_ms, "Critical"
-    elif p99 > warning_ms:
-        severity, threshold, word = "warning", warning_ms, "High"
-    else:
+    hit = Threshold("latency", "p99 latency", "ms", warning_ms, critical_ms, "above").breach(p99)
+    if hit is None:
         return None
+    severity, threshold = hit
+    word = "Critical" if severity == "critical" else "High"
     label = CATEGORY_LABELS.get(category, category.upper())
     message = (
         f"p99 latency over the last hour is {seconds_text(p99)} "
@@ -66,7 +66,7 @@ def latency_condition(
         node_name=node_name,
         kind="latency",
         key=f"latency:{category}",
-        severity=severity,  # type: ignore[arg-type]
+        severity=severity,
         title=f"{word} {label} Latency on {node_name}",
         message=message,
         details={

@@ -3,6 +3,8 @@
 They fire *before* the satellites act (disqualification below 96 % audit score, suspension
 below 60 % suspension or online score):
 
+Limits are the rows of the :class:`~storj_monitor.thresholds.ThresholdTable` of the same name:
+
 | score       | warning below (setting)          | critical below (setting)         |
 |-------------|----------------------------------|----------------------------------|
 | audit       | 98 (AUDIT_SCORE_WARNING)         | 96.5 (AUDIT_SCORE_CRITICAL)      |
@@ -18,25 +20,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from storj_monitor.analytics.reputation import audits_until_disqualification, classify
+from storj_monitor.analytics.reputation import audits_until_disqualification
 from storj_monitor.model import AlertCondition, SatelliteScore
+from storj_monitor.thresholds import ThresholdTable
 
 REPUTATION_KINDS = frozenset(
     {"audit_score", "suspension_score", "online_score", "disqualified", "suspended"}
 )
-
-_LABELS = {
-    "audit_score": ("Audit Score", "disqualifies below 96%"),
-    "suspension_score": ("Suspension Score", "suspends below 60%"),
-    "online_score": ("Online Score", "suspends below 60%"),
-}
 
 
 def _sat_label(score: SatelliteScore) -> str:
     return score.satellite_name or score.satellite_id[:12]
 
 
-def score_conditions(score: SatelliteScore, settings: Any) -> list[AlertCondition]:
+def score_conditions(score: SatelliteScore, thresholds: ThresholdTable) -> list[AlertCondition]:
     """Conditions of one satellite's scores and flags."""
     out: list[AlertCondition] = []
     node = score.node_name
@@ -65,30 +62,18 @@ def score_conditions(score: SatelliteScore, settings: Any) -> list[AlertConditio
                 details={"satellite_id": score.satellite_id},
             )
         )
-    limits = {
-        "audit_score": (
-            score.audit_score,
-            settings.audit_score_warning,
-            settings.audit_score_critical,
-        ),
-        "suspension_score": (
-            score.suspension_score,
-            settings.suspension_score_warning,
-            settings.suspension_score_critical,
-        ),
-        "online_score": (
-            score.online_score,
-            settings.online_score_warning,
-            settings.online_score_critical,
-        ),
-    }
-    for kind, (value, warning, critical) in limits.items():
-        status = classify(value, float(warning), float(critical))
-        if status not in ("warning", "critical") or value is None:
+    for kind in ("audit_score", "suspension_score", "online_score"):
+        value: float | None = getattr(score, kind)
+        t = thresholds[kind]
+        hit = t.breach(value)
+        if hit is None or value is None:
             continue
-        label, consequence = _LABELS[kind]
-        threshold = float(critical if status == "critical" else warning)
-        message = f"{label} on {sat} is {value:.2f}% (threshold: {threshold:.1f}%; the satellite {consequence})."
+        severity, threshold = hit
+        action = "disqualifies" if kind == "audit_score" else "suspends"
+        message = (
+            f"{t.label} on {sat} is {value:.2f}% (threshold: {threshold:.1f}%; the satellite "
+            f"{action} below {t.network_limit:g}%)."
+        )
         details: dict[str, Any] = {
             "satellite_id": score.satellite_id,
             "score": value,
@@ -98,14 +83,14 @@ def score_conditions(score: SatelliteScore, settings: Any) -> list[AlertConditio
             left = audits_until_disqualification(value)
             details["failed_audits_until_disqualification"] = left
             message += f" {left} more failed audit(s) would disqualify the node."
-        title_word = "Critical" if status == "critical" else "Low"
+        title_word = "Critical" if severity == "critical" else "Low"
         out.append(
             AlertCondition(
                 node_name=node,
                 kind=kind,
                 key=f"{kind}:{score.satellite_id}",
-                severity=status,
-                title=f"{title_word} {label} on {node} ({sat})",
+                severity=severity,
+                title=f"{title_word} {t.label} on {node} ({sat})",
                 message=message,
                 details=details,
             )
@@ -113,9 +98,11 @@ def score_conditions(score: SatelliteScore, settings: Any) -> list[AlertConditio
     return out
 
 
-def reputation_conditions(scores: Iterable[SatelliteScore], settings: Any) -> list[AlertCondition]:
+def reputation_conditions(
+    scores: Iterable[SatelliteScore], thresholds: ThresholdTable
+) -> list[AlertCondition]:
     """Conditions over every satellite of a node."""
     out: list[AlertCondition] = []
     for score in scores:
-        out.extend(score_conditions(score, settings))
+        out.extend(score_conditions(score, thresholds))
     return out

@@ -20,11 +20,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from storj_monitor.model import SEVERITY_RANK, Alert, AlertCondition
 from storj_monitor.services.bus import Bus
 from storj_monitor.services.periodic import PeriodicTask
+from storj_monitor.settings import Settings
 from storj_monitor.store import alerts as q
 from storj_monitor.store.database import Store
 
@@ -55,7 +55,7 @@ class AlertEngine:
 
     def __init__(
         self,
-        settings: Any,
+        settings: Settings,
         store: Store,
         bus: Bus,
         *,

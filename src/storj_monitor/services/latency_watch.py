@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from storj_monitor.alerts.latency_rules import LATENCY_KINDS, latency_conditions
 from storj_monitor.analytics.anomaly import SPIKE_KINDS, spike_conditions
 from storj_monitor.model import NodeSpec
+from storj_monitor.services.alert_engine import AlertEngine
 from storj_monitor.services.periodic import PeriodicTask
+from storj_monitor.settings import Settings
 from storj_monitor.store import latency_queries as lq
 from storj_monitor.store.database import Store
 from storj_monitor.store.rollup_queries import compact_rollups
@@ -42,9 +43,9 @@ class LatencyWatch:
 
     def __init__(
         self,
-        settings: Any,
+        settings: Settings,
         store: Store,
-        alert_engine: Any,
+        alert_engine: AlertEngine,
         nodes: Sequence[NodeSpec | str],
         *,
         clock: Callable[[], float],

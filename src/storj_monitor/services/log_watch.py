@@ -37,8 +37,10 @@ from storj_monitor.alerts.storage_rules import storage_conditions
 from storj_monitor.model import Event, LogRecord, SatelliteScore, StorageSnapshot
 from storj_monitor.services.alert_engine import AlertEngine
 from storj_monitor.services.bus import Bus
+from storj_monitor.settings import Settings
 from storj_monitor.store import snapshots as snaps
 from storj_monitor.store.database import Store
+from storj_monitor.thresholds import thresholds_from
 
 log = logging.getLogger("storj_monitor.log_watch")
 
@@ -106,7 +108,7 @@ class LogWatch:
 
     def __init__(
         self,
-        settings: Any,
+        settings: Settings,
         store: Store,
         bus: Bus,
         engine: AlertEngine,
@@ -115,6 +117,7 @@ class LogWatch:
         api_state: Callable[[str], str] | None = None,
     ) -> None:
         self.settings = settings
+        self.thresholds = thresholds_from(settings)
         self.store = store
         self.bus = bus
         self.engine = engine
@@ -256,7 +259,7 @@ class LogWatch:
         latest = self._log_scores.setdefault(score.node_name, {})
         latest[score.satellite_id] = score
         if not self.has_live_api(score.node_name):
-            conditions = reputation_conditions(latest.values(), self.settings)
+            conditions = reputation_conditions(latest.values(), self.thresholds)
             await self.engine.evaluate(
                 score.node_name, REPUTATION_KINDS, conditions, score.timestamp
             )
@@ -271,7 +274,7 @@ class LogWatch:
         forecast = await self.store.read(
             lambda c: snaps.node_forecast(c, node_name, timestamp, self.settings)
         )
-        conditions = storage_conditions(node_name, snapshot, forecast, self.settings)
+        conditions = storage_conditions(node_name, snapshot, forecast, self.thresholds)
         # Only the forecast: the log cannot say how full the disk is, so a percent-full alert
         # raised from the API earlier must stay as it is, not be resolved from here.
         await self.engine.evaluate(node_name, {"disk_forecast"}, conditions, timestamp)

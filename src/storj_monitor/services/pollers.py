@@ -48,6 +48,7 @@ from storj_monitor.services.poll_result import (
 from storj_monitor.settings import Settings
 from storj_monitor.store import snapshots as snaps
 from storj_monitor.store.database import Store
+from storj_monitor.thresholds import thresholds_from
 
 __all__ = ["NodeApiRecorder", "PollResult", "Pollers"]
 
@@ -77,6 +78,7 @@ class NodeApiRecorder:
         self.bus = bus
         self.engine = engine
         self.coordinator = coordinator
+        self.thresholds = thresholds_from(settings)
         self.result: PollResult | None = None
         self._recorded_at: float | None = None  # fetched_at of the data last written
         self._forecast_status: str | None = None
@@ -141,11 +143,11 @@ class NodeApiRecorder:
         forecast = await self.store.read(
             lambda conn: snaps.node_forecast(conn, node_name, now, settings)
         )
-        conditions = storage_conditions(node_name, snapshot, forecast, settings)
+        conditions = storage_conditions(node_name, snapshot, forecast, self.thresholds)
         if self.engine is not None:
             await self.engine.evaluate(node_name, STORAGE_KINDS, conditions, now)
             await self.engine.evaluate(
-                node_name, REPUTATION_KINDS, reputation_conditions(scores, settings), now
+                node_name, REPUTATION_KINDS, reputation_conditions(scores, self.thresholds), now
             )
             await self.engine.evaluate(node_name, API_KINDS, [], now)
         self._log_forecast(forecast)
