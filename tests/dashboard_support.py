@@ -91,9 +91,10 @@ class BackgroundMonitor:
     """A Monitor on a fixed 127.0.0.1 port, on its own loop thread; ``start``/``stop`` may be
     called again (a restart keeps the same port and database)."""
 
-    def __init__(self, tmp_path: Path, *, token: str = "") -> None:
+    def __init__(self, tmp_path: Path, *, token: str = "", **overrides: Any) -> None:
         self.tmp_path = tmp_path
         self.token = token
+        self.overrides = overrides  # further settings (e.g. thresholds)
         self.port = free_port()
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(
@@ -123,6 +124,7 @@ class BackgroundMonitor:
             node_api_poll_interval=0.5,
             node_api_timeout=1.0,
             node_api_retries=0,
+            **self.overrides,
         )
 
     async def _start(self) -> None:

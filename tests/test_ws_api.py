@@ -35,6 +35,20 @@ async def test_init_live_stats_and_set_view(tmp_path: Path) -> None:
         assert init["settings"]["latency_warning_ms"] == 5000
         assert init["settings"]["storage_warning_percent"] == 80
         assert "get_traffic_stats" in init["requests"]
+        assert init["thresholds"]["disk_usage"] == {
+            "name": "disk_usage",
+            "label": "Disk used",
+            "unit": "%",
+            "warning": 80.0,
+            "critical": 95.0,
+            "direction": "above",
+            "network_limit": None,
+        }
+        assert init["thresholds"]["audit_score"]["network_limit"] == 96.0
+        assert set(init["thresholds"]) == {
+            "disk_usage", "disk_forecast", "latency", "audit_score", "suspension_score",
+            "online_score",
+        }  # fmt: skip
         first = await conv.next()
         assert first["type"] == "stats_update" and first["full"] is True
         assert first["view"] == ["Aggregate"] and first["nodes"] == ["A", "B"]

@@ -3,6 +3,7 @@
 // each other.
 
 import { withToken } from "./ws.js";
+import { levelOf, TONES } from "./format.js";
 
 export const AGGREGATE = "Aggregate";
 const VIEW_KEY = "storj_monitor.view";
@@ -15,12 +16,18 @@ export class App {
     this.viewListeners = new Set();
     this.nodesListeners = new Set();
     this.ready = false; // true once `init` arrived on the current connection
+    this.thresholds = {}; // init.thresholds: {name: {warning, critical, direction, unit, ...}}
     this.seq = 0;
     this.pending = new Map(); // request id -> request type, to route errors to the card
     ws.on("error", (msg) => {
       const type = this.pending.get(msg.id);
       if (type) ws.dispatch(`error:${type}`, msg);
     });
+  }
+
+  /** The CSS tone ("", "warn", "bad") of `value` on the threshold table row `name`. */
+  tone(name, value) {
+    return TONES[levelOf(this.thresholds[name], value)];
   }
 
   /** The node names the current view covers. */

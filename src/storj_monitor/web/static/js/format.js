@@ -10,6 +10,24 @@ const SATELLITE_NAMES = {
 
 export const DASH = "—";
 
+/**
+ * The level of `value` against one row of the server's threshold table (`init.thresholds`):
+ * "critical" / "warning" past the limits (strictly, as the alert rules compare), "ok", or
+ * "unknown". Mirrors thresholds.Threshold.level in Python.
+ */
+export function levelOf(threshold, value) {
+  if (!threshold || !isNum(value)) return "unknown";
+  if (threshold.direction === "below") {
+    if (value < threshold.critical) return "critical";
+    return value < threshold.warning ? "warning" : "ok";
+  }
+  if (value > threshold.critical) return "critical";
+  return value > threshold.warning ? "warning" : "ok";
+}
+
+/** CSS tone of a level: "" (ok or unknown), "warn", "bad". */
+export const TONES = { ok: "", unknown: "", warning: "warn", critical: "bad" };
+
 export function isNum(v) {
   return typeof v === "number" && Number.isFinite(v);
 }

@@ -105,6 +105,7 @@ function parseNodes(msg) {
 }
 
 ws.on("init", (msg) => {
+  if (msg.thresholds && typeof msg.thresholds === "object") app.thresholds = msg.thresholds;
   app.setNodes(parseNodes(msg));
   app.ready = true;
   setText("footer-info", msg.version ? `v${msg.version}` : "");

@@ -163,8 +163,8 @@ export class LatencyCard {
         label,
         { text: compact(n), value: n },
         { text: ms(s.p50), class: "", value: s.p50 },
-        { text: ms(s.p95), class: s.p95 >= 5000 ? "warn" : "", value: s.p95 },
-        { text: ms(s.p99), class: s.p99 >= 10000 ? "bad" : s.p99 >= 5000 ? "warn" : "", value: s.p99 },
+        { text: ms(s.p95), class: this.app.tone("latency", s.p95) && "warn", value: s.p95 },
+        { text: ms(s.p99), class: this.app.tone("latency", s.p99), value: s.p99 },
         { text: ms(s.max), value: s.max },
       ];
     });
@@ -197,7 +197,7 @@ export class LatencyCard {
       slow.slice(0, 10).map((op) => [
         clock(op.timestamp),
         op.action,
-        { text: ms(op.duration_ms), class: op.duration_ms >= 10000 ? "bad" : "warn" },
+        { text: ms(op.duration_ms), class: this.app.tone("latency", op.duration_ms) || "warn" },
         { text: op.status, class: op.status === "success" ? "" : "bad" },
         satelliteName(op.satellite_id),
         { text: shortId(op.piece_id, 12), class: "mono", title: op.piece_id || "" },

@@ -113,7 +113,7 @@ export class StorageCard {
     const used = isNum(total) && isNum(free) ? Math.max(total - free - trash, 0) : d.used_bytes;
     const share = (v) => (isNum(total) && total > 0 && isNum(v) ? (v / total) * 100 : 0);
     const usedPct = isNum(d.used_percent) ? d.used_percent : share(used);
-    const tone = usedPct >= 95 ? "bad" : usedPct >= 80 ? "warn" : "";
+    const tone = this.app.tone("disk_usage", usedPct);
     const status = d.forecast_status;
     let daysText = "—";
     let daysSub = "";
@@ -123,7 +123,7 @@ export class StorageCard {
       const lo = d.days_until_full_low;
       const hi = d.days_until_full_high;
       daysSub = isNum(lo) ? `range ${days(lo)} – ${isNum(hi) ? days(hi) : "never"}` : "";
-      daysTone = d.days_until_full < 7 ? "bad" : d.days_until_full < 30 ? "warn" : "";
+      daysTone = this.app.tone("disk_forecast", d.days_until_full);
     } else if (status === "not filling") {
       daysText = "not filling";
       daysSub = "usage is flat or shrinking";
@@ -136,7 +136,7 @@ export class StorageCard {
         d.stale ? h("span", { class: "pill warn" }, `stale since ${dateTime(d.timestamp)}`) : null,
         d.source === "log" ? h("span", { class: "pill" }, "from log (no API)") : null) : null,
       h("div", {
-        class: "gauge",
+        class: ["gauge", tone],
         role: "img",
         "aria-label": `used ${pct(share(used))}, trash ${pct(share(trash))}, free ${pct(share(free))}`,
         dataset: { testid: "storage-gauge" },
