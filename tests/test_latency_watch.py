@@ -82,9 +82,12 @@ async def test_no_data_no_alerts(env: Env) -> None:
 
 async def test_high_p99_warns_then_escalates_then_resolves(env: Env) -> None:
     await env.ingest(events(600, NOW - HOUR + 60, NOW, 3500.0))  # p99 ~ 7 s
+    await env.watch.run_once(NOW - 300)  # above, but not yet for LATENCY_ALERT_MIN_SECONDS
+    assert env.open_alerts() == {} and env.rows() == []
     await env.watch.run_once()
     assert env.open_alerts() == {"latency:get": "warning"}
     alert = env.engine.open_alerts("My-Node")[0]
+    assert alert.first_seen == NOW - 300  # the alert started when the condition did
     assert alert.title == "High GET Latency on My-Node"
     assert "across 600 operations" in alert.message
 

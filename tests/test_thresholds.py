@@ -38,6 +38,24 @@ def test_breach_gives_severity_and_the_limit_crossed() -> None:
     assert TH["audit_score"].breach(99.0) is None
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "holds"),
+    [
+        ("disk_usage", 69.5, True),  # warning 70, band 1 pp
+        ("disk_usage", 69.0, False),
+        ("disk_usage", 71.0, False),  # past the threshold: a breach, not a hold
+        ("latency", 4600.0, True),  # warning 5000, band 500 ms
+        ("latency", 4500.0, False),
+        ("audit_score", 98.1, True),  # warning below 98, band 0.2
+        ("audit_score", 98.2, False),
+        ("disk_forecast", 31.0, True),  # warning below 30 days, band 2
+        ("online_score", None, False),
+    ],
+)
+def test_hysteresis_band(name: str, value: float | None, holds: bool) -> None:
+    assert TH[name].holds(value) is holds
+
+
 def test_payload_is_the_table() -> None:
     payload = TH.payload()
     assert list(payload) == [
@@ -54,4 +72,5 @@ def test_payload_is_the_table() -> None:
         "critical": 10000.0,
         "direction": "above",
         "network_limit": None,
+        "hysteresis": 500.0,
     }

@@ -43,6 +43,7 @@ async def test_init_live_stats_and_set_view(tmp_path: Path) -> None:
             "critical": 95.0,
             "direction": "above",
             "network_limit": None,
+            "hysteresis": 1.0,
         }
         assert init["thresholds"]["audit_score"]["network_limit"] == 96.0
         assert set(init["thresholds"]) == {

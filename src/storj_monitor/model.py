@@ -196,3 +196,11 @@ class AlertCondition:
     title: str
     message: str
     details: dict[str, Any] = field(default_factory=dict)
+    #: True when the value is back inside the threshold but within its hysteresis band: it
+    #: keeps an open (or pending) alert of the same key alive and never opens one.
+    hold: bool = False
+
+    @classmethod
+    def holding(cls, node_name: str, kind: str, key: str) -> AlertCondition:
+        """The condition of a value inside the hysteresis band (see ``hold``)."""
+        return cls(node_name, kind, key, "warning", "", "", hold=True)

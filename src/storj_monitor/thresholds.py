@@ -40,6 +40,9 @@ class Threshold:
     critical: float
     direction: Direction
     network_limit: float | None = None
+    #: How far back past ``warning`` the value must go before an open alert resolves (same
+    #: unit): a value hovering at the threshold keeps one alert instead of one per flap.
+    hysteresis: float = 0.0
 
     def level(self, value: float | None) -> Level:
         """``critical``/``warning`` past the limits (strictly), ``ok``, or ``unknown``."""
@@ -63,6 +66,14 @@ class Threshold:
         if level == "critical" or level == "warning":
             return level, self.limit(level)
         return None
+
+    def holds(self, value: float | None) -> bool:
+        """Not past ``warning``, but within the hysteresis band next to it."""
+        if value is None or self.hysteresis <= 0 or self.breach(value) is not None:
+            return False
+        if self.direction == "above":
+            return value > self.warning - self.hysteresis
+        return value < self.warning + self.hysteresis
 
 
 class ThresholdTable(Mapping[str, Threshold]):
@@ -88,21 +99,26 @@ class ThresholdTable(Mapping[str, Threshold]):
 
 def thresholds_from(settings: Settings) -> ThresholdTable:
     s = settings
+    score_band = float(s.score_hysteresis_percent)
     return ThresholdTable(
         [
             Threshold("disk_usage", "Disk used", "%", float(s.storage_warning_percent),
-                      float(s.storage_critical_percent), "above"),
+                      float(s.storage_critical_percent), "above", None,
+                      float(s.storage_hysteresis_percent)),
             Threshold("disk_forecast", "Days until full", "days",
                       float(s.storage_forecast_warning_days),
-                      float(s.storage_forecast_critical_days), "below"),
+                      float(s.storage_forecast_critical_days), "below", None,
+                      float(s.storage_forecast_hysteresis_days)),
             Threshold("latency", "p99 latency", "ms", float(s.latency_warning_ms),
-                      float(s.latency_critical_ms), "above"),
+                      float(s.latency_critical_ms), "above", None,
+                      float(s.latency_hysteresis_ms)),
             Threshold("audit_score", "Audit Score", "%", float(s.audit_score_warning),
-                      float(s.audit_score_critical), "below", AUDIT_DQ_PERCENT),
+                      float(s.audit_score_critical), "below", AUDIT_DQ_PERCENT, score_band),
             Threshold("suspension_score", "Suspension Score", "%",
                       float(s.suspension_score_warning), float(s.suspension_score_critical),
-                      "below", SUSPENSION_PERCENT),
+                      "below", SUSPENSION_PERCENT, score_band),
             Threshold("online_score", "Online Score", "%", float(s.online_score_warning),
-                      float(s.online_score_critical), "below", ONLINE_SUSPENSION_PERCENT),
+                      float(s.online_score_critical), "below", ONLINE_SUSPENSION_PERCENT,
+                      score_band),
         ]
     )  # fmt: skip

@@ -43,16 +43,22 @@ def latency_condition(
     warning_ms: float,
     critical_ms: float,
     min_operations: int = MIN_OPERATIONS,
+    hysteresis_ms: float = 0.0,
 ) -> AlertCondition | None:
     """The rule for one category's last-hour statistics (``analytics.latency`` shape:
-    ``count``, ``p99`` ms); None when fine or when too few operations were measured."""
+    ``count``, ``p99`` ms); None when fine or when too few operations were measured; a
+    ``hold`` condition when p99 is within ``hysteresis_ms`` below the warning threshold."""
     count = int(stats.get("count") or 0)
     p99 = stats.get("p99")
     if p99 is None or count < max(1, min_operations):
         return None
-    hit = Threshold("latency", "p99 latency", "ms", warning_ms, critical_ms, "above").breach(p99)
+    t = Threshold(
+        "latency", "p99 latency", "ms", warning_ms, critical_ms, "above", None, hysteresis_ms
+    )
+    hit = t.breach(p99)
     if hit is None:
-        return None
+        held = t.holds(p99)
+        return AlertCondition.holding(node_name, "latency", f"latency:{category}") if held else None
     severity, threshold = hit
     word = "Critical" if severity == "critical" else "High"
     label = CATEGORY_LABELS.get(category, category.upper())
@@ -88,6 +94,7 @@ def latency_conditions(
     warning_ms: float,
     critical_ms: float,
     min_operations: int = MIN_OPERATIONS,
+    hysteresis_ms: float = 0.0,
 ) -> list[AlertCondition]:
     """Every category's condition from one node's last-hour ``statistics``."""
     out = []
@@ -102,6 +109,7 @@ def latency_conditions(
             warning_ms=warning_ms,
             critical_ms=critical_ms,
             min_operations=min_operations,
+            hysteresis_ms=hysteresis_ms,
         )
         if cond is not None:
             out.append(cond)

@@ -67,6 +67,8 @@ def score_conditions(score: SatelliteScore, thresholds: ThresholdTable) -> list[
         t = thresholds[kind]
         hit = t.breach(value)
         if hit is None or value is None:
+            if t.holds(value):
+                out.append(AlertCondition.holding(node, kind, f"{kind}:{score.satellite_id}"))
             continue
         severity, threshold = hit
         action = "disqualifies" if kind == "audit_score" else "suspends"

@@ -118,16 +118,31 @@ def storage_conditions(
     forecast: Mapping[str, Any] | None,
     thresholds: ThresholdTable,
 ) -> list[AlertCondition]:
-    """Every storage condition true now: usage first, then forecast (seed order)."""
+    """Every storage condition true now: usage first, then forecast (seed order); a value
+    inside a threshold's hysteresis band adds a ``hold`` condition instead."""
+    out: list[AlertCondition] = []
     usage = disk_usage_condition(node_name, snapshot, thresholds) if snapshot is not None else None
+    if usage is not None:
+        out.append(usage)
+    elif snapshot is not None and thresholds["disk_usage"].holds(_get(snapshot, "used_percent")):
+        out.append(AlertCondition.holding(node_name, "disk_usage", "disk_usage"))
     fc = disk_forecast_condition(node_name, forecast, thresholds)
-    return [c for c in (usage, fc) if c is not None]
+    if fc is not None:
+        out.append(fc)
+    elif (
+        forecast
+        and forecast.get("status") == "filling"
+        and thresholds["disk_forecast"].holds(forecast.get("days_until_full"))
+    ):
+        out.append(AlertCondition.holding(node_name, "disk_forecast", "disk_forecast"))
+    return out
 
 
 def storage_alerts_payload(conditions: list[AlertCondition]) -> list[dict[str, str]]:
-    """The seed's ``storage_alerts`` list: ``[{"severity", "title", "message"}]``."""
+    """The seed's ``storage_alerts`` list: ``[{"severity", "title", "message"}]`` (conditions
+    past their threshold; a value inside the hysteresis band is not one)."""
     return [
         {"severity": c.severity, "title": c.title, "message": c.message}
         for c in conditions
-        if c.kind in STORAGE_KINDS
+        if c.kind in STORAGE_KINDS and not c.hold
     ]

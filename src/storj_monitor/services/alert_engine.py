@@ -4,6 +4,14 @@
   is in ``scope``, a condition with the same ``key`` keeps its alert open (updating severity,
   title, message and ``last_seen``), a new key opens a new alert, and an open alert whose key is
   no longer reported is resolved. The same condition therefore never re-fires every poll.
+- Minimum duration: a new key opens only once it has been reported at every evaluation for
+  ``min_duration[kind]`` seconds (LATENCY_ALERT_MIN_SECONDS, STORAGE_ALERT_MIN_SECONDS,
+  SCORE_ALERT_MIN_SECONDS; other kinds — disqualified, suspended, offline — at once). Until
+  then it is *pending* (memory only; ``first_seen`` of the alert is when it started).
+- Hysteresis: a ``hold`` condition (the value is back inside its threshold but within the
+  threshold's hysteresis band, see :mod:`storj_monitor.thresholds`) keeps an open or pending
+  alert as it is and opens nothing; only a value past the band resolves. A p99 hovering at its
+  threshold therefore gives one alert and one notification, not one per flap.
 - ``fire(condition, now, auto_resolve_after=...)`` is for one-shot facts (a failed audit seen in
   the log): it opens the alert or refreshes the open one, which resolves itself once
   ``auto_resolve_after`` seconds pass without a new occurrence.
@@ -50,6 +58,20 @@ def log_alert(alert: Alert, change: str) -> None:
     )
 
 
+def min_durations(settings: Settings) -> dict[str, float]:
+    """Seconds a condition must persist before its alert opens, by kind (0 when absent)."""
+    storage = float(settings.storage_alert_min_seconds)
+    scores = float(settings.score_alert_min_seconds)
+    return {
+        "latency": float(settings.latency_alert_min_seconds),
+        "disk_usage": storage,
+        "disk_forecast": storage,
+        "audit_score": scores,
+        "suspension_score": scores,
+        "online_score": scores,
+    }
+
+
 class AlertEngine:
     """Owns open alerts. ``clock`` gives UTC unix seconds (housekeeping only)."""
 
@@ -68,6 +90,9 @@ class AlertEngine:
         self.clock = clock
         self.housekeeping_interval = housekeeping_interval
         self._open: dict[tuple[str, str], Alert] = {}
+        #: (node, key) -> (kind, when a not-yet-open condition was first reported, UTC unix s).
+        self._pending: dict[tuple[str, str], tuple[str, float]] = {}
+        self.min_duration: dict[str, float] = min_durations(settings)
         self._lock = asyncio.Lock()
         self._housekeeping = PeriodicTask(
             "alert housekeeping", housekeeping_interval, self._expire_now, delay_first=True
@@ -120,7 +145,20 @@ class AlertEngine:
                     continue
                 wanted[cond.key] = cond  # last one wins for a duplicated key
             for cond in wanted.values():
-                await self._open_or_update(cond, now, None)
+                at = (node_name, cond.key)
+                if at in self._open:
+                    if not cond.hold:
+                        await self._open_or_update(cond, now, None)
+                    continue
+                if cond.hold:  # keeps a pending condition pending, opens nothing
+                    continue
+                since = self._pending.setdefault(at, (cond.kind, now))[1]
+                if now - since >= self.min_duration.get(cond.kind, 0.0):
+                    del self._pending[at]
+                    await self._open_or_update(cond, now, None, first_seen=since)
+            for at, (kind, _) in list(self._pending.items()):
+                if at[0] == node_name and kind in kinds and at[1] not in wanted:
+                    del self._pending[at]  # a blip shorter than the minimum duration
             for (node, key), alert in list(self._open.items()):
                 if node == node_name and alert.kind in kinds and key not in wanted:
                     await self._resolve(alert, now)
@@ -179,6 +217,7 @@ class AlertEngine:
         auto_resolve_after: float | None,
         *,
         count: bool = False,
+        first_seen: float | None = None,
     ) -> Alert:
         key = (cond.node_name, cond.key)
         alert = self._open.get(key)
@@ -195,7 +234,7 @@ class AlertEngine:
                 severity=cond.severity,
                 title=cond.title,
                 message=cond.message,
-                first_seen=now,
+                first_seen=now if first_seen is None else first_seen,
                 last_seen=now,
                 details=details,
             )

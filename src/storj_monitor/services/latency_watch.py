@@ -89,6 +89,7 @@ class LatencyWatch:
             hour["statistics"],
             warning_ms=float(s.latency_warning_ms),
             critical_ms=float(s.latency_critical_ms),
+            hysteresis_ms=float(s.latency_hysteresis_ms),
         )
         await self.alert_engine.evaluate(node, LATENCY_KINDS, conditions, now)
 
