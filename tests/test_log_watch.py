@@ -17,6 +17,17 @@ from storj_monitor.settings import defaults
 from storj_monitor.store import alerts as qa
 from storj_monitor.store import snapshots as qs
 from storj_monitor.store.database import Store
+from storj_monitor.thresholds import thresholds_from
+from storj_monitor.web.presentation import reputation_payload, reputation_stale_after
+
+
+def reputation(read, names: list[str], now: float, settings) -> list[dict]:  # type: ignore[no-untyped-def]
+    """The ``reputation_data`` payload: the store's rows shaped by web/presentation.py."""
+    rows = read(lambda c: qs.reputation_rows(c, names))
+    return reputation_payload(
+        rows, thresholds_from(settings), now, stale_after=reputation_stale_after(settings)
+    )
+
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 SAT = "121RTSDpyNZVcEU84Ticf2L1ntiuUimbWgfATz21tuvgk3vzoA6"
@@ -95,7 +106,7 @@ async def test_ping_failed_warning(env: Env) -> None:
 async def test_reputation_records_write_history_and_alert(env: Env) -> None:
     env.bus.publish("records", "My-Node", [rep_record(T0, 0.97)])
     await env.watch.drain()
-    (row,) = env.store.read_sync(lambda c: qs.get_reputation_data(c, ["My-Node"], T0, env.settings))
+    (row,) = reputation(env.store.read_sync, ["My-Node"], T0, env.settings)
     assert row["audit_score"] == 97.0 and row["source"] == "log" and row["total_audits"] == 3298
     assert row["failed_audits_until_disqualification"] == 10
     (alert,) = env.active()

@@ -22,6 +22,17 @@ from storj_monitor.settings import defaults
 from storj_monitor.store import alerts as qa
 from storj_monitor.store import snapshots as qs
 from storj_monitor.store.database import Store
+from storj_monitor.thresholds import thresholds_from
+from storj_monitor.web.presentation import reputation_payload, reputation_stale_after
+
+
+def reputation(read, names: list[str], now: float, settings) -> list[dict]:  # type: ignore[no-untyped-def]
+    """The ``reputation_data`` payload: the store's rows shaped by web/presentation.py."""
+    rows = read(lambda c: qs.reputation_rows(c, names))
+    return reputation_payload(
+        rows, thresholds_from(settings), now, stale_after=reputation_stale_after(settings)
+    )
+
 
 US1 = "12EayRS2V1kEsWESU9QMRseFhdxYxKicsiFmxrsLZHeLUtdps3S"
 SALT = "1wFTAgs9DP5RSnCqKV1eLf6N9wtk4EAtmN5DpSxcs8EjT69tGE"
@@ -117,7 +128,7 @@ async def test_poll_writes_every_table(env: Env) -> None:
         "available_percent": 39.0,
         "source": "api",
     }
-    rep = env.q(lambda c: qs.get_reputation_data(c, ["My-Node"], env.now, env.settings))
+    rep = reputation(env.q, ["My-Node"], env.now, env.settings)
     assert len(rep) == 4
     us1 = next(x for x in rep if x["satellite_id"] == US1)
     assert us1["audit_score"] == 100.0 and us1["online_score"] == pytest.approx(99.87)
@@ -213,7 +224,7 @@ async def test_low_audit_and_suspended_alerts(env: Env) -> None:
         ("suspended", "critical"),
         ("suspension_score", "critical"),
     }
-    rep = env.q(lambda c: qs.get_reputation_data(c, ["My-Node"], env.now, env.settings))
+    rep = reputation(env.q, ["My-Node"], env.now, env.settings)
     us1 = next(x for x in rep if x["satellite_id"] == US1)
     assert us1["failed_audits_until_disqualification"] == 2 and us1["audit_status"] == "critical"
     env.api.state.satellites[US1].audit = 1.0

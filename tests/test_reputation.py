@@ -11,11 +11,11 @@ from storj_monitor.analytics.reputation import (
     audits_until_disqualification,
     classify,
     score_after_failures,
-    worst,
-)
+    )
 from storj_monitor.model import SatelliteScore
 from storj_monitor.settings import defaults
 from storj_monitor.thresholds import thresholds_from
+from storj_monitor.web.presentation import worst
 
 S = defaults()
 TH = thresholds_from(S)

@@ -11,6 +11,17 @@ from storj_monitor.model import SatelliteScore, StorageSnapshot
 from storj_monitor.settings import defaults
 from storj_monitor.store import snapshots as qs
 from storj_monitor.store.database import Store
+from storj_monitor.thresholds import thresholds_from
+from storj_monitor.web.presentation import reputation_payload, reputation_stale_after
+
+
+def reputation(read, names: list[str], now: float, settings) -> list[dict]:  # type: ignore[no-untyped-def]
+    """The ``reputation_data`` payload: the store's rows shaped by web/presentation.py."""
+    rows = read(lambda c: qs.reputation_rows(c, names))
+    return reputation_payload(
+        rows, thresholds_from(settings), now, stale_after=reputation_stale_after(settings)
+    )
+
 
 T0 = 1_736_000_000.0  # 2025-01-04T14:13:20Z
 DAY = 86400.0
@@ -81,7 +92,7 @@ def test_reputation_data_latest_per_satellite(store: Store) -> None:
             c, [score(T0 + 300, "a", 99.0), score(T0 + 300, "b", 95.0, disqualified=True)]
         )
     )
-    rows = store.read_sync(lambda c: qs.get_reputation_data(c, ["My-Node"], T0 + 600, S))
+    rows = reputation(store.read_sync, ["My-Node"], T0 + 600, S)
     by = {r["satellite_id"]: r for r in rows}
     assert (
         by["a"]["audit_score"] == 99.0
@@ -142,9 +153,10 @@ def test_forecast_cache_follows_new_rows(store: Store) -> None:
             lambda c, i=i: qs.insert_storage_snapshot(c, snap(T0 + i * 3600, int(1e12 + i * 1e9)))
         )
     now = T0 + 23 * 3600
-    first = store.read_sync(lambda c: qs.node_forecast(c, "My-Node", now, S))
-    again = store.read_sync(lambda c: qs.node_forecast(c, "My-Node", now, S))
-    assert again == first and again is not first
+    cache = qs.ForecastCache()
+    first = store.read_sync(lambda c: qs.node_forecast(c, "My-Node", now, S, cache))
+    again = store.read_sync(lambda c: qs.node_forecast(c, "My-Node", now, S, cache))
+    assert again == first and again is not first and len(cache._items) == 1
     store.write_sync(lambda c: qs.insert_storage_snapshot(c, snap(now + 3600, int(1.5e12))))
-    moved = store.read_sync(lambda c: qs.node_forecast(c, "My-Node", now + 3600, S))
+    moved = store.read_sync(lambda c: qs.node_forecast(c, "My-Node", now + 3600, S, cache))
     assert moved["data_points"] == 25 and moved["free_bytes"] == 5e11

@@ -1,4 +1,4 @@
-"""Reputation arithmetic (pure): how many failed audits a node can still survive, and colours.
+"""Reputation arithmetic (pure): how many failed audits a node can still survive.
 
 The satellite keeps a beta reputation per node with forgetting factor λ = 0.999: after each
 audit ``α ← λα + w(1+v)/2``, ``β ← λβ + w(1−v)/2`` (v = +1 success, −1 failure, w = 1) and the
@@ -18,17 +18,12 @@ from storj_monitor.thresholds import (  # noqa: F401 (the satellites' limits, de
     AUDIT_DQ_PERCENT,
     ONLINE_SUSPENSION_PERCENT,
     SUSPENSION_PERCENT,
+    Threshold,
 )
 
 AUDIT_LAMBDA = 0.999
 
 Status = Literal["ok", "warning", "critical", "unknown"]
-STATUS_COLORS: dict[str, str] = {
-    "ok": "#2e7d32",
-    "warning": "#f9a825",
-    "critical": "#c62828",
-    "unknown": "#9e9e9e",
-}
 
 
 def score_after_failures(score_percent: float, failures: int, lam: float = AUDIT_LAMBDA) -> float:
@@ -62,17 +57,6 @@ def audits_until_disqualification(
 
 
 def classify(score_percent: float | None, warning: float, critical: float) -> Status:
-    """``critical`` below ``critical``, ``warning`` below ``warning``, else ``ok``."""
-    if score_percent is None or math.isnan(score_percent):
-        return "unknown"
-    if score_percent < critical:
-        return "critical"
-    if score_percent < warning:
-        return "warning"
-    return "ok"
-
-
-def worst(statuses: list[Status]) -> Status:
-    """The most severe of several statuses (unknown only when all are unknown)."""
-    order = {"critical": 3, "warning": 2, "ok": 1, "unknown": 0}
-    return max(statuses, key=lambda s: order[s], default="unknown")
+    """``critical`` below ``critical``, ``warning`` below ``warning``, else ``ok`` (the
+    threshold table's comparison, :meth:`storj_monitor.thresholds.Threshold.level`)."""
+    return Threshold("score", "score", "%", warning, critical, "below").level(score_percent)

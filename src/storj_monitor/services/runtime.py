@@ -9,7 +9,7 @@ metric, and nothing looks services up by ``hasattr``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from storj_monitor.model import NodeSpec
 from storj_monitor.services.alert_engine import AlertEngine
@@ -18,6 +18,7 @@ from storj_monitor.services.coordinator import ApiState, NodeCoordinator
 from storj_monitor.services.ingest import NodeIngest
 from storj_monitor.settings import Settings
 from storj_monitor.store.database import Store
+from storj_monitor.store.snapshots import ForecastCache
 from storj_monitor.thresholds import ThresholdTable
 
 
@@ -34,6 +35,7 @@ class Runtime:
     ingests: Mapping[str, NodeIngest]
     thresholds: ThresholdTable
     clock: Callable[[], float]
+    forecasts: ForecastCache = field(default_factory=ForecastCache)
 
     @property
     def node_names(self) -> list[str]:

@@ -1,8 +1,9 @@
 """Storage snapshots, per-satellite storage, reputation history, payouts and node info.
 
-Writes are plain ``fn(conn, ...)`` run on the Store's writer; reads build the JSON payloads
-of ``get_storage_data`` / ``get_storage_history`` (seed 2.2) and ``get_reputation_data``.
-In payloads times are ISO 8601 with ``Z``; sizes bytes; scores percent.
+Writes are plain ``fn(conn, ...)`` run on the Store's writer; reads return data: the
+snapshots and forecasts of ``get_storage_data`` / ``get_storage_history`` (seed 2.2, times ISO
+8601 with ``Z``, sizes bytes) and the latest reputation rows (``reputation_rows``). Status
+words and colours are decided in ``web/presentation.py``, not here.
 """
 
 from __future__ import annotations
@@ -13,15 +14,9 @@ from collections import OrderedDict
 from typing import Any
 
 from storj_monitor.analytics.capacity import DAY, forecast_days_until_full
-from storj_monitor.analytics.reputation import (
-    AUDIT_DQ_PERCENT,
-    STATUS_COLORS,
-    audits_until_disqualification,
-    classify,
-    worst,
-)
 from storj_monitor.model import SatelliteScore, StorageSnapshot
-from storj_monitor.store.alerts import iso
+from storj_monitor.model import iso_utc as iso
+from storj_monitor.settings import Settings
 
 _SNAP_COLS = (
     "timestamp, node_name, total_bytes, used_bytes, available_bytes, trash_bytes, "
@@ -149,7 +144,7 @@ def snapshot_payload(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def stale_after(source: str, settings: Any) -> float:
+def stale_after(source: str, settings: Settings) -> float:
     """Seconds after which a snapshot of this source counts as stale."""
     if source == "log":
         return 3 * max(
@@ -173,47 +168,72 @@ def _forecast_fields(forecast: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-#: Forecasts by (database file, node, window, rows, first and last time): snapshot rows are
-#: only ever appended, so the same key means the same rows and the same answer. Saves the
-#: ~20 ms Theil–Sen fit when many pages ask between two polls.
-_FORECAST_CACHE: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
-_FORECAST_CACHE_SIZE = 256
-_FORECAST_LOCK = threading.Lock()
+class ForecastCache:
+    """Forecasts by (database file, node, window, rows, first and last time): snapshot rows are
+    only ever appended, so the same key means the same rows and the same answer. Saves the
+    ~20 ms Theil–Sen fit when many pages ask between two polls. One instance per monitor
+    (``Runtime.forecasts``), passed to the reads that may use it; thread-safe (reads run on
+    the store's reader threads)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> dict[str, Any] | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is None:
+                return None
+            self._items.move_to_end(key)
+            return dict(found)
+
+    def put(self, key: tuple[Any, ...], forecast: dict[str, Any]) -> None:
+        with self._lock:
+            self._items[key] = dict(forecast)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
 def node_forecast(
-    conn: sqlite3.Connection, node_name: str, now: float, settings: Any
+    conn: sqlite3.Connection,
+    node_name: str,
+    now: float,
+    settings: Settings,
+    cache: ForecastCache | None = None,
 ) -> dict[str, Any]:
     """The capacity forecast over STORAGE_FORECAST_WINDOW_DAYS of the node's snapshots, from
     the source (api | log) of the newest one."""
     window = float(settings.storage_forecast_window_days)
     start = now - window * DAY
-    count, first, last = conn.execute(
-        "SELECT COUNT(*), MIN(timestamp), MAX(timestamp) FROM storage_snapshots "
-        "WHERE node_name=? AND timestamp>=? AND timestamp<=?",
-        (node_name, start, now),
-    ).fetchone()
-    db_file = conn.execute("PRAGMA database_list").fetchone()[2]
-    key = (db_file, node_name, window, count, first, last)
-    with _FORECAST_LOCK:
-        cached = _FORECAST_CACHE.get(key)
-        if cached is not None and db_file:
-            _FORECAST_CACHE.move_to_end(key)
-            return dict(cached)
+    key: tuple[Any, ...] | None = None
+    if cache is not None:
+        count, first, last = conn.execute(
+            "SELECT COUNT(*), MIN(timestamp), MAX(timestamp) FROM storage_snapshots "
+            "WHERE node_name=? AND timestamp>=? AND timestamp<=?",
+            (node_name, start, now),
+        ).fetchone()
+        db_file = conn.execute("PRAGMA database_list").fetchone()[2]
+        if db_file:  # not for :memory: databases, which share the empty name
+            key = (db_file, node_name, window, count, first, last)
+            cached = cache.get(key)
+            if cached is not None:
+                return cached
     rows = storage_snapshots_between(conn, node_name, start, now)
     if rows:  # API and log samples measure free space differently: fit one source only
         rows = [r for r in rows if r["source"] == rows[-1]["source"]]
     forecast = forecast_days_until_full(rows, now, window)
-    if db_file:  # not for :memory: databases, which share the empty name
-        with _FORECAST_LOCK:
-            _FORECAST_CACHE[key] = dict(forecast)
-            while len(_FORECAST_CACHE) > _FORECAST_CACHE_SIZE:
-                _FORECAST_CACHE.popitem(last=False)
+    if cache is not None and key is not None:
+        cache.put(key, forecast)
     return forecast
 
 
 def get_storage_data(
-    conn: sqlite3.Connection, node_names: list[str], now: float, settings: Any
+    conn: sqlite3.Connection,
+    node_names: list[str],
+    now: float,
+    settings: Settings,
+    cache: ForecastCache | None = None,
 ) -> list[dict[str, Any]]:
     """Per node with data: latest snapshot (seed fields, ISO timestamp), forecast fields,
     ``source`` (api | log) and ``stale`` (no fresh snapshot). Nodes without any are left out."""
@@ -223,18 +243,23 @@ def get_storage_data(
         if latest is None:
             continue
         item = snapshot_payload(latest)
-        item.update(_forecast_fields(node_forecast(conn, name, now, settings)))
+        item.update(_forecast_fields(node_forecast(conn, name, now, settings, cache)))
         item["stale"] = now - latest["timestamp"] > stale_after(latest["source"], settings)
         out.append(item)
     return out
 
 
 def get_storage_history(
-    conn: sqlite3.Connection, node_name: str, days: float, now: float, settings: Any
+    conn: sqlite3.Connection,
+    node_name: str,
+    days: float,
+    now: float,
+    settings: Settings,
+    cache: ForecastCache | None = None,
 ) -> dict[str, Any]:
     """``{"node_name", "days", "snapshots": [...], "forecast": {...}}`` (snapshots oldest first)."""
     rows = storage_snapshots_between(conn, node_name, now - float(days) * DAY, now)
-    forecast = node_forecast(conn, node_name, now, settings)
+    forecast = node_forecast(conn, node_name, now, settings, cache)
     return {
         "node_name": node_name,
         "days": days,
@@ -281,65 +306,7 @@ def latest_audit_score(conn: sqlite3.Connection, node_name: str, satellite_id: s
     return float(row[0]) if row else None
 
 
-def get_reputation_data(
-    conn: sqlite3.Connection, node_names: list[str], now: float, settings: Any
-) -> list[dict[str, Any]]:
-    """Per node per satellite: scores (percent), flags, failed audits the node can still
-    survive before 96 %, a status per score (ok | warning | critical | unknown) with its colour,
-    the thresholds used, and ``stale``."""
-    thresholds = {
-        "audit": {
-            "warning": settings.audit_score_warning,
-            "critical": settings.audit_score_critical,
-            "network_limit": AUDIT_DQ_PERCENT,
-        },
-        "suspension": {
-            "warning": settings.suspension_score_warning,
-            "critical": settings.suspension_score_critical,
-            "network_limit": 60.0,
-        },
-        "online": {
-            "warning": settings.online_score_warning,
-            "critical": settings.online_score_critical,
-            "network_limit": 60.0,
-        },
-    }
-    stale_limit = max(3 * float(settings.node_api_poll_interval), 5 * 3600.0)
-    out = []
-    for name in node_names:
-        for row in latest_scores(conn, name):
-            statuses = {
-                kind: classify(row[f"{kind}_score"], t["warning"], t["critical"])
-                for kind, t in thresholds.items()
-            }
-            flags = bool(row["disqualified"]) or bool(row["suspended"])
-            overall = "critical" if flags else worst(list(statuses.values()))
-            out.append(
-                {
-                    "node_name": name,
-                    "satellite_id": row["satellite_id"],
-                    "satellite_name": row["satellite_name"],
-                    "timestamp": iso(row["timestamp"]),
-                    "audit_score": row["audit_score"],
-                    "suspension_score": row["suspension_score"],
-                    "online_score": row["online_score"],
-                    "disqualified": bool(row["disqualified"]),
-                    "suspended": bool(row["suspended"]),
-                    "vetted": None if row["vetted"] is None else bool(row["vetted"]),
-                    "total_audits": row["total_audits"],
-                    "successful_audits": row["successful_audits"],
-                    "failed_audits_until_disqualification": audits_until_disqualification(
-                        row["audit_score"]
-                    ),
-                    "audit_status": statuses["audit"],
-                    "suspension_status": statuses["suspension"],
-                    "online_status": statuses["online"],
-                    "status": overall,
-                    "status_color": STATUS_COLORS[overall],
-                    "colors": {k: STATUS_COLORS[v] for k, v in statuses.items()},
-                    "thresholds": thresholds,
-                    "source": row["source"],
-                    "stale": now - row["timestamp"] > stale_limit,
-                }
-            )
-    return out
+def reputation_rows(conn: sqlite3.Connection, node_names: list[str]) -> list[dict[str, Any]]:
+    """The newest reputation row of every satellite of each node (with ``node_name``), as
+    stored: unix times, 0/1 flags. How they read on the page is ``web/presentation.py``'s."""
+    return [{"node_name": name, **row} for name in node_names for row in latest_scores(conn, name)]

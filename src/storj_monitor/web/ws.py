@@ -26,6 +26,7 @@ from storj_monitor.services.hub import Client, encode
 from storj_monitor.store import alerts as alerts_q
 from storj_monitor.store import latency_queries, snapshots
 from storj_monitor.store.traffic import get_geo_stats, get_traffic_stats
+from storj_monitor.web import presentation
 from storj_monitor.web.context import CTX_KEY, ApiContext
 from storj_monitor.web.params import (
     ALERT_ID,
@@ -165,24 +166,29 @@ async def _latency_histogram(
 @handler("get_storage_data", "storage_data", (VIEW,))
 async def _storage_data(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
     fn = snapshots.get_storage_data
-    now = ctx.clock()
-    data = await ctx.store.read(lambda conn: fn(conn, p["view"], now, ctx.settings))
+    now, cache = ctx.clock(), ctx.runtime.forecasts
+    data = await ctx.store.read(lambda conn: fn(conn, p["view"], now, ctx.settings, cache))
     return {"view": p["view_label"], "data": data}
 
 
 @handler("get_storage_history", "storage_history", (NODE_NAME, DAYS))
 async def _storage_history(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
     fn = snapshots.get_storage_history
-    now = ctx.clock()
-    data = await ctx.store.read(lambda conn: fn(conn, p["node_name"], p["days"], now, ctx.settings))
+    now, cache = ctx.clock(), ctx.runtime.forecasts
+    node, days = p["node_name"], p["days"]
+    data = await ctx.store.read(lambda conn: fn(conn, node, days, now, ctx.settings, cache))
     return {"node_name": p["node_name"], "days": p["days"], "data": data}
 
 
 @handler("get_reputation_data", "reputation_data", (VIEW,))
 async def _reputation_data(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
-    fn = snapshots.get_reputation_data
-    now = ctx.clock()
-    data = await ctx.store.read(lambda conn: fn(conn, p["view"], now, ctx.settings))
+    rows = await ctx.store.read(lambda conn: snapshots.reputation_rows(conn, p["view"]))
+    data = presentation.reputation_payload(
+        rows,
+        ctx.runtime.thresholds,
+        ctx.clock(),
+        stale_after=presentation.reputation_stale_after(ctx.settings),
+    )
     return {"view": p["view_label"], "data": data}
 
 
@@ -254,7 +260,6 @@ async def init_message(ctx: ApiContext) -> dict[str, Any]:
         "thresholds": ctx.runtime.thresholds.payload(),
         "requests": sorted(HANDLERS),
     }
-
 
 
 def error_message(message: str, request_id: Any = None) -> dict[str, Any]:
