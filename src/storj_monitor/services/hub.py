@@ -83,8 +83,9 @@ class Client:
                 return
             try:
                 await self._send(text)
-            except (ConnectionError, RuntimeError, OSError):
+            except (ConnectionError, RuntimeError, OSError) as exc:
                 self.closed = True  # the socket went away; the reader side cleans up
+                log.debug("WebSocket client %d went away while sending: %r", self.id, exc)
                 return
             self.sent += 1
 
@@ -170,8 +171,13 @@ class Hub:
         task.add_done_callback(self._closing.discard)
 
     async def _close_client(self, client: Client) -> None:
-        with contextlib.suppress(Exception, asyncio.TimeoutError):
+        """Close a dropped client's socket; it is gone either way, so a failure is DEBUG."""
+        try:
             await asyncio.wait_for(client._close(), CLOSE_TIMEOUT)
+        except TimeoutError:
+            log.debug("closing WebSocket client %d timed out", client.id)
+        except Exception as exc:
+            log.debug("closing WebSocket client %d failed: %r", client.id, exc)
 
     async def stop(self) -> None:
         """Close every client (bounded) and wait for the writers and closers to finish."""

@@ -31,6 +31,7 @@ from storj_monitor.model import NodeSpec
 from storj_monitor.services.bus import Bus
 from storj_monitor.services.history import LogImportError, import_log
 from storj_monitor.services.progress import CatchupProgress
+from storj_monitor.services.transitions import FailureLog
 from storj_monitor.settings import Settings
 from storj_monitor.store import events as store_events
 from storj_monitor.store.bad_lines import BadLine
@@ -109,6 +110,9 @@ class NodeIngest:
         self.write_errors = 0
         self.quarantined = 0
         self.restarts = 0  # times the worker started over after an unexpected error
+        # Failures that repeat (a broken disk, a bug on one line) log on transitions only.
+        self._write_failures = FailureLog(log, f"{node.name}: writing events")
+        self._follow_failures = FailureLog(log, f"{node.name}: log ingest")
         self._import_backlog_bytes = 0
         self.last_event_time: float | None = None
         self.available_space: tuple[float, int] | None = None
@@ -238,12 +242,11 @@ class NodeIngest:
             try:
                 self._follow()
                 return
-            except Exception:
+            except Exception as exc:
                 self.restarts += 1
-                log.exception(
-                    "%s: log ingest failed; starting again from the stored offsets in %.0f s",
-                    self.node.name, RESTART_DELAY,
-                )  # fmt: skip
+                self._follow_failures.failed(
+                    exc, f"starting again from the stored offsets in {RESTART_DELAY:.0f} s"
+                )
                 self._inflight = None
                 self._committed.clear()
                 self._stop.wait(RESTART_DELAY)
@@ -405,12 +408,14 @@ class NodeIngest:
             )  # fmt: skip
             self._resync(batch)
             return False
-        except Exception:
+        except Exception as exc:
             self.write_errors += 1
-            log.exception("%s: writing %d events failed", self.node.name, len(batch.events))
+            self._write_failures.failed(exc, f"{len(batch.events)} events; reading them again")
             self._resync(batch)
             self._stop.wait(1.0)  # the lines are read again; do not spin on a broken disk
             return False
+        self._write_failures.ok()
+        self._follow_failures.ok()
         return True
 
     def _retry(self, batch: _Batch, write: _Write) -> None:

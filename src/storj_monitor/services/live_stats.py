@@ -28,6 +28,7 @@ from storj_monitor.analytics.traffic import iso_utc, summarize_traffic, traffic_
 from storj_monitor.model import EGRESS_ACTIONS, INGRESS_ACTIONS, Event
 from storj_monitor.services.bus import Bus
 from storj_monitor.services.hub import Client, Hub
+from storj_monitor.services.transitions import FailureLog
 
 log = logging.getLogger(__name__)
 
@@ -142,12 +143,15 @@ class LiveStats:
                 await task
 
     async def _run(self) -> None:
+        failures = FailureLog(log, "live stats tick")
         while True:
             await asyncio.sleep(self.interval)
             try:
                 self.tick()
-            except Exception:
-                log.exception("live stats tick failed")
+            except Exception as exc:
+                failures.failed(exc)
+            else:
+                failures.ok()
 
     # --- input -----------------------------------------------------------------------
     def on_events(self, node_name: str, events: Sequence[Event]) -> None:

@@ -37,6 +37,7 @@ from storj_monitor.alerts.storage_rules import storage_conditions
 from storj_monitor.model import Event, LogRecord, SatelliteScore, StorageSnapshot
 from storj_monitor.services.alert_engine import AlertEngine
 from storj_monitor.services.bus import Bus
+from storj_monitor.services.transitions import FailureLog
 from storj_monitor.settings import Settings
 from storj_monitor.store import snapshots as snaps
 from storj_monitor.store.database import Store
@@ -216,14 +217,17 @@ class LogWatch:
             "reputation": self._handle_reputation,
             "storage": self._handle_storage,
         }
+        failures = {kind: FailureLog(log, f"log watch: handling {kind}") for kind in handlers}
         while True:
             kind, args = await self._queue.get()
             try:
                 await handlers[kind](*args)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("log watch: handling %s failed", kind)
+            except Exception as exc:
+                failures[kind].failed(exc)
+            else:
+                failures[kind].ok()
             finally:
                 self._queue.task_done()
 
