@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from storj_monitor.alerts.engine import AlertEngine
 
 from storj_monitor.config_tables import (
     ConfigTableError,
@@ -18,6 +17,7 @@ from storj_monitor.config_tables import (
 )
 from storj_monitor.model import AlertCondition
 from storj_monitor.notify import Notifier
+from storj_monitor.services.alert_engine import AlertEngine
 from storj_monitor.services.bus import Bus
 from storj_monitor.settings import SettingsError, defaults, load_settings
 from storj_monitor.store.database import Store
