@@ -5,7 +5,8 @@ Topics and their payloads (all positional arguments to the callback):
 - ``events``  (node_name: str, events: list[Event]) — piece operations just parsed
 - ``records`` (node_name: str, records: list[LogRecord]) — typed non-piece lines
 - ``alert``   (alert: Alert, change: str) — change is new | updated | resolved | acknowledged
-- ``poll``    (node_name: str, result: object) — a node API poll finished (services.pollers)
+- ``poll``    (node_name: str, result: PollResult) — a node API poll finished and was recorded
+  (published by services.pollers.NodeApiRecorder, a listener of the node's coordinator)
 - ``storage_sample`` (node_name: str, timestamp: float, available_bytes: int) — free space
   from the newest ``upload started`` line of a parsed chunk (services.log_watch samples it)
 
