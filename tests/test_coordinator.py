@@ -8,10 +8,14 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from storj_monitor.demo.fake_node_api import FakeNodeApi, scenario
+from storj_monitor.geoip import GeoIP
+from storj_monitor.model import NodeSpec
 from storj_monitor.nodeapi import (
     NodeApiBadStatus,
     NodeApiMalformed,
@@ -22,10 +26,16 @@ from storj_monitor.nodeapi import (
 from storj_monitor.services.alert_engine import AlertEngine
 from storj_monitor.services.bus import Bus
 from storj_monitor.services.coordinator import ApiState, NodeCoordinator, describe_failure
+from storj_monitor.services.hub import Hub
+from storj_monitor.services.live_stats import LiveStats
 from storj_monitor.services.pollers import NodeApiRecorder
+from storj_monitor.services.runtime import Runtime
 from storj_monitor.settings import defaults
 from storj_monitor.store import alerts as qa
 from storj_monitor.store.database import Store
+from storj_monitor.thresholds import thresholds_from
+from storj_monitor.web.context import ApiContext
+from storj_monitor.web.metrics import make_registry
 
 T0 = 1_767_225_600.0
 
@@ -232,4 +242,48 @@ async def test_offline_alert_says_what_the_api_answered(
     finally:
         await c.stop()
         await engine.stop()
+        store.close()
+
+
+async def test_metrics_read_the_runtime_coordinators(tmp_path: Path, api: FakeNodeApi) -> None:
+    """/metrics reads the typed Runtime: API up, polls, last success, and a failing listener
+    (the recorder's store writes) as its own gauge while the API stays up."""
+    settings = settings_for(tmp_path)
+    store = Store(settings.db_path).open()
+    clock = Clock()
+    bus = Bus()
+    c = NodeCoordinator(settings, "N", api.url, clock=clock)
+
+    async def broken(_c: NodeCoordinator) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    c.add_listener(broken, name="recorder")
+    runtime = Runtime(
+        settings=settings,
+        store=store,
+        bus=bus,
+        engine=AlertEngine(settings, store, bus, clock=clock),
+        nodes=(NodeSpec("N", str(tmp_path / "n.log"), api.url),),
+        coordinators=MappingProxyType({"N": c}),
+        ingests=MappingProxyType({}),
+        thresholds=thresholds_from(settings),
+        clock=clock,
+    )
+    hub = Hub()
+    geo = GeoIP("")
+    ctx = ApiContext(runtime, hub, LiveStats(bus, hub, ["N"], clock=clock), geo)
+    registry = make_registry(ctx, CollectorRegistry(auto_describe=False))
+    value = registry.get_sample_value
+    try:
+        assert value("storj_monitor_node_api_up", {"node": "N"}) == 0
+        await c.refresh()
+        assert value("storj_monitor_node_api_up", {"node": "N"}) == 1
+        assert value("storj_monitor_node_api_polls_total", {"node": "N"}) == 1
+        assert value("storj_monitor_node_api_last_success_timestamp_seconds", {"node": "N"}) == T0
+        failing = {"node": "N", "listener": "recorder"}
+        assert value("storj_monitor_node_api_listener_failing", failing) == 1
+        assert runtime.api_state("N") is ApiState.LIVE and runtime.api_state("X") is ApiState.NONE
+    finally:
+        await c.stop()
+        geo.close()
         store.close()
