@@ -11,7 +11,7 @@ from storj_monitor.analytics.reputation import (
     audits_until_disqualification,
     classify,
     score_after_failures,
-    )
+)
 from storj_monitor.model import SatelliteScore
 from storj_monitor.settings import defaults
 from storj_monitor.thresholds import thresholds_from

@@ -38,7 +38,6 @@ SIZE_BUCKET_EDGES: tuple[int, ...] = (
 )
 
 
-
 def category_of(action: str) -> str:
     return ACTION_CATEGORY.get(action, "other")
 

@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -43,7 +43,7 @@ from storj_monitor.settings import Settings
 
 log = logging.getLogger("storj_monitor.pollers")
 
-__all__ = ["ApiState", "NodeApiData", "NodeCoordinator", "describe_failure"]
+__all__ = ["ApiState", "NodeApiData", "NodeCoordinator", "api_state", "describe_failure"]
 
 
 class ApiState(StrEnum):
@@ -86,6 +86,13 @@ def describe_failure(exc: BaseException) -> tuple[str, bool]:
 
 
 Listener = Callable[["NodeCoordinator"], Awaitable[None]]
+
+
+def api_state(coordinators: Mapping[str, NodeCoordinator], node_name: str) -> ApiState:
+    """Whether the node API covers a node now — the one place that says so (``none`` for a
+    node without an API, else its coordinator's state)."""
+    c = coordinators.get(node_name)
+    return ApiState.NONE if c is None else c.state
 
 
 class NodeCoordinator:

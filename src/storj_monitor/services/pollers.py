@@ -38,7 +38,12 @@ from storj_monitor.model import NodeSpec
 from storj_monitor.nodeapi import DEFAULT_LOCAL_API, NodeApiError
 from storj_monitor.services.alert_engine import AlertEngine
 from storj_monitor.services.bus import Bus
-from storj_monitor.services.coordinator import ApiState, NodeApiData, NodeCoordinator
+from storj_monitor.services.coordinator import (
+    ApiState,
+    NodeApiData,
+    NodeCoordinator,
+    api_state,
+)
 from storj_monitor.services.poll_result import (
     PollResult,
     satellite_storage_rows,
@@ -250,9 +255,8 @@ class Pollers:
             self.recorders[node.name] = NodeApiRecorder(settings, store, bus, engine, coordinator)
 
     def api_state(self, node_name: str) -> ApiState:
-        """The one answer to "does the API cover this node now?" (``none`` without an API)."""
-        c = self.coordinators.get(node_name)
-        return ApiState.NONE if c is None else c.state
+        """Whether the node API covers a node now (:func:`coordinator.api_state`)."""
+        return api_state(self.coordinators, node_name)
 
     async def start(self) -> None:
         if self._started:

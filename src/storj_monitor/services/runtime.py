@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from storj_monitor.model import NodeSpec
 from storj_monitor.services.alert_engine import AlertEngine
 from storj_monitor.services.bus import Bus
-from storj_monitor.services.coordinator import ApiState, NodeCoordinator
+from storj_monitor.services.coordinator import ApiState, NodeCoordinator, api_state
 from storj_monitor.services.ingest import NodeIngest
 from storj_monitor.settings import Settings
 from storj_monitor.store.database import Store
@@ -42,6 +42,5 @@ class Runtime:
         return [n.name for n in self.nodes]
 
     def api_state(self, node_name: str) -> ApiState:
-        """Whether the node API covers a node now: the one place that says so."""
-        c = self.coordinators.get(node_name)
-        return ApiState.NONE if c is None else c.state
+        """Whether the node API covers a node now (:func:`coordinator.api_state`)."""
+        return api_state(self.coordinators, node_name)
