@@ -102,7 +102,8 @@ class Demo:
         shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
         if ":" in shown:
             shown = f"[{shown}]"
-        port = self.monitor.web.port if self.monitor and self.monitor.web else self.settings.port
+        web = self.monitor.web if self.monitor is not None else None
+        port = (web.port if web is not None else None) or self.settings.port
         token = f"/?token={self.settings.auth_token}" if self.settings.auth_token else "/"
         return f"http://{shown}:{port}{token}"
 
