@@ -148,7 +148,8 @@ class NodeCoordinator:
     # --- listeners -----------------------------------------------------------------------
     def add_listener(self, callback: Listener, name: str | None = None) -> Callable[[], None]:
         """Await ``callback(self)`` after every poll; returns the unsubscribe function."""
-        entry = (name or getattr(callback, "__qualname__", repr(callback)), callback)
+        label = name or str(getattr(callback, "__qualname__", None) or repr(callback))
+        entry = (label, callback)
         self._listeners.append(entry)
 
         def remove() -> None:
