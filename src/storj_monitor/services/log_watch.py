@@ -37,6 +37,7 @@ from storj_monitor.alerts.storage_rules import storage_conditions
 from storj_monitor.model import Event, LogRecord, SatelliteScore, StorageSnapshot
 from storj_monitor.services.alert_engine import AlertEngine
 from storj_monitor.services.bus import Bus
+from storj_monitor.services.coordinator import ApiState
 from storj_monitor.services.transitions import FailureLog
 from storj_monitor.settings import Settings
 from storj_monitor.store import snapshots as snaps
@@ -115,7 +116,7 @@ class LogWatch:
         engine: AlertEngine,
         *,
         clock: Callable[[], float],
-        api_state: Callable[[str], str] | None = None,
+        api_state: Callable[[str], ApiState] | None = None,
     ) -> None:
         self.settings = settings
         self.thresholds = thresholds_from(settings)
@@ -123,7 +124,7 @@ class LogWatch:
         self.bus = bus
         self.engine = engine
         self.clock = clock
-        self.api_state = api_state or (lambda node: "none")
+        self.api_state = api_state or (lambda node: ApiState.NONE)
         self._held: dict[str, list[tuple[float, int]]] = {}
         self._queue: asyncio.Queue[tuple[str, tuple[Any, ...]]] = asyncio.Queue()
         self._unsubscribe: list[Callable[[], None]] = []
@@ -179,10 +180,10 @@ class LogWatch:
         if last is not None and timestamp - last < interval:
             return
         state = self.api_state(node_name)
-        if state == "live":
+        if state == ApiState.LIVE:
             return
         self._last_sample[node_name] = timestamp
-        if state == "unknown":
+        if state == ApiState.UNKNOWN:
             held = self._held.setdefault(node_name, [])
             if len(held) < MAX_HELD_SAMPLES:
                 held.append((timestamp, free_bytes))
@@ -197,16 +198,13 @@ class LogWatch:
     def _release(self, node_name: str) -> None:
         """Write (API not answering) or drop (API live) the samples held for a node."""
         held = self._held.pop(node_name, None)
-        if held and self.api_state(node_name) != "live":
+        if held and self.api_state(node_name) != ApiState.LIVE:
             for timestamp, free_bytes in held:
                 self._queue_sample(node_name, timestamp, free_bytes)
 
     def _on_poll(self, node_name: str, result: Any) -> None:
-        if node_name in self._held and self.api_state(node_name) != "unknown":
+        if node_name in self._held and self.api_state(node_name) != ApiState.UNKNOWN:
             self._release(node_name)
-
-    def has_live_api(self, node_name: str) -> bool:
-        return self.api_state(node_name) == "live"
 
     # --- the worker ----------------------------------------------------------------------
     async def _work(self) -> None:
@@ -262,7 +260,7 @@ class LogWatch:
         await self.store.write(lambda c: snaps.insert_reputation(c, [score]))
         latest = self._log_scores.setdefault(score.node_name, {})
         latest[score.satellite_id] = score
-        if not self.has_live_api(score.node_name):
+        if self.api_state(score.node_name) != ApiState.LIVE:
             conditions = reputation_conditions(latest.values(), self.thresholds)
             await self.engine.evaluate(
                 score.node_name, REPUTATION_KINDS, conditions, score.timestamp
