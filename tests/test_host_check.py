@@ -31,7 +31,7 @@ GET_PATHS = [
 
 
 async def _fire_alert(run: Running, key: str) -> int:
-    engine = run.monitor.alert_engine
+    engine = run.monitor.runtime.engine
     alert = await engine.fire(
         AlertCondition("A", "test", key, "warning", "test alert", "for the Host check"),
         run.monitor.clock(),
@@ -79,8 +79,8 @@ async def test_rebinding_host_is_refused_on_every_route(tmp_path: Path, token: s
         host_only = {"Host": f"evil.example:{port}"}
         assert await _statuses(session, run, host_only, ack_id) == _all(421)
         # nothing was acknowledged by the refused requests
-        assert any(a.id == ack_id for a in run.monitor.alert_engine.open_alerts("A"))
-        acked = [a for a in run.monitor.alert_engine.open_alerts("A") if a.id == ack_id]
+        assert any(a.id == ack_id for a in run.monitor.runtime.engine.open_alerts("A"))
+        acked = [a for a in run.monitor.runtime.engine.open_alerts("A") if a.id == ack_id]
         assert acked[0].acknowledged_at is None
 
 

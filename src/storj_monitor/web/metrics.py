@@ -91,7 +91,7 @@ class MonitorCollector(Collector):
             caught_up.add_metric([name], 1.0 if ing.caught_up else 0.0)
             if ing.last_event_time is not None:
                 last_event.add_metric([name], float(ing.last_event_time))
-            for reason, n in getattr(ing, "bad_lines_by_reason", {}).items():
+            for reason, n in ing.bad_lines_by_reason.items():
                 bad_lines.add_metric([name, reason], float(n))
         yield from families.values()
         yield bad_lines
