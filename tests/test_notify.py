@@ -65,8 +65,76 @@ async def test_filter_escalate_resolve(env: Env) -> None:
     assert env.sent == [
         ("WARNING: warning title", "[My-Node] msg", "warning"),
         ("CRITICAL: critical title", "[My-Node] msg", "critical"),
-        ("Resolved: critical title", "[My-Node] msg", "resolved"),
-    ]
+        ("Resolved: critical title",
+         "[My-Node] Disk usage is back under its warning threshold. "
+         "(cleared 1970-01-01T00:00:05Z; it had said: msg)", "resolved"),
+    ]  # fmt: skip
+
+
+async def test_one_event_one_notification(env: Env) -> None:
+    """Two failed audits in a row (the second arrives while the first is still being sent)
+    are one alert and one notification; only an escalation is news."""
+    gate = asyncio.Event()
+    sent: list[str] = []
+
+    async def slow_sender(title: str, body: str, severity: str) -> bool:
+        await gate.wait()  # a slow notification service
+        sent.append(title)
+        return True
+
+    await env.notifier.stop()
+    notifier = Notifier(env.settings, env.store, env.bus, clock=lambda: env.now,
+                        open_alerts=env.engine.open_alerts, sender=slow_sender)  # fmt: skip
+    await notifier.start()
+    try:
+        c = AlertCondition("My-Node", "audit_failed", "audit_failed:sat", "warning", "Failed Audit", "m")
+        await env.engine.fire(c, 1.0, auto_resolve_after=3600)
+        await env.engine.fire(c, 1.5, auto_resolve_after=3600)
+        worse = AlertCondition("My-Node", "audit_failed", "audit_failed:sat", "critical", "Failed Audit", "m")
+        await env.engine.fire(worse, 2.0, auto_resolve_after=3600)
+        await env.engine.fire(worse, 2.5, auto_resolve_after=3600)
+        gate.set()
+        await notifier.drain()
+        assert sent == ["WARNING: Failed Audit", "CRITICAL: Failed Audit"]
+    finally:
+        await notifier.stop()
+
+
+async def test_a_restart_sends_nothing_again(tmp_path: Path) -> None:
+    """An open alert notified before a restart is not news after it: a new occurrence or the
+    same condition again sends nothing, no reminder before the interval, and its resolution
+    still goes out (in words that say what is true now). Acknowledged alerts get no reminder."""
+    first = Env(tmp_path, alert_renotify_seconds=3600)
+    await first.engine.start()
+    await first.notifier.start()
+    await first.engine.evaluate("My-Node", "disk_usage", [cond("critical")], 1.0)
+    await first.notifier.drain()
+    assert len(first.sent) == 1
+    await first.notifier.stop()
+    await first.engine.stop()
+    first.store.close()
+
+    again = Env(tmp_path, alert_renotify_seconds=3600)
+    again.now = 100.0
+    await again.engine.start()
+    await again.notifier.start()
+    try:
+        await again.engine.evaluate("My-Node", "disk_usage", [cond("critical")], 100.0)
+        await again.notifier.drain()
+        assert again.sent == []
+        assert await again.notifier.check_renotify(1000.0) == 0  # notified at 1.0, interval 3600
+        alert = again.engine.open_alerts()[0]
+        assert alert.id is not None
+        await again.engine.acknowledge(alert.id, 1100.0)
+        assert await again.notifier.check_renotify(10_000.0) == 0  # acknowledged: no reminder
+        await again.engine.evaluate("My-Node", "disk_usage", [], 10_001.0)
+        await again.notifier.drain()
+        assert [(t, sev) for t, _b, sev in again.sent] == [("Resolved: critical title", "resolved")]
+        assert again.sent[0][1].startswith("[My-Node] Disk usage is back under")
+    finally:
+        await again.notifier.stop()
+        await again.engine.stop()
+        again.store.close()
 
 
 async def test_renotify_after_interval(env: Env) -> None:

@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 from storj_monitor.config_tables import NotifyRoute, in_quiet_hours
-from storj_monitor.model import SEVERITY_RANK, Alert
+from storj_monitor.model import SEVERITY_RANK, Alert, iso_utc
 from storj_monitor.services.bus import Bus
 from storj_monitor.settings import Settings
 from storj_monitor.store import alerts as q
@@ -103,10 +103,31 @@ def apprise_sender(urls: Sequence[str]) -> Sender:
     return send
 
 
+#: What is true once an alert of a kind resolves (the firing text would say the opposite).
+RESOLVED_TEXT = {
+    "disk_usage": "Disk usage is back under its warning threshold.",
+    "disk_forecast": "The disk is no longer forecast to fill within the warning window.",
+    "audit_score": "The audit score is back above its warning threshold.",
+    "suspension_score": "The suspension score is back above its warning threshold.",
+    "online_score": "The online score is back above its warning threshold.",
+    "disqualified": "The satellite no longer reports the node as disqualified.",
+    "suspended": "The satellite no longer reports the node as suspended.",
+    "node_offline": "The node API answers again.",
+    "latency": "The p99 latency is back under its warning threshold.",
+    "latency_spike": "Latency is back to its usual level.",
+    "audit_failed": "No further failed audit since the last one.",
+    "ping_failed": "No further failed satellite ping since the last one.",
+}
+
+
 def format_alert(alert: Alert, change: str) -> tuple[str, str, str]:
-    """(title, body, severity-or-"resolved") of a notification."""
+    """(title, body, severity-or-"resolved") of a notification. A resolution says what is
+    true now, and what had fired only as context."""
     if change == "resolved":
-        return f"Resolved: {alert.title}", f"[{alert.node_name}] {alert.message}", "resolved"
+        now_true = RESOLVED_TEXT.get(alert.kind, "The condition has cleared.")
+        when = iso_utc(alert.resolved_at) if alert.resolved_at is not None else "now"
+        body = f"[{alert.node_name}] {now_true} (cleared {when}; it had said: {alert.message})"
+        return f"Resolved: {alert.title}", body, "resolved"
     prefix = alert.severity.upper()
     return f"{prefix}: {alert.title}", f"[{alert.node_name}] {alert.message}", alert.severity
 
@@ -159,6 +180,7 @@ class Notifier:
         self._unsubscribe: Callable[[], None] | None = None
         self._notified: dict[int, float] = {}  # alert id -> last notification time
         self._severity_sent: dict[int, str] = {}
+        self._queued: dict[int, str] = {}  # alert id -> severity queued, not yet sent
         self._routes_sent: dict[int, set[int]] = {}  # alert id -> routes that got it firing
         self._deferred: list[dict[int, tuple[Alert, str]]] = [{} for _ in self.routes]
         self._failing = False
@@ -171,6 +193,7 @@ class Notifier:
     async def start(self) -> None:
         if self._tasks or not self.enabled:
             return
+        await self._remember_notified()
         self._senders = [s or apprise_sender(r.urls) for s, r in zip(self._senders, self.routes, strict=True)]
         self._unsubscribe = self.bus.subscribe("alert", self._on_alert)
         self._tasks = [
@@ -189,22 +212,34 @@ class Notifier:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
 
+    async def _remember_notified(self) -> None:
+        """After a restart: open alerts notified before are not news (no second "new", no
+        re-notification before ALERT_RENOTIFY_SECONDS, and their resolution is still sent)."""
+        for alert_id, severity, at in await self.store.read(q.notified_open_alerts):
+            self._severity_sent[alert_id] = severity
+            self._notified[alert_id] = at
+            self._routes_sent[alert_id] = {
+                i for i, r in enumerate(self.routes)
+                if RANK.get(severity, 0) >= RANK.get(r.min_severity, 1)
+            }  # fmt: skip
+
     async def drain(self) -> None:
         await self._queue.join()
 
     def _on_alert(self, alert: Alert, change: str) -> None:
+        """Queue what is news. A repeat of an alert already queued or sent at the same or a
+        higher severity is not (a second failed audit right after the first used to be
+        queued before the first was sent, and went out twice)."""
         if alert.id is None:
             return
-        if change == "new":
-            if RANK.get(alert.severity, 0) >= self.min_rank:
+        rank = RANK.get(alert.severity, 0)
+        if change in ("new", "updated"):
+            known = max(RANK.get(self._severity_sent.get(alert.id, ""), -1),
+                        RANK.get(self._queued.get(alert.id, ""), -1))  # fmt: skip
+            if rank >= self.min_rank and rank > known:
+                self._queued[alert.id] = alert.severity
                 self._queue.put_nowait((alert, change))
-        elif change == "updated":
-            before = self._severity_sent.get(alert.id)
-            if RANK.get(alert.severity, 0) >= self.min_rank and (
-                before is None or RANK[alert.severity] > RANK.get(before, 0)
-            ):
-                self._queue.put_nowait((alert, change))
-        elif change == "resolved" and alert.id in self._severity_sent:
+        elif change == "resolved" and (alert.id in self._severity_sent or alert.id in self._queued):
             self._queue.put_nowait((alert, change))
 
     async def _send_loop(self) -> None:
@@ -217,6 +252,10 @@ class Notifier:
             except Exception:
                 log.exception("notification failed")
             finally:
+                if change != "resolved" and alert.id is not None:
+                    # Delivered or not, this severity is no longer waiting; a later one is.
+                    if self._queued.get(alert.id) == alert.severity:
+                        del self._queued[alert.id]
                 self._queue.task_done()
 
     def _wants(self, index: int, alert: Alert, change: str) -> bool:
@@ -300,6 +339,8 @@ class Notifier:
         for alert in self.open_alerts():
             if alert.id is None or RANK.get(alert.severity, 0) < self.min_rank:
                 continue
+            if alert.acknowledged_at is not None:
+                continue  # the operator has seen it: no reminders
             last = self._notified.get(alert.id)
             if last is None:
                 last = await self.store.read(functools.partial(q.last_notified, alert_id=alert.id))

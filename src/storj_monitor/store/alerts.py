@@ -120,6 +120,18 @@ def mark_notified(conn: sqlite3.Connection, alert_id: int, now: float) -> None:
     conn.execute("UPDATE alerts SET last_notified_at=? WHERE id=?", (now, alert_id))
 
 
+def notified_open_alerts(conn: sqlite3.Connection) -> list[tuple[int, str, float]]:
+    """(id, severity, last_notified_at) of open alerts that were notified: what a restarted
+    notifier must not send again."""
+    return [
+        (int(r[0]), str(r[1]), float(r[2]))
+        for r in conn.execute(
+            "SELECT id, severity, last_notified_at FROM alerts "
+            "WHERE resolved_at IS NULL AND last_notified_at IS NOT NULL"
+        )
+    ]
+
+
 def last_notified(conn: sqlite3.Connection, alert_id: int) -> float | None:
     row = conn.execute("SELECT last_notified_at FROM alerts WHERE id=?", (alert_id,)).fetchone()
     return row[0] if row else None
