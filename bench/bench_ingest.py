@@ -3,9 +3,15 @@
 Generates N lines (default 1,000,000) with the seeded demo generator (both dialects, started/
 finished pairs, failures, cancellations, background lines) into a temporary file, imports it
 with ``services.history.import_log`` (parse + pair with durations + store + rollups), and
-prints lines/s, events/s, peak RSS and the database size. Prints figures; asserts nothing.
+prints lines/s, events/s, peak RSS, the database size and its bytes per operation. In the
+same run it times the *floor*: a bare pass over the same file that only splits each line on
+tabs and ``orjson.loads`` its JSON column, and prints the import's time as a multiple of it
+(the machine is shared, so only the ratio from one run means much). Prints figures; asserts
+nothing.
 
-    python bench/bench_ingest.py [--lines N] [--repeat N] [--profile] [--keep DIR]
+    python bench/bench_ingest.py [--lines N] [--ts seconds|millis|micros|nanos] [--repeat N]
+                                 [--profile] [--keep DIR]
+    taskset -c 0 python bench/bench_ingest.py ...   # parser and writer process on one core
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import orjson
 
 from storj_monitor.demo.loggen import LogGenerator
 from storj_monitor.services.history import import_log
@@ -39,14 +47,14 @@ def _cpu(who: int) -> float:
     return r.ru_utime + r.ru_stime
 
 
-def generate(path: Path, n: int, seed: int = 0) -> float:
+def generate(path: Path, n: int, seed: int = 0, ts: str = "millis") -> float:
     t0 = time.perf_counter()
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         batch: list[str] = []
         # Recent times (1M lines span about 3 h), so every event is within the raw-event
         # retention and is stored as a raw row as well as in the rollups.
         start = time.time() - 6 * 3600
-        for line in LogGenerator(seed=seed, start=start).lines(n):
+        for line in LogGenerator(seed=seed, start=start, ts=ts).lines(n):  # type: ignore[arg-type]
             batch.append(line)
             if len(batch) >= 10_000:
                 f.write("\n".join(batch) + "\n")
@@ -54,6 +62,25 @@ def generate(path: Path, n: int, seed: int = 0) -> float:
         if batch:
             f.write("\n".join(batch) + "\n")
     return time.perf_counter() - t0
+
+
+def floor_pass(log_path: Path, block_bytes: int = 4 << 20) -> tuple[float, float, int]:
+    """The floor: read the file in blocks, ``split("\\t")`` every line and ``orjson.loads``
+    the JSON column of the five-column lines; (wall seconds, CPU seconds, lines)."""
+    loads, n = orjson.loads, 0
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    with open(log_path, "rb") as f:
+        tail = b""
+        while block := f.read(block_bytes):
+            text = (tail + block).decode("utf-8", "replace")
+            lines = text.split("\n")
+            tail = lines.pop().encode()
+            n += len(lines)
+            for line in lines:
+                parts = line.split("\t")
+                if len(parts) == 5:
+                    loads(parts[4])
+    return time.perf_counter() - t0, time.process_time() - cpu0, n
 
 
 def import_once(log_path: Path, db_path: Path, profiler: cProfile.Profile | None) -> dict:
@@ -73,6 +100,7 @@ def import_once(log_path: Path, db_path: Path, profiler: cProfile.Profile | None
         max_pending=settings.pairing_max_pending,
         ttl_seconds=settings.pairing_ttl_seconds,
         raw_since=time.time() - settings.events_retention_days * 86400,
+        defer_indexes=True,  # as the --ingest-log command does
     )
     if profiler:
         profiler.disable()
@@ -88,6 +116,12 @@ def import_once(log_path: Path, db_path: Path, profiler: cProfile.Profile | None
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--lines", type=int, default=1_000_000)
+    p.add_argument(
+        "--ts",
+        choices=("seconds", "millis", "micros", "nanos"),
+        default="millis",
+        help="precision of the generated log's timestamps (default millis)",
+    )
     p.add_argument("--repeat", type=int, default=1, help="imports to run (best and median)")
     p.add_argument("--profile", action="store_true", help="print the top of a cProfile run")
     p.add_argument("--keep", metavar="DIR", help="write the log and the DB here and keep them")
@@ -97,20 +131,32 @@ def main() -> int:
         folder = Path(args.keep or tmp)
         folder.mkdir(parents=True, exist_ok=True)
         log_path, db_path = folder / "bench.log", folder / "bench.db"
-        gen_s = generate(log_path, args.lines)
+        gen_s = generate(log_path, args.lines, ts=args.ts)
         size = log_path.stat().st_size
         rss_before = _peak_rss_mb()
-        print(f"generated {args.lines:,} lines ({size / 1e6:.0f} MB) in {gen_s:.1f} s")
+        print(
+            f"generated {args.lines:,} lines ({size / 1e6:.0f} MB, {args.ts} timestamps) "
+            f"in {gen_s:.1f} s; CPUs usable: {len(os.sched_getaffinity(0))}"
+        )
+        floors: list[float] = []
+        floor_cpus: list[float] = []
 
         profiler = cProfile.Profile() if args.profile else None
         runs = []
         for i in range(max(1, args.repeat)):
+            floor_s, floor_cpu, floor_lines = floor_pass(log_path)
+            floors.append(floor_s)
+            floor_cpus.append(floor_cpu)
             run = import_once(log_path, db_path, profiler)
             runs.append(run)
             print(
                 f"run {i + 1}: {run['result'].lines / run['wall']:>9,.0f} lines/s  "
                 f"{run['wall']:.2f} s  CPU main {run['cpu_main']:.2f} s, writer "
-                f"{run['cpu_writer']:.2f} s  (load average before: {run['load']:.2f})"
+                f"{run['cpu_writer']:.2f} s  (load average before: {run['load']:.2f})\n"
+                f"       floor {floor_lines / floor_s:>9,.0f} lines/s  {floor_s:.2f} s  "
+                f"(CPU {floor_cpu:.2f} s)  -> import = {run['wall'] / floor_s:.2f} x floor; "
+                f"CPU: both processes {(run['cpu_main'] + run['cpu_writer']) / floor_cpu:.2f} x, "
+                f"busier one {max(run['cpu_main'], run['cpu_writer']) / floor_cpu:.2f} x"
             )
         result = runs[-1]["result"]
         rates = sorted(r["result"].lines / r["wall"] for r in runs)
@@ -120,7 +166,9 @@ def main() -> int:
         conn = sqlite3.connect(db_path)
         with_d = conn.execute("SELECT COUNT(*) FROM events WHERE duration_ms IS NOT NULL")
         durations = with_d.fetchone()[0]
+        operations = conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
         conn.close()
+        ratios = sorted(r["wall"] / f for r, f in zip(runs, floors, strict=True))
         print(f"lines read        {result.lines:,}")
         print(f"events stored     {result.events:,}  {dict(result.by_status)}")
         print(f"raw event rows    {result.raw_events:,} (+ per-minute and per-hour rollups)")
@@ -130,10 +178,19 @@ def main() -> int:
         print(f"lines/s           best {rates[-1]:,.0f}, median {statistics.median(rates):,.0f}")
         print(f"MB/s (best)       {size / 1e6 * rates[-1] / result.lines:,.1f}")
         print(
+            f"floor             best {floor_lines / min(floors):,.0f} lines/s; import/floor "
+            f"best {ratios[0]:.2f} x, median {statistics.median(ratios):.2f} x"
+        )
+        print(
             f"peak RSS          main {_peak_rss_mb():.0f} MB (after generating: "
             f"{rss_before:.0f} MB), writer {_peak_rss_mb(resource.RUSAGE_CHILDREN):.0f} MB"
         )
         print(f"database size     {db_bytes / 1e6:.1f} MB")
+        if operations:
+            print(
+                f"bytes/operation   {db_bytes / operations:.0f} (database bytes / raw "
+                f"event rows, {operations:,})"
+            )
         print("(wall time on a shared machine depends on its load; CPU is per process)")
         if profiler:
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)

@@ -234,3 +234,86 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_imports_the_rest(
     monkeypatch.setattr(history._Importer, "_budget", real_budget)
     assert run_history_ingest(settings, "n1", str(log)) == 0
     assert counts(db) == {"success": 200}
+
+
+def _event_indexes(db: Path) -> set[str]:
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'events'")
+        return {name for (name,) in rows if name.startswith("idx_")}
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("process", [False, True], ids=["inline", "writer-process"])
+def test_big_import_into_empty_table_builds_the_indexes_at_its_end(
+    tmp_path: Path, process: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first import drops the events indexes and builds them once at its end; queries
+    answer the same either way. A second import (table not empty) keeps them."""
+    import storj_monitor.services.history as history
+    import storj_monitor.store.bulk as bulk
+    from storj_monitor.store.schema import EVENT_INDEXES
+
+    monkeypatch.setattr(history, "PROCESS_WRITER_MIN_BYTES", 1)  # "big": every import
+    dropped: list[bool] = []
+    real = bulk.drop_event_indexes_if_empty
+    monkeypatch.setattr(
+        bulk, "drop_event_indexes_if_empty", lambda c: dropped.append(real(c)) or dropped[-1]
+    )
+    log, db = tmp_path / "node.log", tmp_path / "s.db"
+    log.write_text(text(transfers(0, 30)))
+    live = import_log(str(tmp_path / "live.db"), "n1", str(log), max_pending=1000,
+                      ttl_seconds=3600, writer_process=process)  # fmt: skip
+    assert live.events == 30 and dropped == []  # a live catch-up keeps its indexes
+
+    def run(db: Path, log: Path, *, process: bool):  # type: ignore[no-untyped-def]
+        return import_log(str(db), "n1", str(log), max_pending=1000, ttl_seconds=3600,
+                          writer_process=process, defer_indexes=True)  # fmt: skip
+
+    r = run(db, log, process=process)
+    assert r.events == 30
+    assert _event_indexes(db) == set(EVENT_INDEXES)
+    assert counts(db) == {"success": 30}
+    if not process:  # the child process has its own copy of the module
+        assert dropped == [True]
+    with open(log, "a") as f:
+        f.write(text(transfers(30, 10)))
+    assert run(db, log, process=process).events == 10
+    if not process:
+        assert dropped == [True, False]  # not empty any more: indexes kept
+    assert _event_indexes(db) == set(EVENT_INDEXES)
+
+
+def test_migrate_restores_indexes_a_killed_import_left_missing(tmp_path: Path) -> None:
+    from storj_monitor.store.schema import EVENT_INDEXES, drop_event_indexes_if_empty
+
+    db = tmp_path / "s.db"
+    conn = connect(db)
+    migrate(conn)
+    assert transaction(conn, drop_event_indexes_if_empty) is True
+    assert _event_indexes(db) == set()
+    migrate(conn)  # the next open
+    assert _event_indexes(db) == set(EVENT_INDEXES)
+    conn.close()
+
+
+def test_one_usable_cpu_writes_inline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With one CPU (taskset -c 0) a writer process would only add pickling."""
+    import storj_monitor.services.history as history
+
+    made: list[bool] = []
+    real = history.make_writer
+
+    def spy(db_path: str, *, process: bool, defer_indexes: bool = False):  # type: ignore[no-untyped-def]
+        made.append(process)
+        return real(db_path, process=process, defer_indexes=defer_indexes)
+
+    monkeypatch.setattr(history, "make_writer", spy)
+    monkeypatch.setattr(history, "PROCESS_WRITER_MIN_BYTES", 1)
+    log = tmp_path / "node.log"
+    log.write_text(text(transfers(0, 5)))
+    for cpus, db in ((1, "a.db"), (2, "b.db")):
+        monkeypatch.setattr(history, "usable_cpus", lambda cpus=cpus: cpus)
+        import_log(str(tmp_path / db), "n1", str(log), max_pending=100, ttl_seconds=60)
+    assert made == [False, True]

@@ -307,3 +307,22 @@ def test_hourly_percentiles_baseline(conn: sqlite3.Connection) -> None:
         for a, e in zip(got[cat], expected, strict=True):
             assert a == pytest.approx(e, rel=0.01)
     assert lq.hourly_percentiles(conn, ["nobody"], start, NOW) == {}
+
+
+def test_log_millis_durations_have_millisecond_resolution(
+    conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Durations from millisecond log stamps are labelled as such, not as whole seconds."""
+    events = make_events(300, 12, NOW - 600, NOW)
+    for e in events:
+        if e.duration_ms is not None:
+            e.duration_source = "log_millis"
+    ingest(conn, events)
+    measured = sum(e.duration_ms is not None for e in events)
+    for raw_max, computed_from in ((10**9, "events"), (0, "rollups")):
+        monkeypatch.setattr(lq, "RAW_SCAN_MAX", raw_max)
+        data = stats(conn, ["My-Node"], 1)
+        assert data["computed_from"] == computed_from
+        assert data["duration_source"]["log_millis"] == measured
+        assert data["duration_source"]["log_seconds"] == 0
+        assert data["resolution_ms"] == 1

@@ -246,3 +246,30 @@ def test_available_space_goes_down_with_uploads() -> None:
 def test_generated_go_durations_parse_back(seconds: float) -> None:
     text = go_duration(seconds)
     assert parse_go_duration(text) == pytest.approx(seconds * 1000, abs=1e-5, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("ts", "pattern"),
+    [
+        ("seconds", r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"),
+        ("millis", r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"),
+        ("micros", r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"),
+        ("nanos", r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z"),
+    ],
+)
+def test_stamp_precision(ts: str, pattern: str) -> None:
+    """``ts=`` writes the log's own stamps with that many fraction digits, in time order,
+    the same lines otherwise."""
+    lines = list(LogGenerator(seed=4, ts=ts).lines(300))  # type: ignore[arg-type]
+    plain = list(LogGenerator(seed=4).lines(300))
+    stamps = [line.split("\t", 1)[0] for line in lines]
+    assert all(re.fullmatch(pattern, s) for s in stamps)
+    times = [parse_timestamp(s) for s in stamps]
+    assert times == sorted(times)
+    assert [int(t) for t in times] == [int(parse_timestamp(p.split("\t", 1)[0])) for p in plain]
+    assert [line.split("\t", 1)[1] for line in lines] == [p.split("\t", 1)[1] for p in plain]
+
+
+def test_stamp_precision_must_be_known() -> None:
+    with pytest.raises(ValueError, match="ts must be"):
+        LogGenerator(ts="hours")  # type: ignore[arg-type]

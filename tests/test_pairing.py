@@ -23,6 +23,7 @@ def piece(
     addr: str | None = "1.2.3.4:5",
     satellite: str | None = SAT,
     error: str | None = None,
+    fine: bool = False,
 ) -> PieceLine:
     return PieceLine(
         started=started,
@@ -39,6 +40,7 @@ def piece(
         error=error,
         error_category="timeout" if error else None,
         available_space=None,
+        fine_ts=fine,
     )
 
 
@@ -110,6 +112,33 @@ def test_clock_choice_needs_both_sides(
     pairer = Pairer("n")
     pairer.feed(piece(True, 50.0, precise=start_precise), arrival=start_arrival)
     event = pairer.feed(piece(False, 52.0, precise=end_precise), arrival=end_arrival)
+    assert event is not None
+    assert event.duration_source == source
+    assert event.duration_ms == pytest.approx(ms)
+
+
+@pytest.mark.parametrize(
+    ("start_fine", "end_fine", "start_precise", "arrival", "source", "ms"),
+    [
+        (True, True, None, None, "log_millis", 1250.0),
+        (True, True, None, 10.0, "log_millis", 1250.0),  # the node's stamps beat arrival
+        (True, True, 1.0, 10.0, "precise", 500.0),  # docker's beat both
+        (True, False, None, 10.0, "arrival", 0.0),  # millis on one side only
+        (False, True, None, None, "log_seconds", 1250.0),
+    ],
+)
+def test_millisecond_log_stamps_give_log_millis(
+    start_fine: bool,
+    end_fine: bool,
+    start_precise: float | None,
+    arrival: float | None,
+    source: str,
+    ms: float,
+) -> None:
+    pairer = Pairer("n")
+    pairer.feed(piece(True, 50.25, precise=start_precise, fine=start_fine), arrival=arrival)
+    end = piece(False, 51.5, precise=1.5 if start_precise else None, fine=end_fine)
+    event = pairer.feed(end, arrival=arrival)
     assert event is not None
     assert event.duration_source == source
     assert event.duration_ms == pytest.approx(ms)

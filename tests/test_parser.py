@@ -646,3 +646,30 @@ def test_json_encoding_with_absurd_epoch_time(value: float) -> None:
     obj = {"L": "INFO", "T": value, "N": "piecestore", "M": "uploaded", **piece_fields(NEW, "PUT")}
     assert parser.parse(json.dumps(obj)) is None
     assert parser.unparseable == 1 and parser.internal_errors == 0
+
+
+_FIELDS = '{"Piece ID": "P", "Satellite ID": "S", "Action": "GET", "Remote Address": "1.2.3.4:5"}'
+
+
+@pytest.mark.parametrize(
+    ("line", "fine"),
+    [
+        (f"2026-11-28T10:30:15Z\tDEBUG\tpiecestore\tdownload started\t{_FIELDS}", False),
+        (f"2026-11-28T11:30:15+01:00\tDEBUG\tpiecestore\tdownload started\t{_FIELDS}", False),
+        (f"2026-11-28T10:30:15.12Z\tDEBUG\tpiecestore\tdownload started\t{_FIELDS}", False),
+        (f"2023-06-01T10:30:15.123+0100\tDEBUG\tpiecestore\tdownload started\t{_FIELDS}", True),
+        (f"2026-11-28T10:30:15.123456789Z\tDEBUG\tpiecestore\tdownload started\t{_FIELDS}", True),
+        (f"2026-11-28 10:30:15,123\tDEBUG\tpiecestore\tdownload started\t{_FIELDS}", True),
+        ('{"L": "DEBUG", "T": "2026-11-28T10:30:15.123Z", "N": "piecestore", "M": '
+         '"download started", "Piece ID": "P", "Satellite ID": "S", "Action": "GET"}', True),
+        ('{"L": "DEBUG", "T": 1764325815.123, "N": "piecestore", "M": '
+         '"download started", "Piece ID": "P", "Satellite ID": "S", "Action": "GET"}', True),
+        ('{"L": "DEBUG", "T": 1764325815, "N": "piecestore", "M": '
+         '"download started", "Piece ID": "P", "Satellite ID": "S", "Action": "GET"}', False),
+    ],
+)  # fmt: skip
+def test_stamp_precision_is_kept(line: str, fine: bool) -> None:
+    """``fine_ts``: the log's own stamp had milliseconds or finer (durations: log_millis)."""
+    item = LineParser("n").parse(line)
+    assert isinstance(item, PieceLine)
+    assert item.fine_ts is fine

@@ -21,7 +21,7 @@ from storj_monitor.store.schema import migrate
 
 T0 = 1_767_600_000.0  # an hour boundary
 ACTIONS = ("GET", "PUT", "GET_AUDIT", "GET_REPAIR", "PUT_REPAIR")
-SOURCES = ("precise", "arrival", "log_seconds", "field")
+SOURCES = ("precise", "arrival", "log_seconds", "field", "log_millis")
 
 
 @pytest.fixture
@@ -64,13 +64,14 @@ SELECT node_name, CAST(timestamp / {s} AS INTEGER) * {s}, COALESCE(satellite_id,
        status, COALESCE(error_category, ''), COUNT(*), COALESCE(SUM(size), 0),
        COUNT(duration_ms), COALESCE(SUM(duration_ms), 0), MIN(duration_ms), MAX(duration_ms),
        SUM(duration_source = 'precise'), SUM(duration_source = 'arrival'),
-       SUM(duration_source = 'log_seconds'), SUM(duration_source = 'field')
+       SUM(duration_source = 'log_seconds'), SUM(duration_source = 'field'),
+       SUM(duration_source = 'log_millis')
 FROM events GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
 """
 ROLLUP = """
 SELECT node_name, bucket_start, satellite_id, action, status, error_category, count, bytes,
        duration_count, duration_sum_ms, duration_min_ms, duration_max_ms,
-       precise_count, arrival_count, log_seconds_count, field_count
+       precise_count, arrival_count, log_seconds_count, field_count, log_millis_count
 FROM {t} ORDER BY 1, 2, 3, 4, 5, 6
 """
 HIST = (
@@ -80,13 +81,14 @@ HIST = (
 LATENCY_SUMS = (
     "SELECT node_name, bucket_start, action, count, bytes, duration_count, duration_sum_ms, "
     "duration_min_ms, duration_max_ms, precise_count, arrival_count, log_seconds_count, "
-    "field_count FROM {t} ORDER BY 1, 2, 3"
+    "field_count, log_millis_count FROM {t} ORDER BY 1, 2, 3"
 )
 RAW_LATENCY = """
 SELECT node_name, CAST(timestamp / {s} AS INTEGER) * {s}, action, COUNT(*), COALESCE(SUM(size), 0),
        COUNT(duration_ms), COALESCE(SUM(duration_ms), 0), MIN(duration_ms), MAX(duration_ms),
        SUM(duration_source = 'precise'), SUM(duration_source = 'arrival'),
-       SUM(duration_source = 'log_seconds'), SUM(duration_source = 'field')
+       SUM(duration_source = 'log_seconds'), SUM(duration_source = 'field'),
+       SUM(duration_source = 'log_millis')
 FROM events GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
 """
 

@@ -13,7 +13,9 @@ from storj_monitor.model import Event, LogRecord
 from storj_monitor.services.maintenance import DAY, Maintenance, prune_raw_data
 from storj_monitor.settings import defaults
 from storj_monitor.store import events as se
+from storj_monitor.store import schema
 from storj_monitor.store.database import Store, connect, transaction
+from storj_monitor.store.rollups import write_rollups
 from storj_monitor.store.schema import migrate
 
 
@@ -207,3 +209,38 @@ async def test_maintenance_prunes_history_but_keeps_open_alerts(tmp_path: Path) 
             ]
         )
         assert open_left == 1
+
+
+def test_v1_database_gains_log_millis_counts(tmp_path: Path) -> None:
+    """Schema v4 adds ``log_millis_count`` to the four aggregate tables of a v1 database,
+    keeping its rows (their count is 0), and new rollups fill it."""
+    conn = connect(tmp_path / "v1.db")
+    schema.current_version(conn)
+    conn.execute("BEGIN IMMEDIATE")
+    schema.MIGRATIONS[0](conn)
+    conn.execute("INSERT INTO schema_version(version) VALUES (1)")
+    conn.execute("COMMIT")
+    for table in ("rollups_minute", "rollups_hour"):  # a row written by v1
+        conn.execute(
+            f"INSERT INTO {table} (node_name, bucket_start, satellite_id, action, status, "
+            "error_category, count, bytes, duration_count, duration_sum_ms, log_seconds_count) "
+            "VALUES ('n', 1767600000, 'S', 'GET', 'success', '', 1, 5, 1, 12.0, 1)"
+        )
+    for table in ("latency_minute", "latency_hour"):
+        conn.execute(
+            f"INSERT INTO {table} (node_name, bucket_start, action, count, bytes, "
+            "duration_count, duration_sum_ms, log_seconds_count) "
+            "VALUES ('n', 1767600000, 'GET', 1, 5, 1, 12.0, 1)"
+        )
+    assert schema.migrate(conn) == schema.SCHEMA_VERSION >= 4
+    for table in ("rollups_minute", "rollups_hour", "latency_minute", "latency_hour"):
+        cols = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+        assert "log_millis_count" in cols
+        assert conn.execute(
+            f"SELECT log_seconds_count, log_millis_count FROM {table}"
+        ).fetchall() == [(1, 0)]
+    write_rollups(conn, [Event(1_767_600_001.0, "n", "GET", "success", 5, "S", "q", None,
+                               None, None, 12.5, "log_millis")])  # fmt: skip
+    got = conn.execute("SELECT log_seconds_count, log_millis_count FROM latency_minute").fetchall()
+    assert got == [(1, 1)]
+    conn.close()

@@ -15,8 +15,9 @@ Severity = Literal["info", "warning", "critical"]
 
 #: How a duration was measured. ``precise``: docker's nanosecond receive stamps;
 #: ``arrival``: the monitor's own clock when it read each line live (ms precision);
+#: ``log_millis``: log timestamps with milliseconds or finer (±1 ms);
 #: ``log_seconds``: whole-second log timestamps (±1 s); ``field``: a Go ``duration`` field.
-DurationSource = Literal["precise", "arrival", "log_seconds", "field"]
+DurationSource = Literal["precise", "arrival", "log_millis", "log_seconds", "field"]
 
 #: Severities from least to most severe (sorting, "worse than acknowledged", notify floor).
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}

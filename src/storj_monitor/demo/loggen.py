@@ -10,7 +10,9 @@ spaced JSON) and a busy healthy node's mix (reference: storj-details.md A.12):
   (``upload canceled``, ``download canceled`` with a reason, rarely the race-lost pair) or
   failed with the node's real error texts; DEBUG ``upload failed: unexpected EOF`` only when
   ``debug``;
-* log timestamps are whole seconds (RFC 3339, ``Z``); lines come out in time order;
+* log timestamps are whole seconds (RFC 3339, ``Z``) unless ``ts`` asks for ``millis``,
+  ``micros`` or ``nanos`` (``2026-11-28T10:30:15.123Z``: older nodes, zap's ISO 8601, docker
+  and journald wrappers); lines come out in time order;
 * ``dialect``: ``old`` (Title Case keys, before v1.146), ``new`` (snake_case) or ``mixed``
   (chosen per transfer);
 * background lines now and then (``background_per_hour``): reputation scores, hashstore
@@ -50,6 +52,9 @@ from storj_monitor.demo.background import background_lines
 __all__ = ["DEFAULT_START", "SATELLITES", "LogGenerator"]
 
 Dialect = Literal["old", "new", "mixed"]
+#: Precision of the log's own timestamps: fraction digits written after the seconds.
+TsPrecision = Literal["seconds", "millis", "micros", "nanos"]
+_FRACTION_DIGITS: dict[str, int] = {"seconds": 0, "millis": 3, "micros": 6, "nanos": 9}
 
 #: 2026-01-05T08:00:00Z: a fixed default so a seed always gives the same lines.
 DEFAULT_START = 1_767_600_000.0
@@ -138,7 +143,10 @@ class LogGenerator:
         background_per_hour: float = 30.0,
         docker: bool = False,
         available_space: int = 14_478_332_563_968,
+        ts: TsPrecision = "seconds",
     ) -> None:
+        if ts not in _FRACTION_DIGITS:
+            raise ValueError(f"ts must be one of {', '.join(_FRACTION_DIGITS)}, not {ts!r}")
         if dialect not in ("old", "new", "mixed"):
             raise ValueError(f"dialect must be old, new or mixed, not {dialect!r}")
         if ops_per_second <= 0:
@@ -154,6 +162,7 @@ class LogGenerator:
         self._heap: list[tuple[float, int, str]] = []
         self._seq = 0
         self._stamp_cache: dict[int, str] = {}
+        self._digits = _FRACTION_DIGITS[ts]
         self._available = available_space
         rng = self._rng
         self._customers = [self._random_address() for _ in range(400)]
@@ -424,7 +433,12 @@ class LogGenerator:
                 self._stamp_cache.clear()
             stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
             self._stamp_cache[second] = stamp
-        line = f"{stamp}\t{level}\t{logger}\t{message}\t{fields}"
+        log_stamp = stamp
+        if self._digits:
+            scale = 10**self._digits
+            fraction = min(scale - 1, int((at - second) * scale))
+            log_stamp = f"{stamp[:-1]}.{fraction:0{self._digits}d}Z"
+        line = f"{log_stamp}\t{level}\t{logger}\t{message}\t{fields}"
         if self.docker:
             nanos = min(999_999_999, int((at - second) * 1e9))
             wrapper = {"log": line + "\n", "stream": "stderr", "time": f"{stamp[:-1]}.{nanos:09d}Z"}

@@ -5,6 +5,9 @@ and the transfer's one result line, matched on (piece id, satellite id, action, 
 address). The clock is the most precise one both lines have:
 
 * ``precise``: docker's nanosecond receive stamps (``PieceLine.precise_ts``) on both lines;
+* ``log_millis``: the log's own timestamps when both have milliseconds or finer
+  (``PieceLine.fine_ts``: pre-v1.83 nodes, ``--log.encoding=json``, wrappers); written by the
+  node itself, so closer to the transfer than the monitor's reading time;
 * ``arrival``: the monitor's own reading time of both lines when tailing live (``arrival=``);
 * ``log_seconds``: the log's own timestamps, whole seconds on v1.83+ (so 0 ms is common).
 
@@ -26,8 +29,8 @@ from storj_monitor.model import Event
 __all__ = ["Pairer", "PendingKey"]
 
 PendingKey = tuple[str | None, str | None, str, str | None]
-#: (log time, docker time, arrival time) of a start line.
-_Pending = tuple[float, float | None, float | None]
+#: (log time, docker time, arrival time, log time had ms or finer) of a start line.
+_Pending = tuple[float, float | None, float | None, bool]
 
 
 class Pairer:
@@ -58,9 +61,9 @@ class Pairer:
     # -- for a caller that inlines start/finish (LineProcessor's fast path) -----------------
 
     @property
-    def waiting(self) -> dict[PendingKey, tuple[float, float | None, float | None]]:
+    def waiting(self) -> dict[PendingKey, _Pending]:
         """The waiting starts themselves, oldest first: key -> (log time, docker time,
-        arrival). A caller adding to it must call :meth:`sweep` once a line's log time
+        arrival, fine log time). A caller adding to it must call :meth:`sweep` once a line's log time
         reaches :attr:`next_sweep`, and :meth:`bound` when it holds more than ``max_pending``."""
         return self._pending
 
@@ -88,9 +91,11 @@ class Pairer:
         """
         key = (piece.piece_id, piece.satellite_id, piece.action, piece.remote_addr)
         if piece.started:
-            self.start(key, piece.timestamp, piece.precise_ts, arrival)
+            self.start(key, piece.timestamp, piece.precise_ts, arrival, piece.fine_ts)
             return None
-        duration_ms, source = self.finish(key, piece.timestamp, piece.precise_ts, arrival)
+        duration_ms, source = self.finish(
+            key, piece.timestamp, piece.precise_ts, arrival, piece.fine_ts
+        )
         return Event(
             piece.timestamp,
             self.node_name,
@@ -107,20 +112,31 @@ class Pairer:
         )
 
     def start(
-        self, key: PendingKey, timestamp: float, precise: float | None, arrival: float | None
+        self,
+        key: PendingKey,
+        timestamp: float,
+        precise: float | None,
+        arrival: float | None,
+        fine: bool = False,
     ) -> None:
         """Remember a start line: ``key`` = (piece id, satellite id, action, remote address),
-        ``timestamp`` its log time, ``precise`` docker's time, ``arrival`` the monitor's."""
+        ``timestamp`` its log time, ``precise`` docker's time, ``arrival`` the monitor's,
+        ``fine`` whether the log time had milliseconds or finer."""
         if timestamp >= self._next_sweep:
             self._expire(timestamp)
         pending = self._pending
         pending.pop(key, None)  # a repeated start replaces the old one, at the back
-        pending[key] = (timestamp, precise, arrival)
+        pending[key] = (timestamp, precise, arrival, fine)
         if len(pending) > self.max_pending:
             self.bound()
 
     def finish(
-        self, key: PendingKey, timestamp: float, precise: float | None, arrival: float | None
+        self,
+        key: PendingKey,
+        timestamp: float,
+        precise: float | None,
+        arrival: float | None,
+        fine: bool = False,
     ) -> tuple[float | None, str | None]:
         """A result line: (duration ms, duration source) from its start, or (None, None)."""
         if timestamp >= self._next_sweep:
@@ -130,9 +146,11 @@ class Pairer:
             self.unmatched += 1
             return None, None
         self.paired += 1
-        start_ts, start_precise, start_arrival = start
+        start_ts, start_precise, start_arrival, start_fine = start
         if start_precise is not None and precise is not None:
             duration_ms, source = (precise - start_precise) * 1000.0, "precise"
+        elif fine and start_fine:
+            duration_ms, source = (timestamp - start_ts) * 1000.0, "log_millis"
         elif start_arrival is not None and arrival is not None:
             duration_ms, source = (arrival - start_arrival) * 1000.0, "arrival"
         else:
@@ -144,7 +162,7 @@ class Pairer:
         self._next_sweep = now + self._sweep_every
         cutoff = now - self.ttl_seconds
         stale = []
-        for key, (started_at, _, _) in self._pending.items():
+        for key, (started_at, _, _, _) in self._pending.items():
             if started_at >= cutoff:
                 break  # entries are in start order (give or take out-of-order lines)
             stale.append(key)

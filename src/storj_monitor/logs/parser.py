@@ -14,7 +14,8 @@ Shapes understood (see docs/reference storj-log-format.md):
   ``"piece_id"`` after), duplicate keys (the last wins), ``"NaN"`` strings.
 
 The common piece lines take a fast path: one ``split("\\t")``, one dict lookup on the message,
-one ``orjson.loads`` of the fields, key lookups chosen by dialect, and a cached timestamp.
+one ``orjson.loads`` of the fields, key lookups chosen by dialect, and the timestamp (cached
+when whole seconds; otherwise its second from a cache and its fraction sliced off).
 (``logs.pipeline.LineProcessor.process_rows`` repeats this fast path inline for ingest,
 with the same tables: ``PIECE_MESSAGES``, ``LEVELS``, ``LineParser.ts_cache``.)
 Everything else goes through the record table (``logs.records``, :data:`RECORD_KINDS`),
@@ -42,6 +43,8 @@ from storj_monitor.logs.rejects import (
     RejectedLineError,
 )
 from storj_monitor.logs.timestamps import (
+    FRACTION_MARKS,
+    has_subsecond,
     parse_timestamp,
     sane_window,
     split_wrapper_prefix,
@@ -58,7 +61,9 @@ class PieceLine:
     """One piecestore transfer line: a ``... started`` line or the transfer's result line.
 
     ``timestamp`` is the log's own time (UTC unix seconds, whole seconds on v1.83+);
-    ``precise_ts`` docker's nanosecond receive time when the line came through docker.
+    ``precise_ts`` docker's nanosecond receive time when the line came through docker;
+    ``fine_ts`` whether the log's own stamp had milliseconds or finer (pre-v1.83 zap ISO
+    8601, RFC3339Nano, epoch millis/nanos), so pairing can label a duration ``log_millis``.
     ``remote_addr`` is the raw ``ip:port`` (part of the pairing key), ``remote_ip`` the
     address without port or brackets. ``size`` and ``available_space`` are bytes.
     """
@@ -77,6 +82,7 @@ class PieceLine:
     error: str | None
     error_category: str | None
     available_space: int | None
+    fine_ts: bool = False
 
 
 # --- piece lines ----------------------------------------------------------------------------
@@ -184,8 +190,9 @@ class LineParser:
         self.window_start, self.window_end = sane_window(None)
         #: Lines that hit a bug here (counted as unparseable too); the fuzz tests keep it 0.
         self.internal_errors = 0
-        #: log time text -> UTC unix seconds; whole-second stamps repeat line after line.
-        #: Read (never replaced) by the pipeline's fast path.
+        #: log time text -> UTC unix seconds of stamps without a fraction, which repeat line
+        #: after line (stamps with one are nearly all different: never cached here).
+        #: Shared (never replaced) with the pipeline's fast path.
         self.ts_cache: dict[str, float] = {}
         #: Piece ids of recent race-lost transfers, whose DEBUG ``download canceled`` /
         #: ``upload failed`` twin must not become a second event (the oldest race-lost
@@ -238,7 +245,8 @@ class LineParser:
         return result
 
     def _timestamp(self, text: str) -> float | None:
-        """Cached :func:`parse_timestamp` for the log's own time column."""
+        """:func:`parse_timestamp` for the log's own time column, cached unless the stamp
+        has a fraction."""
         cache = self.ts_cache
         timestamp = cache.get(text)
         if timestamp is None:
@@ -246,6 +254,8 @@ class LineParser:
             if timestamp is not None:
                 if not self.window_start <= timestamp <= self.window_end:
                     raise RejectedLineError(BAD_TIME)
+                if text[19:20] in FRACTION_MARKS:  # nearly all different: not cached
+                    return timestamp
                 if len(cache) >= _TS_CACHE_MAX:
                     cache.clear()
                 cache[text] = timestamp
@@ -256,17 +266,21 @@ class LineParser:
     def _parse(self, line: str, precise: float | None) -> PieceLine | LogRecord | bool | None:
         """None = ignored, False = unparseable.
 
-        Fast path: a console piecestore line whose time stamp was seen before (nearly all of
-        them). A trailing line ending sits after the JSON column, where orjson skips it.
+        Fast path: a plain console piecestore line (nearly all of them), whatever the
+        precision of its stamp. A trailing line ending sits after the JSON column, where
+        orjson skips it.
         """
         parts = line.split("\t")
         if len(parts) == 5:
             ts_text, level, logger, message, fields_text = parts
             if logger == "piecestore":
                 spec = PIECE_MESSAGES.get(message)
-                timestamp = self.ts_cache.get(ts_text)
-                if spec is not None and timestamp is not None and level in LEVELS:
-                    return self._piece(timestamp, precise, level, spec, _loads(fields_text))
+                if spec is not None and level in LEVELS and fields_text[:1] == "{":
+                    timestamp = self._timestamp(ts_text)
+                    if timestamp is not None:
+                        fine = has_subsecond(ts_text)
+                        fields = _loads(fields_text)
+                        return self._piece(timestamp, precise, level, spec, fields, fine)
         elif len(parts) == 1 and line[:1] == "{":
             return self._parse_json(line, precise)  # docker json-file, --log.encoding=json
         return self._parse_any(line, precise)
@@ -319,7 +333,7 @@ class LineParser:
                 return False
             if type(fields) is not dict:
                 return False
-            return self._piece(timestamp, precise, level, spec, fields)
+            return self._piece(timestamp, precise, level, spec, fields, has_subsecond(ts_text))
         return self._record(timestamp, level, logger, message, fields_text)
 
     def _parse_untabbed(
@@ -371,8 +385,11 @@ class LineParser:
             timestamp: float | None = _epoch_seconds(raw_ts)
             if timestamp is not None and not self.window_start <= timestamp <= self.window_end:
                 raise RejectedLineError(BAD_TIME)
+            fine = isinstance(raw_ts, float) or raw_ts > 1e11  # float seconds, millis, nanos
+        elif isinstance(raw_ts, str):
+            timestamp, fine = self._timestamp(raw_ts), has_subsecond(raw_ts)
         else:
-            timestamp = self._timestamp(raw_ts) if isinstance(raw_ts, str) else None
+            timestamp = None
         if timestamp is None:
             return False
         logger = obj.get("N") or ""
@@ -380,7 +397,7 @@ class LineParser:
             return False
         spec = PIECE_MESSAGES.get(message)
         if spec is not None and logger == "piecestore":
-            return self._piece(timestamp, precise, level, spec, obj)
+            return self._piece(timestamp, precise, level, spec, obj, fine)
         fields = {k: v for k, v in obj.items() if k not in _ZAP_JSON_KEYS}
         return self._record(timestamp, level, logger, message, fields)
 
@@ -393,6 +410,7 @@ class LineParser:
         level: str,
         spec: tuple[bool, str | None, int],
         fields: dict[str, Any],
+        fine: bool,
     ) -> PieceLine | bool | None:
         if type(fields) is not dict:
             return False
@@ -447,7 +465,7 @@ class LineParser:
                 space = _as_int(space)
             return PieceLine(
                 True, timestamp, precise, level, action, None, size, satellite_id, piece_id,
-                remote_ip, remote_addr, None, None, space,
+                remote_ip, remote_addr, None, None, space, fine,
             )  # fmt: skip
         error = fields.get("error")
         if error is None and status == "canceled":
@@ -459,7 +477,7 @@ class LineParser:
             category = None
         return PieceLine(
             False, timestamp, precise, level, action, status, size, satellite_id, piece_id,
-            remote_ip, remote_addr, error, category, None,
+            remote_ip, remote_addr, error, category, None, fine,
         )  # fmt: skip
 
     # -- records -----------------------------------------------------------------------------

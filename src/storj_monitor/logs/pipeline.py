@@ -7,14 +7,18 @@ The fast path: about half of all lines are ``... started`` lines, and nearly all
 are plain console piecestore result lines (``TS⇥LEVEL⇥piecestore⇥MESSAGE⇥{JSON}``). Those are
 read right here, straight into the pairer (a start line becomes one dict entry keyed on a
 tuple) and into an events row tuple (``store.events`` column order), with no intermediate
-``PieceLine`` or ``Event``. Whatever the fast path is not sure about (another shape, a time
-stamp not seen yet, a field of an unexpected type, broken JSON, cancel/delete special cases)
-goes through ``LineParser.parse`` and ``Pairer.feed`` unchanged, so both paths give the same
-results (the parser tests and the pipeline property test check it).
+``PieceLine`` or ``Event``. Time stamps: a whole-second stamp is looked up in the parser's
+cache (it repeats line after line); any other is read by ``parse_timestamp`` (its second from
+a cache of heads, its fraction sliced off), so millisecond to nanosecond stamps stay on the
+fast path although nearly every one is new. Whatever the fast path is not sure about (another
+shape, a stamp that does not parse, a field of an unexpected type, broken JSON, cancel/delete
+special cases) goes through ``LineParser.parse`` and ``Pairer.feed`` unchanged, so both paths
+give the same results (the parser tests and the pipeline property test check it).
 
 Bad lines (a log time outside the sane window around ``now``, a negative size) are not
 events: they come out in ``bad`` as (line, reason), for the store's ``bad_lines`` table.
-The fast path only takes times from the parser's cache, which holds in-window times only.
+The fast path takes a time only inside the window (the parser's cache holds in-window times
+only; any other time is checked here) and leaves the rest to the parser, which rejects them.
 """
 
 from __future__ import annotations
@@ -37,7 +41,18 @@ from storj_monitor.logs.parser import (
     split_remote_ip,
 )
 from storj_monitor.logs.rejects import MAX_SIZE
+from storj_monitor.logs.timestamps import (
+    FRACTION_MARKS,
+    HEAD_SECONDS,
+    MILLIS_Z,
+    parse_timestamp,
+)
 from storj_monitor.model import Event, LogRecord
+
+#: Whole-second stamps the fast path remembers before starting the cache afresh.
+_TS_CACHE_MAX = 8192
+#: The piece messages the fast path takes: message -> (is a start line, status).
+_FAST_MESSAGES = {m: spec[:2] for m, spec in PIECE_MESSAGES.items() if spec[2] == PLAIN}
 
 #: An events row: the fields of ``model.Event`` in order (= the ``events`` columns).
 Row = tuple[Any, ...]
@@ -105,10 +120,14 @@ class LineProcessor:
         take = waiting.pop
         next_sweep, max_pending = pairer.next_sweep, pairer.max_pending
         paired = unmatched = 0
-        ts_cache = self.parser.ts_cache
-        messages, levels, node, intern = PIECE_MESSAGES, LEVELS, self.node_name, sys.intern
+        ts_cache, parse_ts, marks = self.parser.ts_cache, parse_timestamp, FRACTION_MARKS
+        heads, millis_z = HEAD_SECONDS, MILLIS_Z
+        messages, levels, node, intern = _FAST_MESSAGES, LEVELS, self.node_name, sys.intern
+        # Lines the parser saw before: every line not taken here goes through it once, so
+        # the fast path's piece lines are the lines it did not count.
+        parser_lines = self.parser.lines
         max_size = MAX_SIZE  # a local: read once per line
-        fast = 0  # piece lines taken by the fast path (the parser counts the others)
+        window_start, window_end = self.parser.window_start, self.parser.window_end
         space: tuple[float, int] | None = None
         for line in lines:
             parts = line.split("\t")
@@ -117,16 +136,39 @@ class LineProcessor:
                 continue
             ts_text, level, logger, message, fields_text = parts
             spec = messages.get(message)
-            timestamp = ts_cache.get(ts_text)
-            if (
-                spec is None
-                or spec[2] != PLAIN
-                or timestamp is None
-                or logger != "piecestore"
-                or level not in levels
-            ):
+            if spec is None or logger != "piecestore" or level not in levels:
                 space, next_sweep = slow(line, arrival, out, space)
                 continue
+            timestamp = ts_cache.get(ts_text)
+            fine = False  # ts_cache holds stamps without a fraction only
+            if timestamp is None:
+                # ``…:15.123Z`` to ``…:15.123456789Z``: parse_timestamp's own arithmetic,
+                # inlined (a head it has read once, the fraction from a table or by slicing)
+                secs = heads.get(ts_text[:19])
+                rest = ts_text[19:]
+                fraction = millis_z.get(rest)
+                if fraction is not None and secs is not None:
+                    timestamp, fine = secs + fraction, True
+                elif (
+                    secs is not None
+                    and rest[:1] == "."
+                    and rest[-1:] == "Z"
+                    and 4 < len(rest) < 22
+                    and rest[1:-1].isdecimal()
+                ):
+                    timestamp, fine = secs + float(rest[:-1]), True
+                else:
+                    timestamp = parse_ts(ts_text)
+                    if timestamp is not None:
+                        if ts_text[19:20] in marks:  # parser.has_subsecond, inlined
+                            fine = len(ts_text) > 22 and ts_text[20:23].isdigit()
+                        elif window_start <= timestamp <= window_end:  # as the parser does
+                            if len(ts_cache) >= _TS_CACHE_MAX:
+                                ts_cache.clear()
+                            ts_cache[ts_text] = timestamp
+                if timestamp is None or not window_start <= timestamp <= window_end:
+                    space, next_sweep = slow(line, arrival, out, space)
+                    continue
             try:
                 fields = _loads(fields_text)
             except _JSONDecodeError:
@@ -161,10 +203,9 @@ class LineProcessor:
                         continue
                     space = (timestamp, free)
                 take(key, None)  # a repeated start replaces the old one, at the back
-                waiting[key] = (timestamp, None, arrival)
+                waiting[key] = (timestamp, None, arrival, fine)
                 if len(waiting) > max_pending:
                     pairer.bound()
-                fast += 1
                 continue
             status = spec[1]
             error = get("error")
@@ -185,7 +226,9 @@ class LineProcessor:
                 duration_ms = source = None
             else:
                 paired += 1
-                if arrival is not None and started[2] is not None:
+                if fine and started[3]:
+                    duration_ms, source = (timestamp - started[0]) * 1000.0, "log_millis"
+                elif arrival is not None and started[2] is not None:
                     duration_ms, source = (arrival - started[2]) * 1000.0, "arrival"
                 else:
                     duration_ms, source = (timestamp - started[0]) * 1000.0, "log_seconds"
@@ -197,8 +240,8 @@ class LineProcessor:
                 remote_ip,
                 error, category, duration_ms, source,
             ))  # fmt: skip
-            fast += 1
-        self.parser.piece_lines += fast
+        parser = self.parser
+        parser.piece_lines += len(lines) - (parser.lines - parser_lines)
         pairer.paired += paired
         pairer.unmatched += unmatched
         out.available_space = space

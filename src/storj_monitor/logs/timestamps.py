@@ -6,8 +6,10 @@ pre-v1.83 ``2023-06-01T10:30:15.123+0100`` and ``…Z``, docker's RFC3339Nano
 instead of ``T``, and no zone at all (taken as UTC). Anything else gives None.
 
 Speed: whole-second stamps repeat for every line of the same second, so the parser keeps a
-per-string cache in front of this; below that, the ``YYYY-MM-DDTHH:MM:SS`` head is
-cached on its own so nanosecond stamps (always unique) cost a dict lookup and a few slices.
+per-string cache of them in front of this; below that, the ``YYYY-MM-DDTHH:MM:SS`` head is
+cached on its own, so millisecond to nanosecond stamps (nearly always unique) cost a dict
+lookup, a few slices and one ``float()`` of the fraction, whether or not they repeat.
+:func:`has_subsecond` tells whether a stamp is precise enough for millisecond durations.
 Pure, never raises.
 
 The sane window (:func:`sane_window`): a log time before 2018 or more than a day after ``now``
@@ -21,8 +23,11 @@ import calendar
 import re
 
 __all__ = [
+    "HEAD_SECONDS",
+    "MILLIS_Z",
     "SANE_AHEAD_SECONDS",
     "SANE_SINCE",
+    "has_subsecond",
     "parse_timestamp",
     "sane_window",
     "split_wrapper_prefix",
@@ -47,6 +52,13 @@ _ZONE = re.compile(r"([+-])(\d\d)(?::?(\d\d))?\Z")
 
 _head_cache: dict[str, float] = {}
 _HEAD_CACHE_MAX = 65_536
+#: ``YYYY-MM-DDTHH:MM:SS`` heads already read -> UTC unix seconds (valid heads only). The
+#: pipeline's fast path reads it (never writes) to decode ``….123Z`` stamps inline exactly
+#: as :func:`parse_timestamp` does.
+HEAD_SECONDS = _head_cache
+#: The 1,000 millisecond suffixes ``.000Z`` … ``.999Z`` -> their fraction, the very value
+#: :func:`parse_timestamp` adds to the head's seconds (a fixed table, not a cache).
+MILLIS_Z: dict[str, float] = {f".{i:03d}Z": float(f".{i:03d}") for i in range(1000)}
 
 
 def _head_seconds(head: str) -> float | None:
@@ -106,6 +118,17 @@ def parse_timestamp(text: object) -> float | None:
     if int(hours) > 23 or int(minutes or 0) > 59:
         return None
     return secs + fraction - offset if sign == "+" else secs + fraction + offset
+
+
+#: What separates the seconds from their fraction (``,``: Go's and log4j's ISO 8601 variant).
+FRACTION_MARKS = (".", ",")
+
+
+def has_subsecond(text: str) -> bool:
+    """True when a time text that :func:`parse_timestamp` reads carries at least three
+    fraction digits (milliseconds or finer), so durations between two such stamps are good to
+    the millisecond. Whole seconds and 1–2 fraction digits give False."""
+    return text[19:20] in FRACTION_MARKS and len(text) > 22 and text[20:23].isdigit()
 
 
 def split_wrapper_prefix(text: str) -> tuple[str, float | None]:

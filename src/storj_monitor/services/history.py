@@ -38,7 +38,7 @@ from storj_monitor.services.progress import new_progress
 from storj_monitor.settings import Settings
 from storj_monitor.store import events as store_events
 from storj_monitor.store.bad_lines import BadLine
-from storj_monitor.store.bulk import BatchWriter, make_writer
+from storj_monitor.store.bulk import BatchWriter, make_writer, usable_cpus
 from storj_monitor.store.database import connect
 from storj_monitor.store.events import EVENT_ROW_FAILED, LogOffset
 from storj_monitor.store.schema import migrate
@@ -101,12 +101,16 @@ def import_log(
     should_stop: Callable[[], bool] | None = None,
     raw_since: float | None = None,
     processor: LineProcessor | None = None,
+    defer_indexes: bool = False,
 ) -> ImportResult:
     """Import ``path`` as node ``node_name`` into the database at ``db_path``.
 
     ``on_start(start_offset, size)`` is called once before reading, ``on_progress(offset,
     lines)`` after each block. ``writer_process``: write in a child process (None: only when
-    more than ``PROCESS_WRITER_MIN_BYTES`` are left to read). ``stop_at``: read no further
+    more than ``PROCESS_WRITER_MIN_BYTES`` are left to read and a second CPU is usable).
+    ``defer_indexes`` (the ``--ingest-log`` command, not a live monitor's catch-up, whose
+    dashboard keeps querying meanwhile): an import of that size into an empty ``events``
+    table builds the table's indexes once at its end. ``stop_at``: read no further
     than this byte (the rest is left to a live follower); ``should_stop()`` ends the import
     early (everything read so far is still stored). ``raw_since`` (UTC unix seconds): older
     events are aggregated into the rollups but not stored as raw rows (retention would
@@ -139,9 +143,10 @@ def import_log(
         end = size if stop_at is None else min(size, stop_at)
         if pos >= end:
             return result
-        if writer_process is None:
-            writer_process = end - pos >= PROCESS_WRITER_MIN_BYTES
-        writer = make_writer(db_path, process=writer_process)
+        big = end - pos >= PROCESS_WRITER_MIN_BYTES
+        if writer_process is None:  # a process only pays off with a second CPU to run on
+            writer_process = big and usable_cpus() > 1
+        writer = make_writer(db_path, process=writer_process, defer_indexes=defer_indexes and big)
         gc_was_enabled = gc.isenabled()
         gc.disable()  # millions of short-lived acyclic objects: the cycle collector only costs
         try:
@@ -355,7 +360,7 @@ def run_history_ingest(settings: Settings, node_name: str, path: str) -> int:
             block_bytes=max(IMPORT_BLOCK_BYTES, settings.log_read_block_bytes),
             on_progress=on_progress, on_start=on_start,
             raw_since=time.time() - settings.events_retention_days * DAY,
-            should_stop=interrupted.is_set,
+            should_stop=interrupted.is_set, defer_indexes=True,
         )  # fmt: skip
     except LogImportError as exc:
         print(f"storj_monitor: error: {exc}", file=sys.stderr)

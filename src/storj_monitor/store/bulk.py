@@ -7,7 +7,13 @@ own connection overlaps them for real. Event rows travel pickled: the parser int
 repeated strings (action, satellite id, status, categories), which pickle then sends once per
 batch and the writer rebuilds as shared objects, so unpickling costs a third of parsing the
 same rows as JSON (the writer process is the busier one); each batch is one transaction with
-its compare-and-set offset, exactly as inline.
+its compare-and-set offset, exactly as inline. With one usable CPU (``taskset -c 0``, a
+one-core VM) the process only adds pickling: the import then writes inline
+(:func:`usable_cpus`).
+
+``defer_indexes``: when the ``events`` table is empty as the import starts (a first import),
+its indexes are dropped and built once when the writer closes, which costs a third of keeping
+them up to date row by row; an import killed before that leaves them to ``schema.migrate``.
 
 Protocol: ``submit(rows, records, offset, expected, raw_since, bad)`` (``bad``: the parser's
 rejected lines, for ``bad_lines``) then, in order, one ``result()`` per submitted batch:
@@ -47,6 +53,7 @@ from storj_monitor.store.events import (
     write_row_batch,
     write_with_retries,
 )
+from storj_monitor.store.schema import drop_event_indexes_if_empty, ensure_event_indexes
 
 Reply = tuple[str, Any]
 Row = tuple[Any, ...]
@@ -56,6 +63,29 @@ def bulk_pragmas(conn: sqlite3.Connection) -> None:
     """Settings for a long series of big write transactions on this connection only."""
     conn.execute("PRAGMA cache_size=-16384")  # 16 MiB page cache: appends need few pages
     conn.execute("PRAGMA wal_autocheckpoint=16384")  # checkpoint every ~64 MiB of WAL
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        return len(affinity(0))
+    return os.cpu_count() or 1
+
+
+def _begin(conn: sqlite3.Connection, defer_indexes: bool) -> bool:
+    """Pragmas, and the events indexes dropped if asked and the table is empty."""
+    bulk_pragmas(conn)
+    return defer_indexes and transaction(conn, drop_event_indexes_if_empty)
+
+
+def _end(conn: sqlite3.Connection, deferred: bool) -> None:
+    """Build the indexes dropped by :func:`_begin`, then close."""
+    try:
+        if deferred:
+            ensure_event_indexes(conn)
+    finally:
+        conn.close()
 
 
 def _write(
@@ -106,9 +136,9 @@ class BatchWriter(Protocol):
 class InlineWriter:
     """Writes on the caller's thread (small imports: no process start-up cost)."""
 
-    def __init__(self, db_path: str):
+    def __init__(self, db_path: str, *, defer_indexes: bool = False):
         self._conn = connect(db_path)
-        bulk_pragmas(self._conn)
+        self._deferred = _begin(self._conn, defer_indexes)
         self._replies: deque[Reply] = deque()
 
     def submit(self, rows, records, offset, expected, raw_since=None, bad=()) -> None:  # type: ignore[no-untyped-def]
@@ -122,17 +152,17 @@ class InlineWriter:
         return len(self._replies)
 
     def close(self) -> None:
-        self._conn.close()
+        _end(self._conn, self._deferred)
 
 
-def _serve(db_path: str, inbox: Connection, outbox: Connection) -> None:
+def _serve(db_path: str, inbox: Connection, outbox: Connection, defer_indexes: bool) -> None:
     """The writer process: one connection, one transaction per received batch.
 
     A reader thread drains the pipe while the main thread writes, so the parent never
     waits for the pipe while SQLite is busy.
     """
     conn = connect(db_path)
-    bulk_pragmas(conn)
+    deferred = _begin(conn, defer_indexes)
     batches: queue.Queue[Any] = queue.Queue(maxsize=1)
 
     def read() -> None:
@@ -154,7 +184,7 @@ def _serve(db_path: str, inbox: Connection, outbox: Connection) -> None:
     except (BrokenPipeError, KeyboardInterrupt):
         pass
     finally:
-        conn.close()
+        _end(conn, deferred)
 
 
 def _grow_pipe(fd: int, size: int = 1 << 20) -> None:
@@ -177,9 +207,10 @@ class ProcessWriter:
     no re-import of the caller's main module.
     """
 
-    def __init__(self, db_path: str):
+    def __init__(self, db_path: str, *, defer_indexes: bool = False):
+        flags = ["--defer-indexes"] if defer_indexes else []
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "storj_monitor.store.bulk", db_path],
+            [sys.executable, "-m", "storj_monitor.store.bulk", db_path, *flags],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
@@ -216,21 +247,26 @@ class ProcessWriter:
             self._out.send(None)
         self._out.close()
         try:
-            self._proc.wait(60)
+            self._proc.wait(600)  # it may build the events indexes first
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait(5)
         self._in.close()
 
 
-def make_writer(db_path: str, *, process: bool) -> BatchWriter:
+def make_writer(db_path: str, *, process: bool, defer_indexes: bool = False) -> BatchWriter:
     """A process writer where it is supported (POSIX), else inline."""
     if process and os.name == "posix":
-        return ProcessWriter(db_path)
-    return InlineWriter(db_path)
+        return ProcessWriter(db_path, defer_indexes=defer_indexes)
+    return InlineWriter(db_path, defer_indexes=defer_indexes)
 
 
 if __name__ == "__main__":
     sys.stdout = sys.stderr  # stdout is the reply pipe: nothing else may write to it
     gc.disable()  # batches are acyclic lists and tuples: the cycle collector would only cost
-    _serve(sys.argv[1], Connection(0, writable=False), Connection(1, readable=False))
+    _serve(
+        sys.argv[1],
+        Connection(0, writable=False),
+        Connection(1, readable=False),
+        "--defer-indexes" in sys.argv[2:],
+    )

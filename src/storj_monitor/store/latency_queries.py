@@ -171,7 +171,8 @@ def _slow_operations(
 
 
 def _resolution_ms(sources: dict[str, int]) -> int:
-    """1 ms unless most durations come from whole-second log timestamps (then 1000)."""
+    """1 ms unless most durations come from whole-second log timestamps (then 1000);
+    ``log_millis`` durations (log stamps with milliseconds or finer) count as 1 ms."""
     measured = sum(sources.values())
     return 1000 if measured and sources.get("log_seconds", 0) * 2 > measured else 1
 
@@ -189,7 +190,8 @@ def get_latency_stats(
 
     ``{"statistics": {get, put, audit, repair, all: {count, mean, median, p50, p95, p99,
     min, max}}, "slow_operations": [...], "total_operations": N, "without_duration": N,
-    "duration_source": {precise, arrival, log_seconds, field}, "resolution_ms": 1|1000,
+    "duration_source": {precise, arrival, log_seconds, field, log_millis},
+    "resolution_ms": 1|1000,
     "window_hours", "nodes", "computed_from": "events"|"rollups"}``.
     ``total_operations`` counts every operation in the window, with a duration or not.
     """

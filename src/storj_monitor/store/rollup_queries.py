@@ -42,6 +42,7 @@ class RollupRow:
     arrival_count: int
     log_seconds_count: int
     field_count: int
+    log_millis_count: int
 
 
 def read_rollups(

@@ -11,7 +11,7 @@ aggregates never disagree with the events after a crash.
   or '', action, status, error_category or ''): ``count``, ``bytes`` (sum of sizes),
   ``duration_count``/``duration_sum_ms``/min/max over the operations that had a duration,
   and where those durations came from (``precise_count``, ``arrival_count``,
-  ``log_seconds_count``, ``field_count``).
+  ``log_seconds_count``, ``field_count``, ``log_millis_count``).
 * ``latency_minute`` / ``latency_hour``: the same sums per (node_name, bucket_start,
   action) only, plus the latency histogram (analytics.sketch blob, log-spaced buckets;
   NULL when no operation had a duration). Latency statistics read only these, so a week
@@ -42,8 +42,10 @@ HOUR = 3600
 TABLES: dict[int, str] = {MINUTE: "rollups_minute", HOUR: "rollups_hour"}
 LATENCY_TABLES: dict[int, str] = {MINUTE: "latency_minute", HOUR: "latency_hour"}
 
-#: Duration sources in the order of the ``*_count`` columns; index 4 = no source.
-SOURCES: tuple[str, ...] = ("precise", "arrival", "log_seconds", "field")
+#: Duration sources in the order of the ``*_count`` columns (``log_millis`` came with
+#: schema v4, so its column is the last); index ``len(SOURCES)`` = no source.
+SOURCES: tuple[str, ...] = ("precise", "arrival", "log_seconds", "field", "log_millis")
+_NS = len(SOURCES)
 _SOURCE_CODE: dict[str | None, int] = {s: i for i, s in enumerate(SOURCES)}
 
 KEY_COLUMNS = ("node_name", "bucket_start", "satellite_id", "action", "status", "error_category")
@@ -133,7 +135,7 @@ def _write_columns(conn: sqlite3.Connection, cols: Sequence[Sequence[Any]]) -> N
     sizes = np.nan_to_num(np.array(size_col, dtype=np.float64), nan=0.0)
     durations = np.array(dur_col, dtype=np.float64)  # None -> NaN
     d_idx = np.flatnonzero(~np.isnan(durations))
-    sources = np.fromiter(map(_SOURCE_CODE.get, src_col, repeat(4)), np.int64, n)[d_idx]
+    sources = np.fromiter(map(_SOURCE_CODE.get, src_col, repeat(_NS)), np.int64, n)[d_idx]
     # Factorise the string key: id = position of the key's first occurrence in the batch.
     codes: dict[tuple[Any, ...], int] = {}
     key_ids = np.fromiter(
@@ -259,7 +261,8 @@ class _Batch:
             has = self.d_count > 0
             self.d_min[has] = lo[has]
             self.d_max[has] = hi[has]
-        self.src = np.bincount(g_d * 5 + sources, minlength=g * 5).reshape(g, 5)[:, :4]
+        ns = _NS + 1
+        self.src = np.bincount(g_d * ns + sources, minlength=g * ns).reshape(g, ns)[:, :_NS]
 
     def merge_stored(
         self, conn: sqlite3.Connection, sql: str, width: int
@@ -278,7 +281,7 @@ class _Batch:
         self.d_sum[idx] += rows[:, 3]
         self.d_min[idx] = np.fmin(self.d_min[idx], rows[:, 4])
         self.d_max[idx] = np.fmax(self.d_max[idx], rows[:, 5])
-        self.src[idx] += rows[:, 6:10].astype(np.int64)
+        self.src[idx] += rows[:, 6 : 6 + _NS].astype(np.int64)
         return found
 
     def values(self) -> list[tuple[Any, ...]]:
@@ -291,7 +294,7 @@ class _Batch:
                 self.d_sum.tolist(),
                 [None if v != v else v for v in self.d_min.tolist()],
                 [None if v != v else v for v in self.d_max.tolist()],
-                *(self.src[:, j].tolist() for j in range(4)),
+                *(self.src[:, j].tolist() for j in range(_NS)),
                 strict=True,
             )
         )

@@ -269,8 +269,47 @@ def _v3_bad_lines(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_core, _v2_payouts, _v3_bad_lines)
+def _v4_log_millis(conn: sqlite3.Connection) -> None:
+    """Durations between log stamps with milliseconds or finer (``log_millis``) get their own
+    count in every aggregate table, next to ``log_seconds_count`` (existing rows: 0)."""
+    for table in ("rollups_minute", "rollups_hour", "latency_minute", "latency_hour"):
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN log_millis_count INTEGER NOT NULL DEFAULT 0")
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_core, _v2_payouts, _v3_bad_lines, _v4_log_millis)
 SCHEMA_VERSION = len(MIGRATIONS)
+
+#: The indexes of ``events`` as the migrations create them. A bulk import into an empty
+#: ``events`` table drops them and builds each once at its end (three times cheaper than
+#: keeping them up to date row by row, store.bulk); :func:`migrate` recreates any that an
+#: import killed before its end left missing.
+EVENT_INDEXES: dict[str, str] = {
+    "idx_events_node_time": "CREATE INDEX IF NOT EXISTS idx_events_node_time "
+    "ON events(node_name, timestamp)",
+    "idx_events_time": "CREATE INDEX IF NOT EXISTS idx_events_time ON events(timestamp)",
+    "idx_events_slow": "CREATE INDEX IF NOT EXISTS idx_events_slow "
+    "ON events(node_name, duration_ms, timestamp) WHERE duration_ms >= 1000",
+}
+
+
+def ensure_event_indexes(conn: sqlite3.Connection) -> None:
+    """Create whichever ``events`` index is missing (a no-op when all exist)."""
+    present = {
+        row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+    }
+    for name, sql in EVENT_INDEXES.items():
+        if name not in present:
+            conn.execute(sql)
+
+
+def drop_event_indexes_if_empty(conn: sqlite3.Connection) -> bool:
+    """Drop the ``events`` indexes when the table holds no row (the start of a bulk
+    import); True if dropped. Run inside the caller's transaction."""
+    if conn.execute("SELECT 1 FROM events LIMIT 1").fetchone() is not None:
+        return False
+    for name in EVENT_INDEXES:
+        conn.execute(f"DROP INDEX IF EXISTS {name}")
+    return True
 
 
 def current_version(conn: sqlite3.Connection) -> int:
@@ -299,4 +338,6 @@ def migrate(conn: sqlite3.Connection) -> int:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+    if version >= 1:
+        ensure_event_indexes(conn)  # after an import that was killed before its end
     return SCHEMA_VERSION

@@ -24,6 +24,7 @@ const CATEGORIES = [
 const SOURCE_NAMES = {
   precise: "docker timestamps",
   arrival: "arrival clock",
+  log_millis: "millisecond log timestamps",
   log_seconds: "log timestamps",
   field: "duration fields",
 };
