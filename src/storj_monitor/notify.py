@@ -252,10 +252,10 @@ class Notifier:
             except Exception:
                 log.exception("notification failed")
             finally:
-                if change != "resolved" and alert.id is not None:
-                    # Delivered or not, this severity is no longer waiting; a later one is.
-                    if self._queued.get(alert.id) == alert.severity:
-                        del self._queued[alert.id]
+                # Delivered or not, this severity is no longer waiting; a later one is.
+                waiting = self._queued.get(alert.id) if alert.id is not None else None
+                if change != "resolved" and alert.id is not None and waiting == alert.severity:
+                    del self._queued[alert.id]
                 self._queue.task_done()
 
     def _wants(self, index: int, alert: Alert, change: str) -> bool:
