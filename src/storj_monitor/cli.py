@@ -31,7 +31,9 @@ examples:
   storj_monitor --node "My-Node:/var/log/storagenode.log"
   storj_monitor --node "NAS:C:\\Storj\\storagenode.log:http://192.168.1.20:14002"
   storj_monitor --node "Remote:nas.local:9000:http://nas.local:14002"
-  storj_monitor --ingest-log "My-Node:/var/log/storagenode.log.1"
+  storj_monitor --ingest-log "My-Node:/var/log/storagenode.log*"
+      (the log and its rotated files, .gz/.bz2/.xz too, oldest first; quote the
+      pattern, or let the shell expand it: --ingest-log My-Node: /var/log/node.log*)
   storj_monitor --demo
   storj_monitor forward /var/log/storagenode.log --listen 0.0.0.0:9000 --token SECRET \
       --tls-cert forwarder.crt --tls-key forwarder.key
@@ -56,8 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"storj_monitor {__version__}")
     p.add_argument("--node", action="append", default=[], metavar="NAME:LOG_SOURCE[:API_URL]",
                    help="a node to monitor (repeatable)")
-    p.add_argument("--ingest-log", action="append", default=[], metavar="NAME:LOG_PATH",
-                   help="import a whole log file once into the database, then exit (repeatable)")
+    p.add_argument("--ingest-log", action="append", nargs="+", default=[],
+                   metavar=("NAME:LOG_PATH", "LOG_PATH"),
+                   help="import whole log files once into the database, then exit: paths or "
+                        "quoted glob patterns, .gz/.bz2/.xz too (repeatable)")
     p.add_argument("--demo", action="store_true",
                    help="run on a simulated node (log and node API) in a temporary directory")
     p.add_argument("--db", dest="db_path", metavar="PATH", help="SQLite file (default: storj_stats.db in the data directory, see DATA_DIR)")
@@ -92,6 +96,16 @@ def _flags(args: argparse.Namespace) -> dict[str, object]:
             raise SettingsError(f"--set {item!r}: expected KEY=VALUE with a known setting key")
         flags[key] = value
     return flags
+
+
+def _ingest_spec(items: list[str]) -> tuple[str, list[str]]:
+    """``NAME:PATH [PATH ...]``, or ``NAME: PATH ...`` (a pattern the shell expanded)."""
+    first, *more = items
+    if more and first.endswith(":"):
+        name, path = parse_ingest_spec(first + more[0])
+        return name, [path, *more[1:]]
+    name, path = parse_ingest_spec(first)
+    return name, [path, *more]
 
 
 def notify_test(argv: Sequence[str]) -> int:
@@ -150,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config, flags=_flags(args))
         nodes = [*settings.tables.nodes, *(parse_node_spec(n) for n in args.node)]
-        ingests = [parse_ingest_spec(i) for i in args.ingest_log]
+        ingests = [_ingest_spec(i) for i in args.ingest_log]
     except (SettingsError, NodeSpecError) as exc:
         print(f"storj_monitor: error: {exc}", file=sys.stderr)
         return 2
@@ -167,8 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from storj_monitor.services.history import run_history_ingest
 
         status = 0
-        for name, path in ingests:
-            status = max(status, run_history_ingest(settings, name, path))
+        for name, paths in ingests:
+            status = max(status, run_history_ingest(settings, name, paths))
         return status
     if args.demo:
         from storj_monitor.demo.runner import run_demo

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import os
+from typing import BinaryIO
 
 from storj_monitor.logs.tail import MAX_LINE_BYTES
 
@@ -17,11 +18,12 @@ class BlockLines:
 
     For bulk reads (imports): the block is decoded in place through a memoryview and only
     the partial last line is moved to the front, so no block is copied (a copy of a 4 MiB
-    block costs as much as decoding it). The caller seeks the fd; ``reset()`` after a seek.
+    block costs as much as decoding it). The caller seeks the fd (or the stream, e.g. a
+    decompressing one of ``logs.compressed``); ``reset()`` after a seek.
     """
 
-    def __init__(self, fd: int, block_bytes: int):
-        self._file = os.fdopen(fd, "rb", buffering=0, closefd=False)
+    def __init__(self, fd: int | BinaryIO, block_bytes: int):
+        self._file = os.fdopen(fd, "rb", buffering=0, closefd=False) if isinstance(fd, int) else fd
         self._buf = bytearray(block_bytes)
         self.held = 0  # bytes of an unfinished line at the front of the buffer
 

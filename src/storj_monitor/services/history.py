@@ -7,33 +7,37 @@ at most two batches in flight. Each transaction also advances the file's row in 
 set), so importing the same file twice adds nothing, an interrupted import resumes where it
 stopped, and an import composes with a live follower of the same file: whichever stores a
 line first owns it, the other skips past it.
+
+``.gz``/``.bz2``/``.xz`` files (``logs.compressed``) are read as their decompressed bytes, after
+one pass that checks they decompress (nothing of a corrupt file is stored). ``node.log*``
+patterns name a log's rotated files (``logs.logfiles``), imported oldest first with one parser
+and pairer, so a transfer that spans two files keeps its duration. ``node scores`` lines
+become ``reputation_history`` rows (``source = 'log'``) in the same transaction as their offset.
 """
 
 from __future__ import annotations
 
 import gc
-import os
 import signal
 import sqlite3
 import sys
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 
 import orjson
 from rich.console import Console
 
+from storj_monitor.logs import compressed, logfiles
 from storj_monitor.logs.blocks import BlockLines
+from storj_monitor.logs.compressed import CorruptArchiveError, LogStream, open_log_stream
 from storj_monitor.logs.pipeline import LineProcessor
-from storj_monitor.logs.tail import (
-    fingerprint_of,
-    match_offset,
-    open_log,
-    read_prefix,
-)
+from storj_monitor.logs.tail import fingerprint_of, match_offset
+from storj_monitor.model import LogRecord, SatelliteScore
+from storj_monitor.services.log_watch import score_from_record
 from storj_monitor.services.progress import new_progress
 from storj_monitor.settings import Settings
 from storj_monitor.store import events as store_events
@@ -67,6 +71,7 @@ class ImportResult:
     events: int = 0  # piece operations aggregated into the rollups
     raw_events: int = 0  # of which stored as raw rows (the others were beyond retention)
     records: int = 0
+    scores: int = 0  # of the records, reputation lines stored in reputation_history
     unparseable: int = 0
     ignored: int = 0
     rejected: int = 0  # bad lines (time outside the sane window, negative size): bad_lines
@@ -83,6 +88,19 @@ class ImportResult:
 
 class LogImportError(RuntimeError):
     """The file cannot be imported; the message is one line for the user."""
+
+
+class LogFileError(LogImportError):
+    """This file (missing, unreadable, corrupt) cannot be imported; others of a set still can."""
+
+
+def _open_source(path: str) -> LogStream:
+    try:
+        return open_log_stream(path)
+    except CorruptArchiveError as exc:
+        raise LogFileError(f"{exc}; nothing of it was imported") from None
+    except OSError as exc:
+        raise LogFileError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def import_log(
@@ -115,21 +133,20 @@ def import_log(
     early (everything read so far is still stored). ``raw_since`` (UTC unix seconds): older
     events are aggregated into the rollups but not stored as raw rows (retention would
     delete them at once). ``processor``: parse and pair with this one (a live follower that
-    continues after ``stop_at`` keeps the pairing state, so no duration is lost); its
-    counters then include earlier lines. Raises
-    :class:`LogImportError` for a missing/unreadable file or a database that cannot be written.
+    continues after ``stop_at``, or the import of the next file of a rotation set, keeps the
+    pairing state, so no duration is lost). ``path`` may be compressed (``.gz``, ``.bz2``,
+    ``.xz``): offsets then count decompressed bytes. Raises :class:`LogFileError` for a
+    missing, unreadable or corrupt file, :class:`LogImportError` for a database that cannot
+    be written.
     """
     result = ImportResult(path, node_name)
-    fd, error = open_log(path)
-    if fd is None:
-        raise LogImportError(f"cannot read {path}: {error or 'No such file or directory'}")
+    source = _open_source(path)
     t0 = time.perf_counter()
     conn: sqlite3.Connection | None = None
     try:
         conn = connect(db_path)
         migrate(conn)
-        size = os.fstat(fd).st_size
-        prefix = read_prefix(fd)
+        size, prefix = source.size, source.prefix
         fp = fingerprint_of(prefix)
         if fp is None:  # empty, or not even one complete line yet
             result.partial_tail_bytes = size
@@ -150,7 +167,7 @@ def import_log(
         gc_was_enabled = gc.isenabled()
         gc.disable()  # millions of short-lived acyclic objects: the cycle collector only costs
         try:
-            importer = _Importer(conn, fd, fp, result, writer, clock, on_progress)
+            importer = _Importer(conn, source, fp, result, writer, clock, on_progress)
             importer.processor = processor or LineProcessor(
                 node_name, max_pending=max_pending, ttl_seconds=ttl_seconds
             )
@@ -163,8 +180,12 @@ def import_log(
             writer.close()
     except sqlite3.Error as exc:
         raise LogImportError(f"database {db_path}: {exc}") from None
+    except compressed.DATA_ERRORS as exc:  # changed since it was checked
+        raise LogFileError(str(compressed.why_corrupt(path, exc))) from None
+    except OSError as exc:  # a read error of the disk
+        raise LogFileError(f"cannot read {path}: {exc}") from None
     finally:
-        os.close(fd)
+        source.close()
         if conn is not None:
             conn.close()
         result.seconds = time.perf_counter() - t0
@@ -177,7 +198,7 @@ class _Importer:
     def __init__(
         self,
         conn: sqlite3.Connection,
-        fd: int,
+        source: LogStream,
         fp: tuple[str, int],
         result: ImportResult,
         writer: BatchWriter,
@@ -185,14 +206,15 @@ class _Importer:
         on_progress: Callable[[int, int], None] | None,
     ):
         self.conn = conn  # reads only (offsets after a conflict)
-        self.fd = fd
+        self.source = source
         self.fp = fp
         self.result = result
         self.writer = writer
         self.clock = clock
         self.on_progress = on_progress
         self.processor: LineProcessor
-        self.sent: deque[tuple[list[tuple[object, ...]], int]] = deque()  # rows, records
+        # rows, records, scores of each batch in flight
+        self.sent: deque[tuple[list[tuple[object, ...]], int, int]] = deque()
         self.bad: list[BadLine] = []  # rejected lines of the batch being built
         self.conflict = False
         self.stop_at: int | None = None
@@ -208,11 +230,14 @@ class _Importer:
         return block_bytes
 
     def run(self, pos: int, expected: int | None, block_bytes: int) -> None:
-        r, fd, processor = self.result, self.fd, self.processor
-        reader = BlockLines(fd, block_bytes)
+        r, source, processor = self.result, self.source, self.processor
+        reader = BlockLines(source.file, block_bytes)
         rows: list[tuple[object, ...]] = []
         records: list = []
-        os.lseek(fd, pos, os.SEEK_SET)
+        # this file's counts: a processor may have read other files (or a follower's lines)
+        lines0, unparseable0 = processor.lines, processor.unparseable
+        ignored0, rejected0 = processor.ignored, processor.rejected
+        source.file.seek(pos)
         while True:
             budget = self._budget(pos, reader.held, block_bytes)
             early = budget == 0
@@ -220,7 +245,8 @@ class _Importer:
             lines, used, eof = reader.read(budget) if budget else ([], 0, True)
             pos += used
             last = eof or early
-            if last and reader.held and not early and _finished(fd, self.clock):
+            quiet = FINISHED_AFTER_SECONDS
+            if last and reader.held and not early and source.finished(self.clock(), quiet):
                 tail, used = reader.finish()  # last line of a finished file, no "\n"
                 lines += tail
                 pos += used
@@ -239,21 +265,21 @@ class _Importer:
                 if self.conflict:  # another writer stored part of this file: go past it
                     pos = expected = self._stored_offset()
                     r.conflicts += 1
-                    os.lseek(fd, pos, os.SEEK_SET)
+                    source.file.seek(pos)
                     reader.reset()
                     rows, records, self.conflict = [], [], False
                     self.bad = []
                     continue
             if self.on_progress is not None:
-                self.on_progress(pos, processor.lines)
+                self.on_progress(pos, processor.lines - lines0)
             if last:
                 break
         r.end_offset = pos
         r.partial_tail_bytes = 0 if early else reader.held  # stopped early: not a file's end
-        r.lines = processor.lines
-        r.unparseable = processor.unparseable
-        r.ignored = processor.ignored
-        r.rejected = processor.rejected
+        r.lines = processor.lines - lines0
+        r.unparseable = processor.unparseable - unparseable0
+        r.ignored = processor.ignored - ignored0
+        r.rejected = processor.rejected - rejected0
 
     def _reject(self, bad: list[tuple[str, str]], offset: int) -> None:
         """Rejected lines, kept in ``bad_lines`` with the batch they were read in."""
@@ -263,15 +289,16 @@ class _Importer:
     def _submit(self, rows: list, records: list, end: int, expected: int | None) -> None:
         node_name, path = self.result.node_name, self.result.path
         offset = LogOffset(node_name, path, self.fp[0], self.fp[1], end, self.clock())
-        self.writer.submit(rows, records, offset, expected, self.raw_since, self.bad)
-        self.sent.append((rows, len(records)))
+        scores = _scores(records)
+        self.writer.submit(rows, records, offset, expected, self.raw_since, self.bad, scores)
+        self.sent.append((rows, len(records), len(scores)))
         self.bad = []
 
     def _collect(self, keep: int) -> None:
         """Take replies until at most ``keep`` batches are in flight (all, on a conflict)."""
         while self.writer.in_flight > (0 if self.conflict else keep):
             kind, value = self.writer.result()
-            rows, n_records = self.sent.popleft()
+            rows, n_records, n_scores = self.sent.popleft()
             if kind == "ok":
                 raw, quarantined = value
                 bad_events = [b for b in quarantined if b.reason.startswith(EVENT_ROW_FAILED)]
@@ -279,6 +306,7 @@ class _Importer:
                 self.result.raw_events += raw
                 self.result.records += n_records - (len(quarantined) - len(bad_events))
                 self.result.quarantined += len(quarantined)
+                self.result.scores += n_scores
                 self.result.by_status.update(map(_status, rows))
                 if bad_events:
                     self.result.by_status.subtract(
@@ -297,9 +325,10 @@ class _Importer:
         return row.offset if row is not None else 0
 
 
-def _finished(fd: int, clock: Callable[[], float]) -> bool:
-    """True when nobody has written the file for a while (so its last line is complete)."""
-    return clock() - os.fstat(fd).st_mtime > FINISHED_AFTER_SECONDS
+def _scores(records: list[LogRecord]) -> list[SatelliteScore]:
+    """The reputation rows of ``node scores`` records, as live ingest makes them (log_watch)."""
+    found = (score_from_record(r) for r in records if r.kind == "reputation")
+    return [s for s in found if s is not None]
 
 
 def _summary(console: Console, r: ImportResult) -> None:
@@ -315,7 +344,7 @@ def _summary(console: Console, r: ImportResult) -> None:
             "retention: kept in the rollups only"
         )
     lines += [
-        f"  records stored  {r.records:,}",
+        f"  records stored  {r.records:,}" + (f" ({r.scores:,} scores)" if r.scores else ""),
         f"  lines skipped   {r.ignored:,} not piece or record lines, {r.unparseable:,} unparseable",
         f"  bad lines       {r.rejected + r.quarantined:,} skipped and kept in bad_lines "
         f"({r.rejected:,} rejected: time outside the sane window or a negative size; "
@@ -328,8 +357,33 @@ def _summary(console: Console, r: ImportResult) -> None:
     console.print("\n".join(lines))
 
 
-def run_history_ingest(settings: Settings, node_name: str, path: str) -> int:
-    """The ``--ingest-log`` command: import, show progress and a summary; exit code."""
+def run_history_ingest(settings: Settings, node_name: str, paths: str | Sequence[str]) -> int:
+    """The ``--ingest-log`` command: import the files named by ``paths`` (paths or glob
+    patterns) oldest first with one parser and pairer, show progress and a summary per file;
+    exit code (1 if any file failed: the others are still imported; 130 on Ctrl-C)."""
+    patterns = [paths] if isinstance(paths, str) else list(paths)
+    try:
+        files = logfiles.expand(patterns)
+    except logfiles.NoMatchError as exc:
+        print(f"storj_monitor: error: {exc}", file=sys.stderr)
+        return 1
+    processor = LineProcessor(
+        node_name, max_pending=settings.pairing_max_pending,
+        ttl_seconds=settings.pairing_ttl_seconds,
+    )  # fmt: skip
+    status = 0
+    for path in files:
+        code, go_on = _ingest_one(settings, node_name, path, processor)
+        status = max(status, code)
+        if not go_on:  # interrupted, or the database cannot be written
+            break
+    return status
+
+
+def _ingest_one(
+    settings: Settings, node_name: str, path: str, processor: LineProcessor
+) -> tuple[int, bool]:
+    """Import one file: (exit code, whether the next file of the set may follow)."""
     console = Console(stderr=True)
     out = Console(soft_wrap=True)
     progress = new_progress(console)
@@ -360,14 +414,14 @@ def run_history_ingest(settings: Settings, node_name: str, path: str) -> int:
             block_bytes=max(IMPORT_BLOCK_BYTES, settings.log_read_block_bytes),
             on_progress=on_progress, on_start=on_start,
             raw_since=time.time() - settings.events_retention_days * DAY,
-            should_stop=interrupted.is_set, defer_indexes=True,
+            should_stop=interrupted.is_set, defer_indexes=True, processor=processor,
         )  # fmt: skip
     except LogImportError as exc:
         print(f"storj_monitor: error: {exc}", file=sys.stderr)
-        return 1
+        return 1, isinstance(exc, LogFileError)
     except (sqlite3.Error, RuntimeError) as exc:  # e.g. a database of a newer version
         print(f"storj_monitor: error: database {settings.db_path}: {exc}", file=sys.stderr)
-        return 1
+        return 1, False
     finally:
         if shown.is_set():
             progress.stop()
@@ -376,11 +430,11 @@ def run_history_ingest(settings: Settings, node_name: str, path: str) -> int:
     if interrupted.is_set():
         _summary(out, result)
         out.print("interrupted: run the same command again to import the rest")
-        return 130
+        return 130, False
     if result.start_offset > 0:
         out.print(f"{path}: already imported up to byte {result.start_offset:,}")
         if result.lines == 0:
             out.print("nothing new to import")
-            return 0
+            return 0, True
     _summary(out, result)
-    return 0
+    return 0, True

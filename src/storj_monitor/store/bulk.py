@@ -15,8 +15,9 @@ one-core VM) the process only adds pickling: the import then writes inline
 its indexes are dropped and built once when the writer closes, which costs a third of keeping
 them up to date row by row; an import killed before that leaves them to ``schema.migrate``.
 
-Protocol: ``submit(rows, records, offset, expected, raw_since, bad)`` (``bad``: the parser's
-rejected lines, for ``bad_lines``) then, in order, one ``result()`` per submitted batch:
+Protocol: ``submit(rows, records, offset, expected, raw_since, bad, scores)`` (``bad``: the
+parser's rejected lines, for ``bad_lines``; ``scores``: ``reputation_history`` rows of the
+records' ``node scores`` lines) then, in order, one ``result()`` per submitted batch:
 ``("ok", (raw_rows_inserted, quarantined))``, ``("conflict", stored_offset)`` or
 ``("error", text)``. A batch that fails twice is written in isolating mode
 (``store.events.write_with_retries``): ``quarantined`` lists the rows that failed alone
@@ -39,7 +40,7 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
-from storj_monitor.model import LogRecord
+from storj_monitor.model import LogRecord, SatelliteScore
 
 try:
     import fcntl
@@ -54,6 +55,7 @@ from storj_monitor.store.events import (
     write_with_retries,
 )
 from storj_monitor.store.schema import drop_event_indexes_if_empty, ensure_event_indexes
+from storj_monitor.store.snapshots import insert_reputation
 
 Reply = tuple[str, Any]
 Row = tuple[Any, ...]
@@ -96,13 +98,19 @@ def _write(
     expected: int | None,
     raw_since: float | None = None,
     bad: Sequence[BadLine] = (),
+    scores: Sequence[SatelliteScore] = (),
 ) -> Reply:
+    """One transaction: the offset (compare-and-set), the rows, the records and the
+    ``reputation_history`` rows of the records' ``node scores`` lines."""
     offsets = [(offset, expected)]
 
     def write(c: sqlite3.Connection, quarantine: list[BadLine] | None) -> int:
-        return write_row_batch(
+        raw = write_row_batch(
             c, rows, records, offsets, raw_since=raw_since, bad=bad, quarantine=quarantine
         )
+        if scores:
+            insert_reputation(c, list(scores))
+        return raw
 
     try:
         raw, quarantined = write_with_retries(
@@ -126,6 +134,7 @@ class BatchWriter(Protocol):
         expected: int | None,
         raw_since: float | None = None,
         bad: Sequence[BadLine] = (),
+        scores: Sequence[SatelliteScore] = (),
     ) -> None: ...
     def result(self) -> Reply: ...
     @property
@@ -141,8 +150,9 @@ class InlineWriter:
         self._deferred = _begin(self._conn, defer_indexes)
         self._replies: deque[Reply] = deque()
 
-    def submit(self, rows, records, offset, expected, raw_since=None, bad=()) -> None:  # type: ignore[no-untyped-def]
-        self._replies.append(_write(self._conn, rows, records, offset, expected, raw_since, bad))
+    def submit(self, rows, records, offset, expected, raw_since=None, bad=(), scores=()) -> None:  # type: ignore[no-untyped-def]
+        reply = _write(self._conn, rows, records, offset, expected, raw_since, bad, scores)
+        self._replies.append(reply)
 
     def result(self) -> Reply:
         return self._replies.popleft()
@@ -222,9 +232,9 @@ class ProcessWriter:
         self._proc.stdout.close()
         self._in_flight = 0
 
-    def submit(self, rows, records, offset, expected, raw_since=None, bad=()) -> None:  # type: ignore[no-untyped-def]
+    def submit(self, rows, records, offset, expected, raw_since=None, bad=(), scores=()) -> None:  # type: ignore[no-untyped-def]
         try:  # rows pickled on their own, into one buffer (see the module docstring)
-            self._out.send((records, offset, expected, raw_since, bad))
+            self._out.send((records, offset, expected, raw_since, bad, scores))
             self._out.send_bytes(pickle.dumps(rows, pickle.HIGHEST_PROTOCOL))
         except OSError:
             raise WriterDiedError("the import writer process died") from None
