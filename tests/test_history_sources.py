@@ -296,3 +296,35 @@ def test_reputation_lines_of_an_imported_file_reach_reputation_history(
     ]
     assert run(db, log, process=process).scores == 0  # a rerun adds nothing
     assert len(query(db, "SELECT * FROM reputation_history")) == 2
+
+
+def test_ctrl_c_in_a_set_stops_there_and_a_rerun_imports_the_rest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    import storj_monitor.services.history as history
+
+    paths, total = _rotation_set(tmp_path, time.time() - 7200)
+    db = tmp_path / "s.db"
+    monkeypatch.setattr(history, "IMPORT_BLOCK_BYTES", 4096)
+    settings = defaults().replace(db_path=str(db), log_read_block_bytes=4096)
+    real_budget = history._Importer._budget
+    reads = {"n": 0}
+
+    def ctrl_c_in_the_second_file(self, pos, held, block_bytes):  # type: ignore[no-untyped-def]
+        reads["n"] += 1
+        if self.result.path == str(paths[1]) and pos > 0 and reads["n"] < 10**6:
+            reads["n"] = 10**6
+            signal.raise_signal(signal.SIGINT)  # the user presses Ctrl-C
+        return real_budget(self, pos, held, block_bytes)
+
+    monkeypatch.setattr(history._Importer, "_budget", ctrl_c_in_the_second_file)
+    assert run_history_ingest(settings, "n1", f"{tmp_path}/node.log*") == 130
+    assert "interrupted: run the same command again" in capsys.readouterr().out
+    stored = {p for (p,) in query(db, "SELECT path FROM log_offsets")}
+    assert stored == {str(paths[0]), str(paths[1])}  # the third and fourth were not started
+    assert 0 < n_events(db) < total
+    monkeypatch.setattr(history._Importer, "_budget", real_budget)
+    assert run_history_ingest(settings, "n1", f"{tmp_path}/node.log*") == 0
+    assert n_events(db) == total

@@ -18,6 +18,7 @@ become ``reputation_history`` rows (``source = 'log'``) in the same transaction 
 from __future__ import annotations
 
 import gc
+import os
 import signal
 import sqlite3
 import sys
@@ -371,23 +372,37 @@ def run_history_ingest(settings: Settings, node_name: str, paths: str | Sequence
         node_name, max_pending=settings.pairing_max_pending,
         ttl_seconds=settings.pairing_ttl_seconds,
     )  # fmt: skip
+    interrupted = threading.Event()  # Ctrl-C: stop cleanly, everything read so far is kept
+    try:
+        previous = signal.signal(signal.SIGINT, lambda *_: interrupted.set())
+    except ValueError:  # not the main thread: no handler
+        previous = None
     status = 0
-    for path in files:
-        code, go_on = _ingest_one(settings, node_name, path, processor)
-        status = max(status, code)
-        if not go_on:  # interrupted, or the database cannot be written
-            break
+    try:
+        for path in files:
+            code, go_on = _ingest_one(settings, node_name, path, processor, interrupted)
+            status = max(status, code)
+            if not go_on:  # interrupted, or the database cannot be written
+                break
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     return status
 
 
 def _ingest_one(
-    settings: Settings, node_name: str, path: str, processor: LineProcessor
+    settings: Settings,
+    node_name: str,
+    path: str,
+    processor: LineProcessor,
+    interrupted: threading.Event,
 ) -> tuple[int, bool]:
     """Import one file: (exit code, whether the next file of the set may follow)."""
     console = Console(stderr=True)
     out = Console(soft_wrap=True)
     progress = new_progress(console)
-    task = progress.add_task(f"{node_name}: importing", total=None, lines_per_s=0.0)
+    name = os.path.basename(path)
+    task = progress.add_task(f"{node_name}: {name}", total=None, lines_per_s=0.0)
     t0 = time.perf_counter()
     shown = threading.Event()  # the bar was started (on a terminal)
 
@@ -401,11 +416,6 @@ def _ingest_one(
         rate = lines / max(time.perf_counter() - t0, 1e-6)
         progress.update(task, completed=offset, lines_per_s=rate)
 
-    interrupted = threading.Event()  # Ctrl-C: stop cleanly, everything read so far is kept
-    try:
-        previous = signal.signal(signal.SIGINT, lambda *_: interrupted.set())
-    except ValueError:  # not the main thread: no handler
-        previous = None
     try:
         result = import_log(
             settings.db_path, node_name, path,
@@ -425,8 +435,6 @@ def _ingest_one(
     finally:
         if shown.is_set():
             progress.stop()
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
     if interrupted.is_set():
         _summary(out, result)
         out.print("interrupted: run the same command again to import the rest")
