@@ -115,6 +115,38 @@ def test_plain_file_then_its_gz_adds_nothing_and_a_longer_gz_adds_the_rest(
     assert n_events(db) == 15
 
 
+@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress])
+def test_compressed_data_under_a_plain_name_is_recognised_by_its_first_bytes(
+    tmp_path: Path, compress: Callable[[bytes], bytes]
+) -> None:
+    log, db = tmp_path / "node.log.1", tmp_path / "s.db"
+    log.write_bytes(compress(text(transfers(0, 12)).encode()))
+    r = run(db, log)
+    assert (r.lines, r.events, r.unparseable) == (24, 12, 0)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "kind"),
+    [
+        ("node.log.1.zst", b"\x28\xb5\x2f\xfd" + bytes(100), "zstd"),
+        ("node.log.1", b"\x28\xb5\x2f\xfd" + bytes(100), "zstd"),
+        ("node.log.1.lz4", b"\x04\x22\x4d\x18" + bytes(100), "lz4"),
+        ("node.log.1.zip", b"PK\x03\x04" + bytes(100), "zip"),
+    ],
+)
+def test_unsupported_compression_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, data: bytes, kind: str
+) -> None:
+    log, db = tmp_path / name, tmp_path / "s.db"
+    log.write_bytes(data)
+    assert main(["--db", str(db), "--ingest-log", f"n1:{log}"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"storj_monitor: error: {log}: {kind}-compressed; only gzip, bzip2 and xz are read "
+        "(decompress it first); nothing of it was imported"
+    ]
+
+
 def _truncated(data: bytes) -> bytes:
     return data[: len(data) // 2]
 

@@ -23,43 +23,65 @@ from typing import BinaryIO
 
 from storj_monitor.logs.tail import FINGERPRINT_BYTES, open_log, read_prefix
 
-#: Suffix → a decompressing binary stream over an open file (closing it leaves the file open).
+#: Compression kind → a decompressing binary stream over an open file (closing it leaves the
+#: file open), the suffix logrotate gives it and the magic bytes its data starts with.
 OPENERS: dict[str, Callable[[BinaryIO], BinaryIO]] = {
-    ".gz": lambda f: gzip.GzipFile(fileobj=f, mode="rb"),
-    ".bz2": lambda f: bz2.BZ2File(f, "rb"),
-    ".xz": lambda f: lzma.LZMAFile(f, "rb"),  # noqa: SIM115 (the caller closes them)
+    "gzip": lambda f: gzip.GzipFile(fileobj=f, mode="rb"),
+    "bzip2": lambda f: bz2.BZ2File(f, "rb"),
+    "xz": lambda f: lzma.LZMAFile(f, "rb"),  # noqa: SIM115 (the caller closes them)
 }
+SUFFIXES = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz"}
+_MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz"}
+#: Compressions the standard library cannot read: refused with a clear error, not read as text.
+UNSUPPORTED = {".zst": "zstd", ".lz4": "lz4", ".zip": "zip", ".7z": "7z", ".Z": "compress"}
+_UNSUPPORTED_MAGIC = {b"\x28\xb5\x2f\xfd": "zstd", b"\x04\x22\x4d\x18": "lz4",
+                      b"PK\x03\x04": "zip", b"7z\xbc\xaf": "7z"}  # fmt: skip
 #: What a decompressor raises on bad data (gzip.BadGzipFile and bz2's errors are OSErrors).
 DATA_ERRORS = (EOFError, zlib.error, lzma.LZMAError)
-_NAMES = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz"}
 
 
 class CorruptArchiveError(OSError):
-    """A compressed log does not decompress; ``str()`` is one line for the user."""
+    """A compressed log does not decompress, or is compressed in a way the standard library
+    cannot read; ``str()`` is one line for the user."""
 
 
 def suffix_of(path: str) -> str | None:
-    """The compression suffix of ``path`` (``.gz``, ``.bz2``, ``.xz``), None for a plain file."""
-    for suffix in OPENERS:
+    """The compression suffix of ``path`` (``.gz``, ``.zst``, ...), None for a plain name."""
+    for suffix in (*SUFFIXES, *UNSUPPORTED):
         if path.endswith(suffix):
             return suffix
     return None
 
 
-def open_stream(raw: BinaryIO, suffix: str) -> BinaryIO:
-    """A seekable stream of the decompressed bytes of ``raw`` (a file compressed as
-    ``suffix``); seeking decompresses up to there, seeking back starts over."""
-    return OPENERS[suffix](raw)
+def kind_of(path: str, head: bytes) -> str | None:
+    """``gzip``, ``bzip2``, ``xz`` or None (plain text), by the name's suffix, else by the
+    first bytes (a compressed file without its suffix). Raises :class:`CorruptArchiveError`
+    for a compression that cannot be read."""
+    suffix = suffix_of(path)
+    if suffix in SUFFIXES:
+        return SUFFIXES[suffix]
+    unsupported = UNSUPPORTED.get(suffix or "") or next(
+        (k for m, k in _UNSUPPORTED_MAGIC.items() if head.startswith(m)), None
+    )
+    if unsupported:
+        raise CorruptArchiveError(f"{path}: {unsupported}-compressed; only gzip, bzip2 and xz "
+                                  "are read (decompress it first)")  # fmt: skip
+    return next((k for m, k in _MAGIC.items() if head.startswith(m)), None)
 
 
-def why_corrupt(path: str, exc: BaseException) -> CorruptArchiveError:
+def open_stream(raw: BinaryIO, kind: str) -> BinaryIO:
+    """A seekable stream of the decompressed bytes of ``raw`` (compressed as ``kind``);
+    seeking decompresses up to there, seeking back starts over."""
+    return OPENERS[kind](raw)
+
+
+def why_corrupt(path: str, kind: str, exc: BaseException) -> CorruptArchiveError:
     """One line saying which file does not decompress and why."""
-    kind = _NAMES.get(suffix_of(path) or "", "compressed")
     return CorruptArchiveError(f"{path}: not a valid {kind} file ({exc or type(exc).__name__})")
 
 
-def check(stream: BinaryIO, path: str, block_bytes: int = 1 << 20) -> int:
-    """Read ``stream`` (of the file ``path``) through from where it is; the number of
+def check(stream: BinaryIO, path: str, kind: str, block_bytes: int = 1 << 20) -> int:
+    """Read ``stream`` (of the file ``path``, ``kind``) through from where it is; the number of
     decompressed bytes. The caller seeks back before reading it again.
 
     Raises :class:`CorruptArchiveError` for bad, truncated or CRC-failing data, OSError
@@ -71,11 +93,11 @@ def check(stream: BinaryIO, path: str, block_bytes: int = 1 << 20) -> int:
         while n := stream.readinto(buf):  # type: ignore[attr-defined]
             size += n
     except DATA_ERRORS as exc:
-        raise why_corrupt(path, exc) from None
+        raise why_corrupt(path, kind, exc) from None
     except OSError as exc:  # gzip.BadGzipFile, bz2's "Invalid data stream"
         if exc.errno is not None:
             raise  # a read error of the disk, not of the data
-        raise why_corrupt(path, exc) from None
+        raise why_corrupt(path, kind, exc) from None
     return size
 
 
@@ -88,6 +110,7 @@ class LogStream:
     size: int
     prefix: bytes
     raw: BinaryIO | None = None  # the compressed file under a decompressing ``file``
+    kind: str | None = None  # its compression (gzip, bzip2, xz)
 
     def finished(self, now: float, quiet_seconds: float) -> bool:
         """Whether a last line without "\\n" is complete: a compressed file is a finished
@@ -115,13 +138,18 @@ def open_log_stream(path: str) -> LogStream:
         if error is None:
             raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
         raise OSError(error)
-    suffix = suffix_of(path)
-    if suffix is None:
-        return LogStream(os.fdopen(fd, "rb", buffering=0), os.fstat(fd).st_size, read_prefix(fd))
-    raw = os.fdopen(fd, "rb")
-    stream = open_stream(raw, suffix)
     try:
-        size = check(stream, path)
+        head = read_prefix(fd)
+        kind = kind_of(path, head)
+    except BaseException:
+        os.close(fd)
+        raise
+    if kind is None:
+        return LogStream(os.fdopen(fd, "rb", buffering=0), os.fstat(fd).st_size, head)
+    raw = os.fdopen(fd, "rb")
+    stream = open_stream(raw, kind)
+    try:
+        size = check(stream, path, kind)
         stream.seek(0)
         prefix = stream.read(FINGERPRINT_BYTES)
         stream.seek(0)
@@ -129,6 +157,6 @@ def open_log_stream(path: str) -> LogStream:
         stream.close()
         raw.close()
         if isinstance(exc, DATA_ERRORS):  # changed since the check
-            raise why_corrupt(path, exc) from None
+            raise why_corrupt(path, kind, exc) from None
         raise
-    return LogStream(stream, size, prefix, raw)
+    return LogStream(stream, size, prefix, raw, kind)

@@ -182,7 +182,7 @@ def import_log(
     except sqlite3.Error as exc:
         raise LogImportError(f"database {db_path}: {exc}") from None
     except compressed.DATA_ERRORS as exc:  # changed since it was checked
-        raise LogFileError(str(compressed.why_corrupt(path, exc))) from None
+        raise LogFileError(str(compressed.why_corrupt(path, str(source.kind), exc))) from None
     except OSError as exc:  # a read error of the disk
         raise LogFileError(f"cannot read {path}: {exc}") from None
     finally:
