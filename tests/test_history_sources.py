@@ -11,9 +11,12 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from loglines import SAT, stamp, text, transfers
 from storj_monitor.cli import main
@@ -360,3 +363,24 @@ def test_ctrl_c_in_a_set_stops_there_and_a_rerun_imports_the_rest(
     monkeypatch.setattr(history._Importer, "_budget", real_budget)
     assert run_history_ingest(settings, "n1", f"{tmp_path}/node.log*") == 0
     assert n_events(db) == total
+
+
+@given(
+    numbers=st.sets(st.integers(1, 999_999), min_size=1, max_size=8),
+    suffixes=st.lists(st.sampled_from(["", ".gz", ".bz2", ".xz"]), min_size=8, max_size=8),
+    base=st.sampled_from(["node.log", "storagenode.log", "node-1.log", "node.log.d"]),
+)
+def test_numbered_rotation_order_is_highest_number_first_live_file_last(
+    numbers: set[int], suffixes: list[str], base: str
+) -> None:
+    names = [f"{base}.{n}{suffix}" for n, suffix in zip(sorted(numbers), suffixes, strict=False)]
+    got = logfiles.rotation_order([f"/d/{n}" for n in [*names, base][::-1]])
+    assert got == [f"/d/{n}" for n in [*names[::-1], base]]
+
+
+@given(days=st.sets(st.dates(date(1970, 1, 1), date(9999, 12, 31)), min_size=1, max_size=8), dashed=st.booleans())
+def test_dated_rotation_order_is_oldest_date_first(days: set[date], dashed: bool) -> None:
+    fmt = ".%Y-%m-%d" if dashed else "-%Y%m%d"
+    names = [f"node.log{d.strftime(fmt)}.gz" for d in sorted(days)]
+    got = logfiles.rotation_order([f"/d/{n}" for n in ["node.log", *names[::-1]]])
+    assert got == [f"/d/{n}" for n in [*names, "node.log"]]
