@@ -291,6 +291,26 @@ def test_rotation_order_by_name(names: list[str], expected: list[str]) -> None:
     assert got == [f"{folder}/{n}" for n in expected]
 
 
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("node.log", ("node.log", "c", ())),
+        ("node.log.1", ("node.log", "n", (-1,))),
+        ("node.log.12.bz2", ("node.log", "n", (-12,))),
+        ("node-1.log.3.gz", ("node-1.log", "n", (-3,))),
+        ("node.log-20261201", ("node.log", "d", (20261201,))),
+        ("node.log-20261201-1700.xz", ("node.log", "d", (20261201, 1700))),
+        ("node.log.2026-12-01.gz", ("node.log", "d", (20261201,))),
+        ("storagenode_2026-12-01", ("storagenode", "d", (20261201,))),
+        ("node.log.bak", ("node.log.bak", "c", ())),
+        ("node.log.gz", ("node.log", "c", ())),
+        ("node.log.1234567", ("node.log.1234567", "c", ())),
+    ],
+)
+def test_rotation_key(name: str, key: tuple) -> None:  # type: ignore[type-arg]
+    assert logfiles.rotation_key(name) == key
+
+
 def test_mixed_numbered_and_dated_names_go_by_modification_time(tmp_path: Path) -> None:
     names = ["node.log.1", "node.log-20261201.gz", "node.log", "node.log.2.gz"]
     ages = {"node.log-20261201.gz": 4, "node.log.2.gz": 3, "node.log.1": 2, "node.log": 1}

@@ -16,8 +16,8 @@ import re
 
 from storj_monitor.logs.compressed import suffix_of
 
-_NUMBERED = re.compile(r"(.+)\.(\d{1,6})")
-_DATED = re.compile(r"(.+?)[-._](\d{8}|\d{4}-\d{2}-\d{2})((?:[-_.T:]?\d+)*)")
+_NUMBERED = re.compile(r"\.(\d{1,6})")
+_DATED = re.compile(r"[-._](\d{8}|\d{4}-\d{2}-\d{2})((?:[-_.T:]?\d+)*)")
 _MAGIC = re.compile(r"[*?[]")
 
 
@@ -25,16 +25,30 @@ class NoMatchError(ValueError):
     """A glob pattern names no file; ``str()`` is one line for the user."""
 
 
+def _rank(base: str, name: str) -> tuple[str, tuple[int, ...]] | None:
+    """("n", (-N,)) for ``NAME.N``, ("d", (YYYYMMDD, ...)) for dated names, None for a name
+    outside ``base``'s rotation set (``name`` without its compression suffix). The contract
+    of ``logs.rotation.rank`` (branch ``rot``): replace this copy with it once merged."""
+    if name == base or not name.startswith(base):
+        return None
+    rest = name[len(base) :]
+    if m := _NUMBERED.fullmatch(rest):
+        return "n", (-int(m[1]),)
+    if m := _DATED.fullmatch(rest):
+        return "d", (int(m[1].replace("-", "")), *map(int, re.findall(r"\d+", m[2])))
+    return None
+
+
 def rotation_key(name: str) -> tuple[str, str, tuple[int, ...]]:
     """(base name, scheme, order) of a file name: scheme ``n`` for ``NAME.N`` (order ``(-N,)``),
     ``d`` for dated names (order: the date's digits, then any time), ``c`` for the live file.
-    A smaller order is older within one scheme."""
+    A smaller order is older within one scheme. The base is the shortest prefix (cut before a
+    ``.``, ``-`` or ``_``) of which the name is a rotated file."""
     suffix = suffix_of(name)
     plain = name[: -len(suffix)] if suffix else name
-    if m := _NUMBERED.fullmatch(plain):
-        return m[1], "n", (-int(m[2]),)
-    if m := _DATED.fullmatch(plain):
-        return m[1], "d", (int(m[2].replace("-", "")), *map(int, re.findall(r"\d+", m[3])))
+    for i, char in enumerate(plain):
+        if i and char in ".-_" and (r := _rank(plain[:i], plain)) is not None:
+            return plain[:i], r[0], r[1]
     return plain, "c", ()
 
 
