@@ -33,9 +33,10 @@ import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO, NamedTuple, TypeVar
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FINGERPRINT_BYTES = 1024
 COMPRESSED = ".gz"  # the only compression read (stdlib gzip); others are not members
@@ -153,12 +154,18 @@ def scan(path: str) -> list[Member]:
             continue
         members.append((r, Member(full, fp[0], fp[1], size, st.st_mtime, compressed, r[0] == "c")))
     current = [m for r, m in members if r[0] == "c"]
-    rotated = [(r, m) for r, m in members if r[0] != "c"]
-    if len({r[0] for r, _ in rotated}) > 1:  # numbered and dated names: go by time
-        rotated.sort(key=lambda x: (x[1].mtime, x[0][1]))
+    return oldest_first([(r, m.mtime, m) for r, m in members if r[0] != "c"]) + current
+
+
+def oldest_first(ranked: list[tuple[tuple[str, tuple[int, ...]], float, T]]) -> list[T]:
+    """Rotated files ``(rank, mtime, item)`` oldest first: by :func:`rank` within one naming
+    scheme, by modification time (UTC unix seconds) when numbered and dated names are mixed.
+    (Also orders ``--ingest-log`` patterns, ``logs/logfiles.py``.)"""
+    if len({r[0] for r, _, _ in ranked}) > 1:  # numbered and dated names: go by time
+        ordered = sorted(ranked, key=lambda x: (x[1], x[0][1]))
     else:
-        rotated.sort(key=lambda x: (x[0][1], x[1].mtime))
-    return [m for _, m in rotated] + current
+        ordered = sorted(ranked, key=lambda x: (x[0][1], x[1]))
+    return [item for _, _, item in ordered]
 
 
 def _preferred(a: Member, b: Member) -> Member:
