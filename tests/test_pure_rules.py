@@ -17,6 +17,7 @@ PURE = [
     "logs/timestamps.py",
     "logs/rejects.py",
     "logs/parser.py",
+    "logs/piece_lines.py",
     "logs/pipeline.py",
 ]
 BANNED_MODULES = {"aiohttp", "sqlite3", "asyncio", "time", "socket", "os", "requests", "apprise"}

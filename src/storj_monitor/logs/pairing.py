@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from itertools import islice
 
-from storj_monitor.logs.parser import PieceLine
+from storj_monitor.logs.piece_lines import PieceLine
 from storj_monitor.model import Event
 
 __all__ = ["Pairer", "PendingKey"]

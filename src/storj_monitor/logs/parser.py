@@ -27,13 +27,31 @@ a negative size; only in-window times enter the timestamp cache, so fast paths n
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from storj_monitor.logs.errors import categorize_error
+from storj_monitor.logs.piece_lines import (
+    CALLER_TAIL,
+    CANCELED,
+    DELETE,
+    LEVEL_ALIASES,
+    LEVELS,
+    PIECE_MESSAGES,
+    PLAIN,
+    RACE_LOST_ACTION,
+    RACE_MEMORY,
+    SUPERVISORD,
+    TS_CACHE_MAX,
+    UPLOAD_FAILED,
+    ZAP_JSON_KEYS,
+    PieceLine,
+    as_int,
+    as_str,
+    epoch_seconds,
+    split_remote_ip,
+)
 from storj_monitor.logs.records import RECORD_KINDS, build_record, record_kind, snake_key
 from storj_monitor.logs.rejects import (
     BAD_SIZE,
@@ -52,118 +70,10 @@ from storj_monitor.logs.timestamps import (
 )
 from storj_monitor.model import LogRecord
 
-__all__ = ["LEVELS", "PIECE_MESSAGES", "PLAIN", "RECORD_KINDS", "LineParser", "PieceLine",
-           "snake_key", "split_remote_ip"]  # fmt: skip
-
-
-@dataclass(slots=True)
-class PieceLine:
-    """One piecestore transfer line: a ``... started`` line or the transfer's result line.
-
-    ``timestamp`` is the log's own time (UTC unix seconds, whole seconds on v1.83+);
-    ``precise_ts`` docker's nanosecond receive time when the line came through docker;
-    ``fine_ts`` whether the log's own stamp had milliseconds or finer (pre-v1.83 zap ISO
-    8601, RFC3339Nano, epoch millis/nanos), so pairing can label a duration ``log_millis``.
-    ``remote_addr`` is the raw ``ip:port`` (part of the pairing key), ``remote_ip`` the
-    address without port or brackets. ``size`` and ``available_space`` are bytes.
-    """
-
-    started: bool
-    timestamp: float
-    precise_ts: float | None
-    level: str
-    action: str
-    status: str | None
-    size: int | None
-    satellite_id: str | None
-    piece_id: str | None
-    remote_ip: str | None
-    remote_addr: str | None
-    error: str | None
-    error_category: str | None
-    available_space: int | None
-    fine_ts: bool = False
-
-
-# --- piece lines ----------------------------------------------------------------------------
-
-# What a piece message needs beyond its status.
-PLAIN, _RACE_LOST, _CANCELED, _DELETE, _UPLOAD_FAILED, _RACE_LOST_PUT = 0, 1, 2, 3, 4, 5
-#: Race-lost lines of v1.86–v1.98 carry only the piece ID: the action their message implies.
-_RACE_LOST_ACTION = {_RACE_LOST: "GET", _RACE_LOST_PUT: "PUT"}
-
-#: message -> (is a start line, status of a result line, special handling)
-PIECE_MESSAGES: dict[str, tuple[bool, str | None, int]] = {
-    "upload started": (True, None, PLAIN),
-    "download started": (True, None, PLAIN),
-    "uploaded": (False, "success", PLAIN),
-    "downloaded": (False, "success", PLAIN),
-    "upload canceled": (False, "canceled", PLAIN),
-    "download canceled": (False, "canceled", _CANCELED),
-    # Followed by a DEBUG "download canceled" for the same piece: not a second transfer.
-    "download canceled (race lost or node shutdown)": (False, "canceled", _RACE_LOST),
-    # v1.86–v1.112; followed by a DEBUG "upload failed" for the same piece.
-    "upload canceled (race lost or node shutdown)": (False, "canceled", _RACE_LOST_PUT),
-    "upload failed": (False, "failed", _UPLOAD_FAILED),
-    "download failed": (False, "failed", PLAIN),
-    # DELETE transfer lines, written until v1.117 (they carry no Action field).
-    "deleted": (False, "success", _DELETE),
-    "delete failed": (False, "failed", _DELETE),
-}
-
-
-LEVELS = frozenset({"DEBUG", "INFO", "WARN", "ERROR", "DPANIC", "PANIC", "FATAL"})
-_LEVEL_ALIASES = {"WARNING": "WARN", "ERR": "ERROR", "CRITICAL": "FATAL"}
-#: zap JSON-encoding keys that are not fields.
-_ZAP_JSON_KEYS = ("L", "T", "N", "C", "M", "S")
-#: supervisord's own lines in the docker container: local time, comma millis, no tabs.
-_SUPERVISORD = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ ")
-_RACE_MEMORY = 1024
-_CALLER_TAIL = tuple("0123456789")  # a caller column ends in a line number
-_TS_CACHE_MAX = 8192
 _loads = orjson.loads
 
-
-def split_remote_ip(addr: str | None) -> str | None:
-    """``"79.127.219.34:47146"`` -> ``79.127.219.34``; ``"[2a01:4f8::2]:34310"`` -> ``2a01:4f8::2``."""
-    if not addr:
-        return None
-    if addr[0] == "[":
-        end = addr.find("]")
-        return addr[1:end] if end > 1 else None
-    host, sep, _port = addr.rpartition(":")
-    if not sep or ":" in host:  # no port, or a bare IPv6 address
-        return addr
-    return host or None
-
-
-def _as_int(value: Any) -> int | None:
-    """A byte count written as something other than a JSON integer, or None."""
-    if isinstance(value, float) and abs(value) < 1e18:  # NaN fails the comparison
-        return int(value)
-    if isinstance(value, str) and len(value) < 20:
-        try:
-            return int(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _epoch_seconds(value: float) -> float | None:
-    """zap's epoch time encoders: seconds, milliseconds or nanoseconds since 1970."""
-    if not 0 <= value < 1e20:  # also NaN and infinities
-        return None
-    if value > 1e17:
-        return value / 1e9
-    if value > 1e11:
-        return value / 1e3
-    return float(value)
-
-
-def _as_str(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return str(value)
+__all__ = ["LEVELS", "PIECE_MESSAGES", "PLAIN", "RECORD_KINDS", "LineParser", "PieceLine",
+           "snake_key", "split_remote_ip"]  # fmt: skip
 
 
 class LineParser:
@@ -256,7 +166,7 @@ class LineParser:
                     raise RejectedLineError(BAD_TIME)
                 if text[19:20] in FRACTION_MARKS:  # nearly all different: not cached
                     return timestamp
-                if len(cache) >= _TS_CACHE_MAX:
+                if len(cache) >= TS_CACHE_MAX:
                     cache.clear()
                 cache[text] = timestamp
         return timestamp
@@ -302,7 +212,7 @@ class LineParser:
                 precise = self._in_window(prefix_ts)
         level = parts[1]
         if level not in LEVELS:
-            level = _LEVEL_ALIASES.get(level.upper(), level.upper())
+            level = LEVEL_ALIASES.get(level.upper(), level.upper())
             if level not in LEVELS:
                 return False
         last = parts[-1]
@@ -314,7 +224,7 @@ class LineParser:
             middle = parts[2:]
         if len(middle) == 2:
             logger, message = middle
-            if logger.endswith(_CALLER_TAIL) and ".go:" in logger:
+            if logger.endswith(CALLER_TAIL) and ".go:" in logger:
                 logger = ""  # root logger with --log.caller
         elif len(middle) == 1:
             logger, message = "", middle[0]
@@ -340,7 +250,7 @@ class LineParser:
         self, line: str, precise: float | None
     ) -> PieceLine | LogRecord | bool | None:
         """JSON encodings, docker wrappers, prefixes in front of them, and non-log lines."""
-        if not line.strip() or _SUPERVISORD.match(line):
+        if not line.strip() or SUPERVISORD.match(line):
             return None
         start = line.find("{")
         if start < 0 or (start > 0 and line[start - 1] != " "):
@@ -377,12 +287,12 @@ class LineParser:
         if not isinstance(message, str) or not isinstance(level, str):
             return False
         level = level.upper()
-        level = _LEVEL_ALIASES.get(level, level)
+        level = LEVEL_ALIASES.get(level, level)
         if level not in LEVELS:
             return False
         raw_ts = obj.get("T")
         if isinstance(raw_ts, (int, float)) and not isinstance(raw_ts, bool):
-            timestamp: float | None = _epoch_seconds(raw_ts)
+            timestamp: float | None = epoch_seconds(raw_ts)
             if timestamp is not None and not self.window_start <= timestamp <= self.window_end:
                 raise RejectedLineError(BAD_TIME)
             fine = isinstance(raw_ts, float) or raw_ts > 1e11  # float seconds, millis, nanos
@@ -398,7 +308,7 @@ class LineParser:
         spec = PIECE_MESSAGES.get(message)
         if spec is not None and logger == "piecestore":
             return self._piece(timestamp, precise, level, spec, obj, fine)
-        fields = {k: v for k, v in obj.items() if k not in _ZAP_JSON_KEYS}
+        fields = {k: v for k, v in obj.items() if k not in ZAP_JSON_KEYS}
         return self._record(timestamp, level, logger, message, fields)
 
     # -- piece lines -------------------------------------------------------------------------
@@ -428,10 +338,10 @@ class LineParser:
             remote_addr = fields.get("Remote Address")
         started, status, special = spec
         if type(action) is not str:
-            if special == _DELETE:
+            if special == DELETE:
                 action = "DELETE"
-            elif special in _RACE_LOST_ACTION:
-                action = _RACE_LOST_ACTION[special]
+            elif special in RACE_LOST_ACTION:
+                action = RACE_LOST_ACTION[special]
             else:
                 return False
         if type(piece_id) is not str and piece_id is not None:
@@ -439,7 +349,7 @@ class LineParser:
         if type(satellite_id) is not str and satellite_id is not None:
             satellite_id = str(satellite_id)
         if type(size) is not int and size is not None:
-            size = _as_int(size)
+            size = as_int(size)
         if size is not None and not 0 <= size <= MAX_SIZE:
             raise RejectedLineError(BAD_SIZE)
         if type(remote_addr) is str:
@@ -450,19 +360,19 @@ class LineParser:
 
         if special:
             race_lost = self._race_lost
-            twin = special in (_CANCELED, _UPLOAD_FAILED)
+            twin = special in (CANCELED, UPLOAD_FAILED)
             if twin and level == "DEBUG" and piece_id in race_lost:
                 del race_lost[piece_id]
                 return None  # the race-lost line already counted this transfer
-            if special in _RACE_LOST_ACTION:
+            if special in RACE_LOST_ACTION:
                 race_lost[piece_id] = None
-                if len(race_lost) > _RACE_MEMORY:
+                if len(race_lost) > RACE_MEMORY:
                     del race_lost[next(iter(race_lost))]
 
         if started:
             space = fields.get("Available Space", fields.get("available_space"))
             if space is not None and type(space) is not int:
-                space = _as_int(space)
+                space = as_int(space)
             return PieceLine(
                 True, timestamp, precise, level, action, None, size, satellite_id, piece_id,
                 remote_ip, remote_addr, None, None, space, fine,
@@ -471,7 +381,7 @@ class LineParser:
         if error is None and status == "canceled":
             error = fields.get("reason")
         if error is not None:
-            error = _as_str(error)
+            error = as_str(error)
             category = categorize_error(error)
         else:
             category = None

@@ -32,14 +32,8 @@ import orjson
 
 from storj_monitor.logs.errors import categorize_error
 from storj_monitor.logs.pairing import Pairer
-from storj_monitor.logs.parser import (
-    LEVELS,
-    PIECE_MESSAGES,
-    PLAIN,
-    LineParser,
-    PieceLine,
-    split_remote_ip,
-)
+from storj_monitor.logs.parser import LineParser
+from storj_monitor.logs.piece_lines import LEVELS, PIECE_MESSAGES, PLAIN, PieceLine, split_remote_ip
 from storj_monitor.logs.rejects import MAX_SIZE
 from storj_monitor.logs.timestamps import (
     FRACTION_MARKS,
