@@ -20,7 +20,6 @@ import hashlib
 import hmac
 import json
 import logging
-import queue
 import random
 import secrets
 import socket
@@ -33,6 +32,7 @@ from typing import Any, Protocol
 
 from storj_monitor.logs.forwarder import PROTOCOL_VERSION, auth_mac
 from storj_monitor.logs.tail import Chunk, FileFollower, FileIdentity, OffsetLike, split_lines
+from storj_monitor.logs.threaded_source import ThreadedSource
 from storj_monitor.model import NodeSpec
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def parse_host_port(source: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-class RemoteFollower:
+class RemoteFollower(ThreadedSource):
     """Receives a node's log from a forwarder; same ``poll()`` contract as FileFollower."""
 
     def __init__(
@@ -119,6 +119,7 @@ class RemoteFollower:
         max_queued_chunks: int = 64,
         tls: ForwarderTls | None = None,
     ):
+        super().__init__(f"log-remote-{address}", max_queued_chunks=max_queued_chunks)
         self.address = address
         self.host, self.port = parse_host_port(address)
         self.token = token
@@ -128,31 +129,14 @@ class RemoteFollower:
         self._from_end = from_end
         self.connect_timeout = connect_timeout
         self.idle_timeout = idle_timeout
-        self._queue: queue.Queue[Chunk] = queue.Queue(max_queued_chunks)
         self._delivered: dict[str, _Known] = {}  # fingerprint → what this run received
         self._lock = threading.Lock()
-        self._stop = threading.Event()
         self._sock: socket.socket | None = None
-        self._thread: threading.Thread | None = None
-        self.caught_up = False
         self.connected = False
         self.last_error: str | None = None
         self.reconnects = 0
 
-    # --- LogSource -------------------------------------------------------------------
-    def poll(self) -> list[Chunk]:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._run, name=f"log-remote-{self.address}", daemon=True
-            )
-            self._thread.start()
-        chunks: list[Chunk] = []
-        while True:
-            try:
-                chunks.append(self._queue.get_nowait())
-            except queue.Empty:
-                return chunks
-
+    # --- LogSource (poll() from ThreadedSource) ----------------------------------------
     def reposition(self, fingerprint: str, offset: int) -> bool:
         with self._lock:
             known = self._delivered.get(fingerprint)
@@ -165,14 +149,7 @@ class RemoteFollower:
     def close(self) -> None:
         self._stop.set()
         self._drop_connection()
-        if self._thread is not None:
-            deadline = time.monotonic() + CLOSE_TIMEOUT  # a connect() may hang on a dead host
-            while self._thread.is_alive() and time.monotonic() < deadline:
-                # unblock a put() waiting on a full queue
-                with contextlib.suppress(queue.Empty):
-                    self._queue.get_nowait()
-                self._thread.join(0.1)
-            self._thread = None
+        self._close_thread(CLOSE_TIMEOUT)
 
     # --- reader thread ---------------------------------------------------------------
     def _drop_connection(self) -> None:
@@ -314,12 +291,7 @@ class RemoteFollower:
             end,
             float(arrival) if arrival is not None else None,  # type: ignore[arg-type]
         )
-        while not self._stop.is_set():
-            try:
-                self._queue.put(chunk, timeout=0.2)
-                break
-            except queue.Full:
-                continue
+        self._put(chunk)
         with self._lock:
             self._delivered[fp] = _Known(fp, fpl, end)
 

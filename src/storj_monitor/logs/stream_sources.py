@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from typing import IO
 
 from storj_monitor.logs.tail import Chunk, FileIdentity, OffsetLike
+from storj_monitor.logs.threaded_source import ThreadedSource
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ STDIN_SOURCE = "-"
 CHUNK_LINES = 2000
 QUIET_S = 0.5
 BACKOFF_MIN, BACKOFF_MAX = 1.0, 30.0
-CLOSE_TIMEOUT = 3.0
+CLOSE_TIMEOUT = 3.0  # seconds: a `docker logs` process is terminated first
 
 
 def stream_identity(source: str) -> FileIdentity:
@@ -63,48 +64,12 @@ def docker_stamp_ns(line: str) -> int | None:
     return int(whole) * 1_000_000_000 + int((frac + "000000000")[:9] or 0)
 
 
-class _StreamFollower:
-    """Lines from a reader thread into a bounded queue of chunks."""
+class _StreamFollower(ThreadedSource):
+    """A stream source: its identity stands in for a file's."""
 
-    def __init__(self, source: str, *, max_queued_chunks: int = 64) -> None:
+    def __init__(self, source: str) -> None:
+        super().__init__(f"log-{source}")
         self.identity = stream_identity(source)
-        self.caught_up = False
-        self._queue: queue.Queue[Chunk] = queue.Queue(max_queued_chunks)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def _run(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def poll(self) -> list[Chunk]:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name=f"log-{self.identity.path}",
-                                            daemon=True)  # fmt: skip
-            self._thread.start()
-        chunks: list[Chunk] = []
-        while True:
-            try:
-                chunks.append(self._queue.get_nowait())
-            except queue.Empty:
-                return chunks
-
-    def _put(self, chunk: Chunk) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(chunk, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _join(self) -> None:
-        if self._thread is not None:
-            deadline = time.monotonic() + CLOSE_TIMEOUT
-            while self._thread.is_alive() and time.monotonic() < deadline:
-                with contextlib.suppress(queue.Empty):
-                    self._queue.get_nowait()
-                self._thread.join(0.1)
-            self._thread = None
 
 
 class DockerFollower(_StreamFollower):
@@ -148,7 +113,7 @@ class DockerFollower(_StreamFollower):
         if proc is not None:
             with contextlib.suppress(OSError):
                 proc.terminate()
-        self._join()
+        self._close_thread(CLOSE_TIMEOUT)
 
     def _start_point(self) -> list[str]:
         if self._last_ns is None:
@@ -277,8 +242,7 @@ class StdinFollower(_StreamFollower):
         return False  # a pipe cannot be read again
 
     def close(self) -> None:
-        self._stop.set()
-        self._join()
+        self._close_thread(CLOSE_TIMEOUT)
 
     def _run(self) -> None:
         offset = 0
