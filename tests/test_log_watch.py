@@ -94,13 +94,33 @@ async def test_failed_audit_fires_once_and_counts(env: Env) -> None:
     assert await env.engine.expire(T0 + 60 + 24 * 3600) == 1
 
 
-async def test_ping_failed_warning(env: Env) -> None:
-    rec = LogRecord(T0, "My-Node", "ping_failed", "ERROR", "ping satellite failed ", SAT,
-                    fields={"error": "connection refused"})  # fmt: skip
-    env.bus.publish("records", "My-Node", [rec])
+def ping(t: float, sat: str = SAT, error: str = "connection refused") -> LogRecord:
+    return LogRecord(t, "My-Node", "ping_failed", "ERROR", "ping satellite failed ", sat,
+                     fields={"error": error})  # fmt: skip
+
+
+async def test_a_single_ping_failure_is_no_alert_a_burst_is(env: Env) -> None:
+    env.bus.publish("records", "My-Node", [ping(T0), ping(T0 + 600)])
+    await env.watch.drain()
+    assert env.active() == []  # two within 15 minutes: below PING_FAILED_ALERT_COUNT (3)
+    env.bus.publish("records", "My-Node", [ping(T0 + 1000, error="dial tcp: i/o timeout")])
+    await env.watch.drain()
+    assert env.active() == []  # the first fell out of the 15-minute window: still two
+    env.bus.publish("records", "My-Node", [ping(T0 + 1100, "other-sat"), ping(T0 + 1200)])
+    await env.watch.drain()
+    (alert,) = env.active()  # three for SAT within 15 minutes (T0+600..T0+1200)
+    assert alert["kind"] == "ping_failed" and alert["severity"] == "warning"
+    assert alert["key"] == f"ping_failed:{SAT}"
+    assert "3 times in 15 minutes" in alert["message"] and SAT[:12] in alert["message"]
+    assert "last error: connection refused" in alert["message"]
+    # a later single failure keeps it open; an hour without one resolves it
+    env.bus.publish("records", "My-Node", [ping(T0 + 4000, error="no route to host")])
     await env.watch.drain()
     (alert,) = env.active()
-    assert alert["kind"] == "ping_failed" and alert["severity"] == "warning"
+    assert "no route to host" in alert["message"]
+    assert await env.engine.expire(T0 + 4000 + 3599) == 0
+    assert await env.engine.expire(T0 + 4000 + 3600) == 1
+    assert env.active() == []
 
 
 async def test_reputation_records_write_history_and_alert(env: Env) -> None:

@@ -14,6 +14,8 @@ PURE = [
     "alerts/storage_rules.py",
     "alerts/reputation_rules.py",
     "alerts/log_rules.py",
+    "alerts/health_rules.py",
+    "analytics/line_rate.py",
     "logs/timestamps.py",
     "logs/rejects.py",
     "logs/parser.py",

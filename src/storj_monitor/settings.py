@@ -77,7 +77,11 @@ SETTINGS: tuple[Setting, ...] = (
     _s("NODE_API_TIMEOUT", 10.0, float, "Seconds before one node API request times out.", 0.05),
     _s("NODE_API_RETRIES", 2, int, "Retries (with backoff and jitter) of a failed node API request.", 0, 10),
     _s("NODE_API_MAX_REPLY_BYTES", 8388608, int, "A node API reply larger than this (bytes) is refused as too large, never read whole.", 65536),
-    _s("NODE_API_OFFLINE_ALERT_SECONDS", 900.0, float, "A node API unreachable this long raises a 'node possibly offline' alert.", 0),
+    _s("NODE_API_OFFLINE_ALERT_SECONDS", 300.0, float, "A node API unreachable this long raises a 'node possibly offline' alert.", 0),
+    # --- node health: silence, restarts, ping failures (docs/node-api-and-alerts.md) ---
+    _s("SILENCE_ALERT_FLOOR_SECONDS", 300.0, float, "A node's log is called silent only after at least this many seconds without a line.", 1),
+    _s("SILENCE_EXPECTED_LINES", 10.0, float, "A gap in the log is silent once the node's own recent rate says this many lines were due in it (a quiet node is not flagged).", 1),
+    _s("PING_FAILED_ALERT_COUNT", 3, int, "`ping satellite failed` lines for one satellite within 15 minutes that raise a warning.", 1),
     # --- reputation (percent) ---
     _s("AUDIT_SCORE_WARNING", 98.0, float, "Audit score (%) below this is a warning (satellites disqualify below 96).", 0, 100),
     _s("AUDIT_SCORE_CRITICAL", 96.5, float, "Audit score (%) below this is critical.", 0, 100),

@@ -4,7 +4,9 @@
   failure costs about 0.1 audit-score point and 40 in a row disqualify a perfect node.
   Missing or corrupt pieces (the cause of disqualification) are critical; other failures
   (timeouts, canceled contexts) a warning.
-- ``ping satellite failed`` means a satellite could not reach the node (online score at risk).
+- ``ping satellite failed`` means a satellite could not reach the node (online score at risk);
+  one is often a blip, so the log watch raises it for a burst (PING_FAILED_ALERT_COUNT for one
+  satellite within PING_FAILED_WINDOW_S).
 - The node's own warnings that it is about to stop or lose data: disk smaller than the
   allocation or more used than allocated (``disk_space``), a failed readability/writability
   check of the storage directory (``storage_check``), an unrecoverable error (``fatal``).
@@ -24,6 +26,7 @@ API_KINDS = frozenset({"node_offline"})
 #: Seconds a one-shot log alert stays open after its last occurrence.
 AUDIT_FAILED_RESOLVE_AFTER = 24 * 3600.0
 PING_FAILED_RESOLVE_AFTER = 3600.0
+PING_FAILED_WINDOW_S = 900.0
 
 _MISSING_PIECE_HINTS = ("file does not exist", "not found", "no such file", "corrupt", "hash")
 
@@ -73,11 +76,15 @@ def failed_audit_condition(event: Event, audit_score: float | None = None) -> Al
     )
 
 
-def ping_failed_condition(record: LogRecord) -> AlertCondition | None:
-    """``ping satellite failed`` as a condition; None for any other record."""
+def ping_failed_condition(
+    record: LogRecord, failures: int = 1, window_s: float = PING_FAILED_WINDOW_S
+) -> AlertCondition | None:
+    """``ping satellite failed`` (the latest of ``failures`` within ``window_s`` seconds for
+    this satellite) as a condition; None for any other record."""
     if record.kind != "ping_failed":
         return None
     error = str(record.fields.get("error") or "")
+    burst = f" {failures} times in {window_s / 60:.0f} minutes" if failures > 1 else ""
     return AlertCondition(
         node_name=record.node_name,
         kind="ping_failed",
@@ -85,12 +92,14 @@ def ping_failed_condition(record: LogRecord) -> AlertCondition | None:
         severity="warning",
         title=f"Satellite Cannot Reach {record.node_name}",
         message=(
-            f"Satellite {_short(record.satellite_id)} failed to ping the node"
-            f"{': ' + error[:300] if error else ''}. Check port forwarding and the firewall; "
+            f"Satellite {_short(record.satellite_id)} failed to ping the node{burst}"
+            f"{' (last error: ' + error[:300] + ')' if error else ''}. Check port forwarding "
+            "and the firewall; "
             "the online score drops while the node is unreachable."
         ),
-        details={"satellite_id": record.satellite_id, "timestamp": record.timestamp},
-    )
+        details={"satellite_id": record.satellite_id, "timestamp": record.timestamp,
+                 "failures": failures, "error": error[:500]},
+    )  # fmt: skip
 
 
 def node_offline_condition(

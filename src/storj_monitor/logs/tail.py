@@ -16,7 +16,8 @@ decodes invalid UTF-8 with replacement characters, and handles:
   file at the path is read from its beginning;
 - copytruncate: the file shrinks below the read position (or its first line changes), and
   is read again from its beginning;
-- a file that does not exist yet: polled until it appears;
+- a file that does not exist yet: polled until it appears; ``log_state`` says so (missing,
+  unreadable with the reason, or ok, with the path), logged once per transition;
 - restart, and every rotation or truncation: the rotation set (``logs/rotation.py``:
   ``node.log.1``, ``node.log.2.gz``, ``node.log-2026...``) is matched against the consumed
   offsets (stored, or read in this run) by fingerprint, and every rotated file from the oldest
@@ -88,6 +89,24 @@ class Chunk:
     start: int
     end: int
     arrival: float | None
+
+
+LOG_OK, LOG_MISSING, LOG_UNREADABLE = "ok", "missing", "unreadable"
+#: A path gone while its file is open (between logrotate's rename and create) counts as
+#: missing only after this many seconds (clock time).
+GONE_GRACE_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class LogState:
+    """Whether the followed path can be read: ``state`` is ``ok``, ``missing`` or
+    ``unreadable`` (``error`` says why: the OS's words); ``since`` (UTC unix seconds) is
+    when it became so."""
+
+    state: str
+    path: str
+    error: str | None
+    since: float
 
 
 def match_offset(rows: Sequence[OffsetLike], prefix: bytes) -> OffsetLike | None:
@@ -212,6 +231,9 @@ class FileFollower:
         self._read: dict[str, rotation.Position] = {}  # fingerprint → consumed in this run
         self._tried: set[tuple[str, int]] = set()  # rotated (fingerprint, offset) opened
         self._started = False
+        #: None until the path was first looked at (see :class:`LogState`).
+        self.log_state: LogState | None = None
+        self._gone_since: float | None = None  # the open file's path vanished at (clock)
         self.caught_up = False  # reached the end of the file at least once
         self.size = 0  # size of the current file when last checked (bytes)
         self.rotations = 0
@@ -309,11 +331,18 @@ class FileFollower:
         self.caught_up = True
         try:
             st = os.stat(self.path)
-        except FileNotFoundError:
-            return False  # renamed away, the new one not created yet: keep waiting
-        except OSError as exc:
-            log.warning("cannot stat %s: %s", self.path, exc)
+        except FileNotFoundError:  # renamed away, the new one not created yet: keep waiting
+            now = self.clock()
+            if self._gone_since is None:
+                self._gone_since = now
+            elif now - self._gone_since >= GONE_GRACE_S:
+                self._set_state(LOG_MISSING, None)
             return False
+        except OSError as exc:
+            self._set_state(LOG_UNREADABLE, exc.strerror or str(exc))
+            return False
+        self._gone_since = None
+        self._set_state(LOG_OK, None)
         if (st.st_dev, st.st_ino) != cur.ino:  # rename rotation
             self._finish(cur, chunks)
             self.rotations += 1
@@ -391,12 +420,10 @@ class FileFollower:
             )
             return True
         fd, error = open_log(self.path)
-        if error != self._open_error:  # log transitions, not every poll
-            if error:
-                log.warning("cannot read %s: %s; retrying", self.path, error)
-            elif self._open_error:
-                log.info("%s is readable again", self.path)
-            self._open_error = error
+        self._open_error = error
+        self._gone_since = None
+        state = LOG_OK if fd is not None else LOG_UNREADABLE if error else LOG_MISSING
+        self._set_state(state, error)
         if fd is None:
             return False
         offset = self._resume_offset(fd, from_end=self._from_end and first and not self._continues)
@@ -407,6 +434,20 @@ class FileFollower:
         if first and offset < self.size:
             log.info("%s: reading from byte %d of %d", self.path, offset, self.size)
         return True
+
+    def _set_state(self, state: str, error: str | None) -> None:
+        """Record the path's state; log transitions (not polls) in one line naming the path."""
+        old = self.log_state
+        if old is not None and (old.state, old.error) == (state, error):
+            return
+        self.log_state = LogState(state, self.path, error, self.clock())
+        if state == LOG_MISSING:
+            log.warning("log file %s does not exist; waiting for it (is the path right?)",
+                        self.path)  # fmt: skip
+        elif state == LOG_UNREADABLE:
+            log.warning("cannot read %s: %s; retrying", self.path, error)
+        elif old is not None and old.state != LOG_OK:
+            log.info("log file %s is readable again", self.path)
 
     def _resume_offset(self, fd: int, *, from_end: bool) -> int:
         size = os.fstat(fd).st_size

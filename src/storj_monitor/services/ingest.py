@@ -22,11 +22,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 
+from storj_monitor.analytics.line_rate import LineRate
 from storj_monitor.logs import rotation
 from storj_monitor.logs.pipeline import LineProcessor, Processed
 from storj_monitor.logs.rejects import BAD_SIZE, BAD_TIME
 from storj_monitor.logs.sources import LogSource, forwarder_tls, open_source
-from storj_monitor.logs.tail import Chunk
+from storj_monitor.logs.tail import Chunk, FileFollower, LogState
 from storj_monitor.model import NodeSpec
 from storj_monitor.services.bus import Bus
 from storj_monitor.services.history import LogImportError, import_log
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 
 BROADCAST_BACKLOG_SECONDS = 3600.0
 #: Record kinds published from the backlog whatever their age (rare, and history matters).
-HISTORY_RECORD_KINDS = frozenset({"reputation"})
+HISTORY_RECORD_KINDS = frozenset({"reputation", "startup"})
 RESTART_DELAY = 5.0  # seconds before the worker starts over after an unexpected error
 FAST_POLL = 0.01  # seconds between polls while lines keep coming
 PROGRESS_MIN_BYTES = 32 << 20  # a first read this large shows progress
@@ -116,6 +117,8 @@ class NodeIngest:
         self._import_backlog_bytes = 0
         self.last_event_time: float | None = None
         self.available_space: tuple[float, int] | None = None
+        self._line_rate = LineRate()  # every line read, for the silence alert (node_watch)
+        self._rate_lock = threading.Lock()
         self._source: LogSource | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -145,6 +148,19 @@ class NodeIngest:
             "size": by_reason.get(BAD_SIZE, 0),
             "write": self.quarantined,
         }
+
+    @property
+    def log_state(self) -> LogState | None:
+        """Whether the local log file can be read (None: not a local file, or not looked at
+        yet)."""
+        src = self._source
+        return src.log_state if isinstance(src, FileFollower) else None
+
+    def line_activity(self) -> tuple[float | None, float]:
+        """(UTC unix seconds of the last line read, lines per minute learned before it):
+        live lines count at their arrival, backlog lines at their log time."""
+        with self._rate_lock:
+            return self._line_rate.last_at, self._line_rate.per_minute()
 
     @property
     def caught_up(self) -> bool:
@@ -323,6 +339,9 @@ class NodeIngest:
             ]
         if out.events:
             self.last_event_time = out.events[-1].timestamp
+        times = [chunk.arrival] if chunk.arrival is not None else _log_times(out)
+        with self._rate_lock:
+            self._line_rate.spread(times, len(chunk.lines))
         if out.available_space is not None:
             self.available_space = out.available_space
             if self._loop is not None:  # log-derived storage samples (services.log_watch)
@@ -349,7 +368,8 @@ class NodeIngest:
             elif events and events[0].timestamp < horizon:
                 events = [e for e in events if e.timestamp >= horizon]
             # Reputation lines come every 4 h per satellite: the backlog's are the node's
-            # score history (API-less nodes have no other), so they are always passed on.
+            # score history (API-less nodes have no other), so they are always passed on;
+            # start-up lines (a few per start) give the node's start time (node_watch).
             records = [
                 r for r in records if r.timestamp >= horizon or r.kind in HISTORY_RECORD_KINDS
             ]
@@ -444,3 +464,8 @@ class NodeIngest:
                     "%s: %s is no longer open; lines after byte %d of it are not stored",
                     self.node.name, new.path, offset,
                 )  # fmt: skip
+
+
+def _log_times(out: Processed) -> list[float]:
+    """The log times (UTC unix seconds) of a chunk's events and records."""
+    return [e.timestamp for e in out.events] + [r.timestamp for r in out.records]

@@ -8,7 +8,9 @@
   (the log does not say), so the percent-full rule cannot fire, the forecast rules can.
   Skipped while the node's API answers (the API's snapshots are better).
 - **Failed GET_AUDIT** in the log: an alert at once (``AlertEngine.fire``), before any score moves.
-- **ping satellite failed**: a warning that resolves itself after an hour without another.
+- **ping satellite failed**: PING_FAILED_ALERT_COUNT of them for one satellite within 15
+  minutes of log time is a warning (naming the satellite and the last error) that resolves
+  itself after an hour without another; a single failure is a blip, not an alert.
 - **The node's own alarms**: disk space smaller than the allocation / more used than allocated,
   a failed storage-directory check, an unrecoverable error (``alerts.log_rules``).
 - **node scores updated/worsened** (every 4 h per satellite): a ``reputation_history`` row with
@@ -22,12 +24,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from storj_monitor.alerts.log_rules import (
     AUDIT_FAILED_RESOLVE_AFTER,
     PING_FAILED_RESOLVE_AFTER,
+    PING_FAILED_WINDOW_S,
     failed_audit_condition,
     node_problem_condition,
     ping_failed_condition,
@@ -132,6 +136,8 @@ class LogWatch:
         self._last_sample: dict[str, float] = {}
         self._log_scores: dict[str, dict[str, SatelliteScore]] = {}
         self._pending_storage: dict[str, int] = {}
+        #: (node, satellite) -> log times of its recent ``ping satellite failed`` lines.
+        self._ping_failures: dict[tuple[str, str], deque[float]] = {}
         self.samples_written = 0
         self.audit_failures = 0
 
@@ -241,8 +247,18 @@ class LogWatch:
         await self.engine.fire(cond, event.timestamp, auto_resolve_after=AUDIT_FAILED_RESOLVE_AFTER)
 
     async def _handle_ping(self, record: LogRecord) -> None:
-        cond = ping_failed_condition(record)
-        if cond is not None:
+        times = self._ping_failures.setdefault(
+            (record.node_name, record.satellite_id or ""), deque(maxlen=1000)
+        )
+        times.append(record.timestamp)
+        while times and times[0] < record.timestamp - PING_FAILED_WINDOW_S:
+            times.popleft()
+        failures = sum(1 for t in times if t <= record.timestamp)
+        cond = ping_failed_condition(record, failures)
+        if cond is None:
+            return
+        is_open = any(a.key == cond.key for a in self.engine.open_alerts(record.node_name))
+        if failures >= self.settings.ping_failed_alert_count or is_open:
             await self.engine.fire(
                 cond, record.timestamp, auto_resolve_after=PING_FAILED_RESOLVE_AFTER
             )

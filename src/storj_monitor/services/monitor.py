@@ -23,6 +23,7 @@ from storj_monitor.services.ingest import NodeIngest
 from storj_monitor.services.latency_watch import LatencyWatch
 from storj_monitor.services.log_watch import LogWatch
 from storj_monitor.services.maintenance import Maintenance
+from storj_monitor.services.node_watch import NodeWatch
 from storj_monitor.services.pollers import Pollers
 from storj_monitor.services.runtime import Runtime
 from storj_monitor.settings import Settings
@@ -89,6 +90,10 @@ class Monitor:
         services.append(Maintenance(settings, store, clock=clock))
         services.append(LatencyWatch(settings, store, engine, self.nodes, clock=clock))
         services.append(pollers)
+        # Missing/unreadable log files, silent logs, restarts (after ingest and the API).
+        health = NodeWatch(settings, store, bus, engine, self.nodes, ingests,
+                           pollers.coordinators, clock=clock)  # fmt: skip
+        services.append(health)
         self.runtime = Runtime(
             settings=settings,
             store=store,
@@ -99,6 +104,7 @@ class Monitor:
             ingests=MappingProxyType(ingests),
             thresholds=thresholds_from(settings),
             clock=clock,
+            health=health,
         )
         # The web server (dashboard, /ws, /api, /metrics): keep it LAST, so it starts after
         # everything it serves and stops first.

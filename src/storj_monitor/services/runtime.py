@@ -16,6 +16,7 @@ from storj_monitor.services.alert_engine import AlertEngine
 from storj_monitor.services.bus import Bus
 from storj_monitor.services.coordinator import ApiState, NodeCoordinator, api_state
 from storj_monitor.services.ingest import NodeIngest
+from storj_monitor.services.node_watch import NodeWatch
 from storj_monitor.settings import Settings
 from storj_monitor.store.database import Store
 from storj_monitor.store.snapshots import ForecastCache
@@ -36,6 +37,8 @@ class Runtime:
     thresholds: ThresholdTable
     clock: Callable[[], float]
     forecasts: ForecastCache = field(default_factory=ForecastCache)
+    #: Log file state, silence and restart alerts; start times (None in some tests).
+    health: NodeWatch | None = None
 
     @property
     def node_names(self) -> list[str]:

@@ -55,9 +55,33 @@ class ApiContext:
                     "api_url": coordinator.api_url if coordinator else node.api_url,
                     "last_api_success": iso_utc(coordinator.last_success if coordinator else None),
                     "remote_log": node.is_remote,
+                    **self.node_health(node.name),
                 }
             )
         return out
+
+    def log_state(self, node_name: str) -> dict[str, Any] | None:
+        """``{"state": "ok" | "missing" | "unreadable", "path", "error", "since"}`` of the
+        node's local log file; None for a stream or forwarder source, or before the first
+        look at the path."""
+        ingest = self.runtime.ingests.get(node_name)
+        state = ingest.log_state if ingest is not None else None
+        if state is None:
+            return None
+        return {"state": state.state, "path": state.path, "error": state.error,
+                "since": iso_utc(state.since)}  # fmt: skip
+
+    def node_health(self, node_name: str) -> dict[str, Any]:
+        """The node object's health fields: ``log_state``, ``started_at`` (ISO, the newest
+        start from the API or the log's start-up lines) and ``uptime_seconds``."""
+        health = self.runtime.health
+        up = health.uptime(node_name, self.clock()) if health is not None else {}
+        uptime = up.get("uptime_seconds")
+        return {
+            "log_state": self.log_state(node_name),
+            "started_at": iso_utc(up.get("started_at")),
+            "uptime_seconds": round(uptime) if uptime is not None else None,
+        }
 
 
 #: Where the application keeps its ApiContext.

@@ -92,9 +92,13 @@ async def acknowledge(request: web.Request) -> web.Response:
 async def healthz(request: web.Request) -> web.Response:
     ctx: ApiContext = request.app[CTX_KEY]
     bad = await ctx.store.read(count_bad_lines)  # quarantined log lines, per node
+    log_state = {name: ctx.log_state(name) for name in ctx.node_names}
+    # A log that cannot be read leaves the monitor blind to that node: not "ok" (still 200,
+    # the process itself is alive; a restart would not help).
+    broken = any(s is not None and s["state"] != "ok" for s in log_state.values())
     return json_response(
-        {"status": "ok", "nodes": ctx.node_names, "time": ctx.now_iso(),
-         "bad_lines": sum(bad.values())}
+        {"status": "degraded" if broken else "ok", "nodes": ctx.node_names,
+         "time": ctx.now_iso(), "bad_lines": sum(bad.values()), "log_state": log_state}
     )  # fmt: skip
 
 

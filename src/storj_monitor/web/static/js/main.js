@@ -50,6 +50,21 @@ function apiState(node) {
   return "no node API";
 }
 
+// Log file state and uptime (services/node_watch.py): a marker on the chip, words in its title.
+function logProblem(node) {
+  const st = node.log_state;
+  if (!st || st.state === "ok") return "";
+  return st.state === "missing" ? `log file ${st.path} does not exist`
+    : `log file ${st.path} cannot be read${st.error ? ` (${st.error})` : ""}`;
+}
+
+function uptimeText(node) {
+  const s = node.uptime_seconds;
+  if (typeof s !== "number") return "";
+  const d = Math.floor(s / 86400), hh = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+  return d ? `up ${d} d ${hh} h` : hh ? `up ${hh} h ${m} min` : `up ${m} min`;
+}
+
 function renderViews() {
   const agg = app.view.includes(AGGREGATE);
   const chips = [];
@@ -64,7 +79,9 @@ function renderViews() {
     const selected = !agg && app.view.includes(node.name);
     chips.push(h("button", {
       class: "chip", type: "button", "aria-pressed": String(selected), dataset: { view: node.name },
-      title: `${node.name} · ${apiState(node)} (shift-click to add to the view)`,
+      title: [node.name, logProblem(node), apiState(node), uptimeText(node)].filter(Boolean).join(" · ")
+        + " (shift-click to add to the view)",
+      "data-log-state": node.log_state ? node.log_state.state : null,
       on: {
         click: (e) => {
           if (e.shiftKey || e.ctrlKey || e.metaKey) {
@@ -76,7 +93,8 @@ function renderViews() {
           }
         },
       },
-    }, h("span", { class: ["chip-dot", node.api_live ? "api" : node.has_api && "api-stale"], "aria-hidden": "true" }), node.name));
+    }, h("span", { class: ["chip-dot", node.api_live ? "api" : node.has_api && "api-stale"], "aria-hidden": "true" }), node.name,
+    logProblem(node) ? h("span", { class: "chip-warn", "aria-label": logProblem(node) }, `log ${node.log_state.state}`) : null));
   }
   replace(viewsEl, chips);
 }
@@ -99,7 +117,9 @@ function parseNodes(msg) {
   if (Array.isArray(msg.nodes)) {
     return msg.nodes
       .filter((n) => n && typeof n.name === "string")
-      .map((n) => ({ name: n.name, has_api: Boolean(n.has_api), api_live: Boolean(n.api_live) }));
+      .map((n) => ({ name: n.name, has_api: Boolean(n.has_api), api_live: Boolean(n.api_live),
+        log_state: n.log_state && typeof n.log_state === "object" ? n.log_state : null,
+        uptime_seconds: typeof n.uptime_seconds === "number" ? n.uptime_seconds : null }));
   }
   return (msg.node_names || []).map((name) => ({ name, has_api: false }));
 }
@@ -119,6 +139,13 @@ ws.on("nodes", (msg) => {
   if (Array.isArray(msg.data)) {
     app.setNodes(parseNodes({ nodes: msg.data }));
     renderViews();
+  }
+});
+
+// A log file that goes missing or comes back changes the chips at once.
+ws.on("alert", (msg) => {
+  if (app.ready && msg.alert && msg.alert.kind === "log_missing") {
+    app.request("get_nodes", {}, { withView: false });
   }
 });
 
