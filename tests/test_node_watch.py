@@ -180,7 +180,7 @@ async def test_a_silent_node_is_flagged_a_quiet_node_is_not(env: Env) -> None:
     busy, quiet = env.tmp / "busy.log", env.tmp / "quiet.log"
     busy.write_text(text(steady(40, 30)))  # 80 lines over 20 minutes: 4 lines/min
     quiet.write_text(text(steady(13, 600)))  # a transfer every 10 minutes for 2 hours
-    env.now = T0 + 7200
+    env.now = T0 + 7300
     watch = await env.start(busy=str(busy), quiet=str(quiet))
     await until(lambda: events_stored(env, "busy") == 40 and events_stored(env, "quiet") == 13,
                 "both backlogs")  # fmt: skip
@@ -292,3 +292,77 @@ async def test_restarts_give_uptime_and_a_crash_loop_alert(env: Env) -> None:
     assert watch.uptime("n1", T0 + 1810) == {"started_at": T0 + 1800, "uptime_seconds": 10}
     await watch.run_once(T0 + 3601)  # the first of the three is over an hour old
     assert env.open_alerts() == {}
+
+
+async def test_health_metrics_read_the_state_at_scrape_time(env: Env) -> None:
+    from types import SimpleNamespace
+
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.registry import Collector
+
+    from storj_monitor.web.metrics_health import health_families
+
+    good = env.tmp / "good.log"
+    good.write_text(text(steady(40, 30)))
+    env.now = T0 + 1300
+    watch = await env.start(good=str(good), gone=str(env.tmp / "gone.log"))
+    await until(lambda: events_stored(env, "good") == 40, "the backlog")
+    await until(lambda: env.ingests["gone"].log_state is not None, "the first look")
+    env.bus.publish("records", "good", [startup(T0 - 60, node="good")])
+    runtime = SimpleNamespace(node_names=["good", "gone"], ingests=env.ingests, health=watch)
+    ctx = SimpleNamespace(runtime=runtime, clock=env.clock)
+
+    class Health(Collector):
+        def collect(self):  # type: ignore[no-untyped-def]
+            return health_families(ctx)  # type: ignore[arg-type]
+
+    registry = CollectorRegistry()
+    registry.register(Health())
+    value = registry.get_sample_value
+    assert value("storj_monitor_node_log_readable", {"node": "good"}) == 1
+    assert value("storj_monitor_node_log_readable", {"node": "gone"}) == 0
+    assert value("storj_monitor_node_last_line_timestamp_seconds", {"node": "good"}) == (
+        T0 + 39 * 30 + 1
+    )
+    assert value("storj_monitor_node_last_line_timestamp_seconds", {"node": "gone"}) is None
+    assert value("storj_monitor_node_log_lines_per_minute", {"node": "good"}) == pytest.approx(
+        4.0, rel=0.15
+    )
+    assert value("storj_monitor_node_start_timestamp_seconds", {"node": "good"}) == T0 - 60
+
+
+def test_the_api_offline_alert_comes_within_five_minutes_by_default() -> None:
+    from storj_monitor.alerts.log_rules import node_offline_condition
+
+    limit = defaults().node_api_offline_alert_seconds
+    assert limit == 300
+    assert node_offline_condition("n", "http://x", T0, T0 + limit - 1, limit) is None
+    cond = node_offline_condition("n", "http://x", T0, T0 + limit, limit, "connection refused")
+    assert cond is not None and "has not answered for 5 minutes" in cond.message
+
+
+async def test_no_silence_while_the_backlog_is_read_nor_from_a_log_clock_ahead(
+    env: Env,
+) -> None:
+    from types import SimpleNamespace
+
+    await env.engine.start()
+    reading = SimpleNamespace(
+        log_state=None, caught_up=False, line_activity=lambda: (T0 - 7200, 4.0)
+    )
+    watch = NodeWatch(
+        env.settings, env.store, env.bus, env.engine, (NodeSpec("n1", "x.log"),),
+        {"n1": reading}, {}, clock=env.clock,  # type: ignore[dict-item]
+    )  # fmt: skip
+    await watch.run_once(T0)
+    assert env.open_alerts() == {}  # mid-backlog: the last line read is an old one
+    reading.caught_up = True
+    await watch.run_once(T0 + 10)
+    assert set(env.open_alerts()) == {"node_silent"}
+
+    ahead = env.tmp / "ahead.log"
+    ahead.write_text(text(steady(40, 30, T0 + 3600)))  # the node's clock is an hour ahead
+    env.now = T0 + 600
+    await env.start(ahead=str(ahead))
+    await until(lambda: events_stored(env, "ahead") == 40, "the backlog")
+    assert env.ingests["ahead"].line_activity()[0] == T0 + 600  # never later than now

@@ -339,7 +339,9 @@ class NodeIngest:
             ]
         if out.events:
             self.last_event_time = out.events[-1].timestamp
-        times = [chunk.arrival] if chunk.arrival is not None else _log_times(out)
+        # A backlog's log times, never later than now (a log clock ahead must not postpone
+        # the silence alert); live lines at their arrival.
+        times = [chunk.arrival] if chunk.arrival is not None else _log_times(out, now)
         with self._rate_lock:
             self._line_rate.spread(times, len(chunk.lines))
         if out.available_space is not None:
@@ -466,6 +468,7 @@ class NodeIngest:
                 )  # fmt: skip
 
 
-def _log_times(out: Processed) -> list[float]:
-    """The log times (UTC unix seconds) of a chunk's events and records."""
-    return [e.timestamp for e in out.events] + [r.timestamp for r in out.records]
+def _log_times(out: Processed, now: float) -> list[float]:
+    """The log times (UTC unix seconds, at most ``now``) of a chunk's events and records."""
+    times = [e.timestamp for e in out.events] + [r.timestamp for r in out.records]
+    return [min(t, now) for t in times]

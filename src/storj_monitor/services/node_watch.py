@@ -8,7 +8,8 @@ Every ``interval`` seconds (10 s), per node, with ``now`` from the injected cloc
 - **node_silent** (warning): no line for longer than the node's own recent rate explains
   (``NodeIngest.line_activity``: every line read, learned per node;
   ``analytics.node_health.silence`` with SILENCE_ALERT_FLOOR_SECONDS and
-  SILENCE_EXPECTED_LINES). Not raised while the file is missing (that alert says more).
+  SILENCE_EXPECTED_LINES). Not raised while the file is missing (that alert says more), nor
+  before the ingest has read the backlog (its last line would be an old one).
 - **crash_loop** (warning): several starts within an hour (``alerts.health_rules``). Starts
   come from ``startup`` log records (bus ``records``, and the stored ones at start, so a
   restart of the monitor keeps them) and from the API's ``startedAt``
@@ -156,7 +157,8 @@ class NodeWatch:
             )
             if missing is not None:
                 conditions.append(missing)
-        if ingest is not None and not conditions:
+        # Silence only once the backlog is read: mid-way, the last line is an old one.
+        if ingest is not None and ingest.caught_up and not conditions:
             last_at, rate = ingest.line_activity()
             quiet = silence(
                 last_line_at=last_at, lines_per_minute=rate, now=now,

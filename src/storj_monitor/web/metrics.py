@@ -41,6 +41,7 @@ from prometheus_client.registry import Collector
 from storj_monitor import __version__
 from storj_monitor.model import SEVERITY_RANK
 from storj_monitor.web.context import ApiContext
+from storj_monitor.web.metrics_health import health_families
 
 P = "storj_monitor_"
 SEVERITIES = tuple(SEVERITY_RANK)
@@ -165,6 +166,7 @@ class MonitorCollector(Collector):
             "Write jobs waiting for the store writer",
             value=ctx.store.write_queue_depth,
         )
+        yield from health_families(ctx)  # web/metrics_health.py
 
 
 def make_registry(ctx: ApiContext, registry: CollectorRegistry | None = None) -> CollectorRegistry:
