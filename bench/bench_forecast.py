@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from storj_monitor.alerts.engine import AlertEngine
 from storj_monitor.analytics.capacity import DAY, forecast_days_until_full
 from storj_monitor.demo.fake_node_api import FakeNodeApi, scenario
+from storj_monitor.services.alert_engine import AlertEngine
 from storj_monitor.services.bus import Bus
 from storj_monitor.services.pollers import NodePoller
 from storj_monitor.settings import defaults
