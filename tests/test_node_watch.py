@@ -366,3 +366,49 @@ async def test_no_silence_while_the_backlog_is_read_nor_from_a_log_clock_ahead(
     await env.start(ahead=str(ahead))
     await until(lambda: events_stored(env, "ahead") == 40, "the backlog")
     assert env.ingests["ahead"].line_activity()[0] == T0 + 600  # never later than now
+
+
+async def test_healthz_and_node_objects_show_the_log_state_and_uptime(tmp_path: Path) -> None:
+    import aiohttp
+
+    from web_harness import poll_until, running_monitor
+
+    async with (
+        running_monitor(tmp_path) as run,
+        aiohttp.ClientSession() as session,
+    ):
+
+        async def get(path: str) -> dict:
+            async with session.get(run.base + path) as resp:
+                assert resp.status == 200
+                return await resp.json()
+
+        async def nodes() -> dict[str, dict]:
+            return {n["name"]: n for n in (await get("/api/nodes"))["data"]}
+
+        async def states() -> dict:
+            health = await get("/healthz")
+            return health if all(health["log_state"].values()) else {}
+
+        health = await poll_until(states)
+        assert health["status"] == "ok"
+        assert health["log_state"]["B"]["state"] == "ok"
+
+        async def a_started() -> bool:
+            return (await nodes())["A"]["started_at"] is not None
+
+        await poll_until(a_started)  # the fake API's startedAt, once polled
+        a = (await nodes())["A"]
+        assert a["started_at"] == "2026-08-19T03:12:55Z" and a["uptime_seconds"] > 0
+
+        run.logs["B"].unlink()  # deleted; after the 5 s grace it is missing
+
+        async def degraded() -> dict:
+            health = await get("/healthz")
+            return health if health["status"] == "degraded" else {}
+
+        health = await poll_until(degraded, timeout=GONE_GRACE_S + 10)
+        assert health["log_state"]["B"]["state"] == "missing"
+        assert health["log_state"]["A"]["state"] == "ok"
+        b = (await nodes())["B"]
+        assert b["log_state"]["path"] == str(run.logs["B"]) and b["log_state"]["error"] is None
