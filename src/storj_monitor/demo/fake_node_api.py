@@ -69,6 +69,9 @@ class FakeNodeState:
     requests: int = 0
     #: The time the money replies are computed at (UTC unix seconds); None = the real clock.
     now: float | None = None
+    #: An old node: no /api/heldamount (404), satellite replies without ``priceModel`` and
+    #: ``nodeJoinedAt`` and with ``storageDaily: null``, an estimate without expectations.
+    old_node: bool = False
 
     def clock(self) -> float:
         return time.time() if self.now is None else self.now
@@ -219,7 +222,18 @@ def estimated_payout_json(state: FakeNodeState) -> dict[str, Any]:
     """The node's own estimate, from the same daily data its satellite replies carry."""
     sats = {sid: satellite_json(state, sid) for sid in state.satellites}
     dq = {sid for sid, sat in state.satellites.items() if sat.disqualified}
-    return fake_payouts.estimated_payout(sats, dq, state.clock())
+    estimate = fake_payouts.estimated_payout(sats, dq, state.clock())
+    if state.old_node:
+        estimate.pop("currentMonthExpectations", None)
+        estimate["previousMonth"] = None
+    return estimate
+
+
+def old_node_satellite(reply: dict[str, Any]) -> dict[str, Any]:
+    """A satellite reply as an old node sends it: fields missing, a list null."""
+    out = {k: v for k, v in reply.items() if k not in ("priceModel", "nodeJoinedAt")}
+    out["storageDaily"] = None
+    return out
 
 
 def payout_rows(state: FakeNodeState) -> list[dict[str, Any]]:
@@ -252,6 +266,8 @@ def make_app(state: FakeNodeState) -> web.Application:
             return web.Response(body=b"\x00\x17garbage not json", content_type="application/json")
         if state.mode == "html":
             return web.Response(body=HTML, content_type="text/html")
+        if state.old_node and request.path.startswith("/api/heldamount/"):
+            return web.json_response({"error": "404 page not found"}, status=404)
         return await handler(request)
 
     async def sno(request: web.Request) -> web.StreamResponse:
@@ -272,7 +288,8 @@ def make_app(state: FakeNodeState) -> web.Application:
                 {"error": "consoleapi storagenode: console: trust: satellite is untrusted"},
                 status=404,
             )
-        return reply(satellite_json(state, sid))
+        body = satellite_json(state, sid)
+        return reply(old_node_satellite(body) if state.old_node else body)
 
     async def payout(request: web.Request) -> web.StreamResponse:
         return reply(estimated_payout_json(state))

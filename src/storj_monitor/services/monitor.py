@@ -19,6 +19,7 @@ from storj_monitor.model import NodeSpec
 from storj_monitor.notify import Notifier
 from storj_monitor.services.alert_engine import AlertEngine
 from storj_monitor.services.bus import Bus
+from storj_monitor.services.earnings_recorder import build_recorders
 from storj_monitor.services.ingest import NodeIngest
 from storj_monitor.services.latency_watch import LatencyWatch
 from storj_monitor.services.log_watch import LogWatch
@@ -94,6 +95,8 @@ class Monitor:
         health = NodeWatch(settings, store, bus, engine, self.nodes, ingests,
                            pollers.coordinators, clock=clock)  # fmt: skip
         services.append(health)
+        # Money: payout history import and this month's figures, a listener per coordinator.
+        earnings = build_recorders(store, pollers.coordinators, clock=clock)
         self.runtime = Runtime(
             settings=settings,
             store=store,
@@ -105,6 +108,7 @@ class Monitor:
             thresholds=thresholds_from(settings),
             clock=clock,
             health=health,
+            earnings=MappingProxyType(earnings),
         )
         # The web server (dashboard, /ws, /api, /metrics): keep it LAST, so it starts after
         # everything it serves and stops first.

@@ -15,6 +15,7 @@ from storj_monitor.model import NodeSpec
 from storj_monitor.services.alert_engine import AlertEngine
 from storj_monitor.services.bus import Bus
 from storj_monitor.services.coordinator import ApiState, NodeCoordinator, api_state
+from storj_monitor.services.earnings_recorder import EarningsRecorder
 from storj_monitor.services.ingest import NodeIngest
 from storj_monitor.services.node_watch import NodeWatch
 from storj_monitor.settings import Settings
@@ -39,6 +40,8 @@ class Runtime:
     forecasts: ForecastCache = field(default_factory=ForecastCache)
     #: Log file state, silence and restart alerts; start times (None in some tests).
     health: NodeWatch | None = None
+    #: Money listener per node with an API (payout history import, this month's figures).
+    earnings: Mapping[str, EarningsRecorder] = field(default_factory=dict)
 
     @property
     def node_names(self) -> list[str]:

@@ -28,6 +28,7 @@ web server's hub and live stats.
 | storj_monitor_websocket_errors_total | counter | | requests answered with an error |
 | storj_monitor_rest_requests_total | counter | | REST API requests answered |
 | storj_monitor_store_write_queue_depth | gauge | | write jobs waiting for the writer |
+| storj_monitor_earnings_usd | gauge | node, satellite, kind | USD this month: gross/held/net per satellite and ``total``, projection (``total`` only); see ``metrics_earnings`` |
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from storj_monitor import __version__
 from storj_monitor.model import SEVERITY_RANK
 from storj_monitor.web.context import ApiContext
 from storj_monitor.web.metrics_health import health_families
+from storj_monitor.web.metrics_earnings import earnings_families
 
 P = "storj_monitor_"
 SEVERITIES = tuple(SEVERITY_RANK)
@@ -167,6 +169,7 @@ class MonitorCollector(Collector):
             value=ctx.store.write_queue_depth,
         )
         yield from health_families(ctx)  # web/metrics_health.py
+        yield from earnings_families(ctx)
 
 
 def make_registry(ctx: ApiContext, registry: CollectorRegistry | None = None) -> CollectorRegistry:

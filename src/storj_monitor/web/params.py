@@ -11,20 +11,24 @@ Parameter kinds:
   the node names it covers (the label the client sent is kept in ``view_label``).
 - ``node``: one known node name.
 - ``number`` / ``int``: JSON numbers (never booleans) within ``minimum..maximum``.
+- ``date``: an ISO date ``YYYY-MM-DD`` (UTC), returned as the unix seconds of that day's start.
+- ``month``: a UTC month ``YYYY-MM``, returned as that string.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 AGGREGATE = "Aggregate"
 #: Longest window a request may ask for, in hours (30 days), as the seed's API allows.
 MAX_HOURS = 720
 
-ParamKind = Literal["view", "node", "number", "int", "str"]
+ParamKind = Literal["view", "node", "number", "int", "str", "date", "month"]
 
 
 class ParamError(ValueError):
@@ -62,6 +66,11 @@ BUCKET_SIZE_MS = Param(
 SQLITE_INT_MIN, SQLITE_INT_MAX = -(2**63), 2**63 - 1
 ALERT_ID = Param("alert_id", "int", True, minimum=1, help="id of an alert")
 LIMIT = Param("limit", "int", False, 50, 1, 1000, "how many rows at most")
+#: Optional day range (UTC, both days included) on the traffic requests; overrides ``hours``.
+FROM_DATE = Param("from", "date", help="first day, YYYY-MM-DD (UTC)")
+TO_DATE = Param("to", "date", help="last day, YYYY-MM-DD (UTC), included")
+_MONTH_RE = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def resolve_view(raw: Any, node_names: Sequence[str]) -> list[str]:
@@ -106,6 +115,34 @@ def _check_number(p: Param, value: Any) -> float:
     return number
 
 
+def _check_date(p: Param, value: Any) -> float:
+    if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
+        raise ParamError(f"'{p.name}' must be an ISO date YYYY-MM-DD")
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise ParamError(f"'{p.name}' is not a date: {value!r}") from None
+    return day.timestamp()
+
+
+def day_range(
+    p: Mapping[str, Any], now: float, *, max_days: int = 366
+) -> tuple[float, float] | None:
+    """(start, end) in UTC unix seconds for validated ``from``/``to`` dates (``to`` included,
+    ending at ``now`` if later), or None when neither was given. ``from`` alone runs to now,
+    ``to`` alone covers that one day."""
+    first, last = p.get("from"), p.get("to")
+    if first is None and last is None:
+        return None
+    end = now if last is None else min(float(last) + 86_400.0, now)
+    start = float(first) if first is not None else float(last)  # type: ignore[arg-type]
+    if start >= end:
+        raise ParamError("'from' must not be after 'to' (or in the future)")
+    if end - start > max_days * 86_400.0:
+        raise ParamError(f"a date range covers at most {max_days} days")
+    return start, end
+
+
 def validate(
     schema: Sequence[Param], message: Mapping[str, Any], node_names: Sequence[str]
 ) -> dict[str, Any]:
@@ -139,6 +176,12 @@ def validate(
             out[p.name] = value
         elif p.kind in ("number", "int"):
             out[p.name] = _check_number(p, value)
+        elif p.kind == "date":
+            out[p.name] = _check_date(p, value)
+        elif p.kind == "month":
+            if not isinstance(value, str) or not _MONTH_RE.fullmatch(value):
+                raise ParamError(f"'{p.name}' must be a month YYYY-MM")
+            out[p.name] = value
         else:
             if not isinstance(value, str):
                 raise ParamError(f"'{p.name}' must be a string")

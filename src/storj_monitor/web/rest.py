@@ -17,6 +17,7 @@ from storj_monitor.services.hub import dumps
 from storj_monitor.store.bad_lines import count_bad_lines
 from storj_monitor.web import ws
 from storj_monitor.web.context import CTX_KEY, ApiContext
+from storj_monitor.web.csv_export import CSV_EXPORTS, csv_response
 from storj_monitor.web.params import ParamError, query_message
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,9 @@ GET_ENDPOINTS: dict[str, str] = {
     "/api/alerts/active": "get_active_alerts",
     "/api/traffic": "get_traffic_stats",
     "/api/geo": "get_geo_stats",
+    "/api/traffic/daily": "get_traffic_daily",
+    "/api/earnings": "get_earnings_data",
+    "/api/earnings/history": "get_earnings_history",
 }
 
 
@@ -67,7 +71,13 @@ def _get_handler(type_: str) -> Any:
         except ParamError as exc:
             ctx.rest_requests += 1
             return error_response(str(exc), 400)
+        fmt = request.query.get("format", "json")
+        if fmt not in ("json", "csv") or (fmt == "csv" and type_ not in CSV_EXPORTS):
+            ctx.rest_requests += 1
+            return error_response(f"'format' must be json{' or csv' * (type_ in CSV_EXPORTS)}", 400)
         status, body = await _run(ctx, type_, message)
+        if fmt == "csv" and status == 200:
+            return csv_response(type_, body)
         return json_response(body, status)
 
     return handle

@@ -32,12 +32,15 @@ from storj_monitor.web.params import (
     ALERT_ID,
     BUCKET_SIZE_MS,
     DAYS,
+    FROM_DATE,
     HOURS,
     LIMIT,
     NODE_NAME,
+    TO_DATE,
     VIEW,
     Param,
     ParamError,
+    day_range,
     validate,
     view_param,
 )
@@ -216,16 +219,25 @@ async def _acknowledge(ctx: ApiContext, p: dict[str, Any], _c: Client | None) ->
     return {"alert_id": p["alert_id"], "success": result}
 
 
-@handler("get_traffic_stats", "traffic_stats", (VIEW, HOURS))
+def _window(p: dict[str, Any], now: float) -> tuple[float, float]:
+    """(hours, end): the ``from``/``to`` day range when given, else the last ``hours``."""
+    days = day_range(p, now)
+    if days is None:
+        return p["hours"], now
+    p["hours"] = round((days[1] - days[0]) / 3600.0, 6)
+    return p["hours"], days[1]
+
+
+@handler("get_traffic_stats", "traffic_stats", (VIEW, HOURS, FROM_DATE, TO_DATE))
 async def _traffic_stats(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
-    now = ctx.clock()
-    data = await ctx.store.read(lambda conn: get_traffic_stats(conn, p["view"], p["hours"], now))
+    hours, now = _window(p, ctx.clock())
+    data = await ctx.store.read(lambda conn: get_traffic_stats(conn, p["view"], hours, now))
     return {"view": p["view_label"], "hours": p["hours"], "data": data}
 
 
-@handler("get_geo_stats", "geo_stats", (VIEW, HOURS))
+@handler("get_geo_stats", "geo_stats", (VIEW, HOURS, FROM_DATE, TO_DATE))
 async def _geo_stats(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
-    now = ctx.clock()
+    _hours, now = _window(p, ctx.clock())
     data = await ctx.store.read(
         lambda conn: get_geo_stats(
             conn,
@@ -371,3 +383,6 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(), 1.0)
     return ws
+
+
+from storj_monitor.web import handlers_earnings  # noqa: E402, F401  (registers its handlers)

@@ -11,6 +11,7 @@ import { StorageCard } from "./cards/storage.js";
 import { ReputationCard } from "./cards/reputation.js";
 import { AlertsCard } from "./cards/alerts.js";
 import { ErrorsCard } from "./cards/errors.js";
+import { EarningsCard } from "./cards/earnings.js";
 
 initTheme();
 
@@ -110,6 +111,7 @@ const cards = [
   new StorageCard(app, document.getElementById("card-storage")),
   new ReputationCard(app, document.getElementById("card-reputation")),
   new ErrorsCard(app, document.getElementById("card-errors")),
+  new EarningsCard(app, document.getElementById("card-earnings")),
 ];
 
 // ---- protocol ---------------------------------------------------------------------------
