@@ -62,6 +62,8 @@ def test_demo_fills_every_card_within_a_minute_and_cleans_up(tmp_path: Path) -> 
             reputation = (_get(base, "/api/reputation") or {}).get("data") or []
             alerts = ((_get(base, "/api/alerts") or {}).get("data") or {}).get("active") or []
             geo = ((_get(base, "/api/geo?hours=24") or {}).get("data") or {}).get("countries")
+            earnings = (_get(base, "/api/earnings") or {}).get("data") or [{}]
+            payouts = (_get(base, "/api/earnings/history") or {}).get("data") or []
             return bool(
                 traffic.get("total_operations", 0) > 1000
                 and traffic.get("errors")
@@ -71,6 +73,11 @@ def test_demo_fills_every_card_within_a_minute_and_cleans_up(tmp_path: Path) -> 
                 and len(reputation) == 4
                 and alerts
                 and geo
+                and earnings[0].get("source") == "api"
+                and len(earnings[0].get("satellites") or []) == 4
+                and earnings[0]["total"]["net_usd"] > 0
+                and earnings[0].get("node_estimate")
+                and len({r["period"] for r in payouts}) == 12
             )
 
         wait_until(filled, timeout=60, step=0.5)

@@ -66,11 +66,15 @@ export function combine(nodes) {
     hours_in_month: projections[0].hours_in_month,
   } : null;
   const estimates = nodes.map((n) => n.node_estimate).filter(Boolean);
-  const estimate = estimates.length === nodes.length && estimates.length ? {
+  // The nodes' own estimates cover only the nodes with an API: say how many.
+  const estimate = estimates.length ? {
     current_month_net_usd: sum(estimates, "current_month_net_usd"),
     month_end_expectation_usd: sum(estimates, "month_end_expectation_usd"),
+    covers: estimates.length < nodes.length ? `${estimates.length} of ${nodes.length} nodes` : "",
   } : null;
-  const comparisons = nodes.map((n) => n.comparison).filter((c) => c && c.explanation);
+  // Why ours and theirs differ only makes sense when both cover the same nodes.
+  const comparisons = estimates.length === nodes.length
+    ? nodes.map((n) => n.comparison).filter((c) => c && c.explanation) : [];
   const held = nodes.flatMap((n) => (n.held_back || []).map((x) => ({ ...x, node_name: n.node_name })));
   return {
     satellites: [...sats.values()], total, projection, node_estimate: estimate,
@@ -144,7 +148,7 @@ export class EarningsCard {
       kpi("Month end (ours)", p ? usd(p.month_end_net_usd) : "—",
         p ? `range ${usd(p.low_usd)} – ${usd(p.high_usd)} · ${Math.round(p.elapsed_hours)} of ${p.hours_in_month} h` : "closed month", "", "earn-projection"),
       kpi("Node's own estimate", est ? usd(est.month_end_expectation_usd) : "—",
-        est ? `so far ${usd(est.current_month_net_usd)}` : "needs the node API", "", "earn-node-estimate"));
+        est ? [`so far ${usd(est.current_month_net_usd)}`, est.covers].filter(Boolean).join(" · ") : "needs the node API", "", "earn-node-estimate"));
     const why = c.explanation ? h("p", { class: "muted", dataset: { testid: "earn-explanation" } }, c.explanation) : null;
     const rows = c.satellites
       .sort((a, b) => (b.net_usd || 0) - (a.net_usd || 0))
@@ -163,9 +167,18 @@ export class EarningsCard {
       { label: "Net", class: "num" },
     ], rows, { testid: "earnings-satellites" });
     const held = c.held_back.filter((x) => x.total_held_usd > 0);
+    const thisMonth = monthsBack(1)[0];
+    const heldText = (x) => {
+      const name = satelliteName(x.satellite_id, x.satellite_name);
+      if (x.return_period && x.return_period < thisMonth) {
+        return `${name}: ${usd(x.total_disposed_usd)} returned in ${x.return_period}`;
+      }
+      return `${name}: half (${usd(x.total_held_usd / 2)}) comes back in ${x.return_period || "month 16"}`;
+    };
+    const outstanding = held.reduce((acc, x) => acc + x.total_held_usd - (x.total_disposed_usd || 0), 0);
     const heldLine = held.length ? h("p", { class: "muted", dataset: { testid: "earn-held-back" } },
-      `Held back so far: ${usd(sum(held, "total_held_usd"))}. `,
-      held.map((x) => `${satelliteName(x.satellite_id, x.satellite_name)}: half (${usd(x.total_held_usd / 2)}) comes back in ${x.return_period || "month 16"}`).join(" · ")) : null;
+      `Held back now: ${usd(outstanding)} (of ${usd(sum(held, "total_held_usd"))} ever held). `,
+      held.map(heldText).join(" · ")) : null;
     this.chartBox = h("div", { class: "chart", dataset: { testid: "earnings-chart" } });
     replace(this.body, kpis, why, h("div", { class: "table-wrap" }, satTable), heldLine,
       h("div", { class: "section-title" }, "Payouts, last 12 months"), this.chartBox);
