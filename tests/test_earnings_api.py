@@ -22,11 +22,13 @@ import aiohttp
 import pytest
 from prometheus_client import CollectorRegistry
 
+from dashboard_support import free_port
 from storj_monitor.demo.fake_node_api import FakeNodeApi, scenario
-from storj_monitor.model import Event, NodeSpec
+from storj_monitor.model import Event, NodeSpec, StorageSnapshot
 from storj_monitor.services.monitor import Monitor
 from storj_monitor.settings import defaults
 from storj_monitor.store.rollups import write_rollups
+from storj_monitor.store.snapshots import insert_storage_snapshot
 from storj_monitor.web.metrics import MonitorCollector
 from web_harness import Conversation, poll_until
 
@@ -66,6 +68,9 @@ async def running(tmp_path: Path) -> AsyncIterator[Run]:
         node_api_retries=0,
     )  # fmt: skip
     nodes = [NodeSpec(n, str(logs[n]), apis[n].url) for n in states]
+    logs["LogOnly"] = tmp_path / "logonly.log"
+    logs["LogOnly"].write_text("", encoding="utf-8")
+    nodes.append(NodeSpec("LogOnly", str(logs["LogOnly"]), f"http://127.0.0.1:{free_port()}"))
     monitor = Monitor(settings, nodes, clock=lambda: NOW)
     try:
         await monitor.start()
@@ -75,7 +80,7 @@ async def running(tmp_path: Path) -> AsyncIterator[Run]:
         async def ready() -> bool:
             rt = monitor.runtime
             assert rt is not None
-            return all(r.current is not None for r in rt.earnings.values()) and (
+            return all(rt.earnings[n].current is not None for n in states) and (
                 rt.earnings["A"].imported_rows > 0
             )
 
@@ -253,8 +258,8 @@ async def test_earnings_metrics(tmp_path: Path) -> None:
         assert value(name, {"node": "Old", "satellite": "total", "kind": "gross"})
 
 
-def ev(ts: float, node: str, action: str, size: int) -> Event:
-    return Event(ts, node, action, "success", size, "s1", "p", "203.0.113.9")  # type: ignore[arg-type]
+def ev(ts: float, node: str, action: str, size: int, sat: str = "s1") -> Event:
+    return Event(ts, node, action, "success", size, sat, "p", "203.0.113.9")  # type: ignore[arg-type]
 
 
 async def test_traffic_per_day_and_date_ranges(tmp_path: Path) -> None:
@@ -314,3 +319,38 @@ async def test_traffic_per_day_and_date_ranges(tmp_path: Path) -> None:
         assert rows[1] == ["2026-12-01", "1000", "300", "0", "4096", "0"] and len(rows) == 4
         status, geo = await _get(session, f"{run.base}/api/geo?view=A&from=2026-12-01")
         assert status == 200 and geo["hours"] == pytest.approx(9 * 24 + 15.5)
+
+
+async def test_node_without_api_is_estimated_from_its_log(tmp_path: Path) -> None:
+    async with running(tmp_path) as run, aiohttp.ClientSession() as session:
+        rt = run.monitor.runtime
+        assert rt is not None and rt.earnings["LogOnly"].current is None
+        sat = "12EayRS2V1kEsWESU9QMRseFhdxYxKicsiFmxrsLZHeLUtdps3S"
+        events = [
+            ev(D1 + 100, "LogOnly", "GET", 3 * 10**11, sat), ev(D1 + DAY, "LogOnly", "GET", 10**11, sat),
+            ev(D1 + 200, "LogOnly", "GET_REPAIR", 5 * 10**10, sat),
+            ev(D1 + 300, "LogOnly", "PUT", 10**12, sat),
+        ]  # fmt: skip
+        await run.monitor.store.write(lambda c: write_rollups(c, events))
+        status, body = await _get(session, f"{run.base}/api/earnings?view=LogOnly")
+        assert status == 200
+        node = body["data"][0]
+        assert node["source"] == "log" and node["node_estimate"] is None
+        assert node["held_back"] == [] and node["comparison"] is None
+        (row,) = node["satellites"]
+        assert row["satellite_id"] == sat and row["held_rate_percent"] is None
+        # 0.4 TB of downloads at $2/TB, 0.05 TB of repair at $2/TB: dollars, not cents.
+        assert row["egress_usd"] == pytest.approx(0.8) and row["repair_audit_usd"] == pytest.approx(
+            0.1
+        )
+        assert node["projection"]["elapsed_hours"] == pytest.approx(9 * 24 + 15.5)
+
+        # With a disk snapshot, storage for all satellites: 2 TB stored (less trash) so far.
+        snap = StorageSnapshot(NOW - 60, "LogOnly", 3 * 10**12, 2_100_000_000_000, 9 * 10**11,
+                               10**11, 70.0, 3.3, 30.0, "log")  # fmt: skip
+        await run.monitor.store.write(lambda c: insert_storage_snapshot(c, snap))
+        status, body = await _get(session, f"{run.base}/api/earnings?view=LogOnly")
+        storage = body["data"][0]["satellites"][-1]
+        assert storage["satellite_name"] == "all satellites (storage from the disk)"
+        hours = 9 * 24 + 15.5
+        assert storage["storage_usd"] == pytest.approx(2.0 * hours / 720 * 1.5)
