@@ -76,6 +76,8 @@ def test_card_shows_the_api_figures_and_a_closed_month(
         assert rows.count() == 4
         assert "comes back in" in card.locator('[data-testid="earn-held-back"]').inner_text()
         card.locator('[data-testid="earnings-chart"] canvas').first.wait_for()
+        # This month's traffic per day (the log's last half hour: today only).
+        card.locator('[data-testid="earnings-daily-chart"] canvas').first.wait_for()
         if node["comparison"] and node["comparison"]["explanation"]:
             assert card.locator('[data-testid="earn-explanation"]').is_visible()
         assert "from the node API" in pg.locator("#earnings-note").inner_text()
@@ -91,6 +93,7 @@ def test_card_shows_the_api_figures_and_a_closed_month(
                 == pytest.approx(closed["total"]["net_usd"], abs=0.006)
             )
         )
+        card.locator('[data-testid="earnings-daily-chart"] .empty').wait_for()
         assert not p.errors(), p.errors()
     finally:
         p.close()

@@ -93,12 +93,15 @@ export class EarningsCard {
     this.period = monthsBack(1)[0];
     this.data = null;
     this.history = null;
+    this.daily = null;
     this.chart = null;
+    this.dailyChart = null;
     this.select.replaceChildren(...monthsBack(HISTORY_MONTHS + 1).map((p, i) =>
       h("option", { value: p }, i === 0 ? `${p} (this month)` : p)));
     this.select.addEventListener("change", () => {
       this.period = this.select.value;
       this.data = null;
+      this.daily = null;
       this.render();
       this.refresh();
     });
@@ -107,12 +110,17 @@ export class EarningsCard {
       this.data = Array.isArray(m.data) ? m.data : [];
       this.render();
     });
+    app.ws.on("traffic_daily", (m) => {
+      if (!sameView(app, m) || !String(m.from || "").startsWith(this.period)) return;
+      this.daily = Array.isArray(m.data) ? m.data : [];
+      this.renderDaily();
+    });
     app.ws.on("earnings_history", (m) => {
       if (!sameView(app, m)) return;
       this.history = Array.isArray(m.data) ? m.data : [];
       this.renderChart();
     });
-    app.onView(() => { this.data = null; this.history = null; this.render(); this.refresh(); });
+    app.onView(() => { this.data = null; this.history = null; this.daily = null; this.render(); this.refresh(); });
     every(app, 300000, () => this.refresh());
     this.render();
   }
@@ -121,16 +129,23 @@ export class EarningsCard {
     if (!this.app.request("get_earnings_data", { period: this.period })) return;
     const months = monthsBack(HISTORY_MONTHS + 1);
     this.app.request("get_earnings_history", { from: months[months.length - 1], to: months[1] });
+    const [y, m] = this.period.split("-").map(Number);
+    const lastDay = new Date(Date.UTC(y, m, 0)).getUTCDate();
+    this.app.request("get_traffic_daily", { from: `${this.period}-01`, to: `${this.period}-${String(lastDay).padStart(2, "0")}` });
   }
 
   render() {
     if (!this.data) {
       this.destroyChart();
+      this.chartBox = null;
+      this.dailyBox = null;
       replace(this.body, waiting("earnings"));
       return;
     }
     if (!this.data.length || this.data.every((n) => !(n.satellites || []).length)) {
       this.destroyChart();
+      this.chartBox = null;
+      this.dailyBox = null;
       replace(this.body, empty("No earnings data yet",
         "Needs the node API, or successful downloads in the log, for this month.", "waiting"));
       this.note.textContent = "";
@@ -180,15 +195,44 @@ export class EarningsCard {
       `Held back now: ${usd(outstanding)} (of ${usd(sum(held, "total_held_usd"))} ever held). `,
       held.map(heldText).join(" · ")) : null;
     this.chartBox = h("div", { class: "chart", dataset: { testid: "earnings-chart" } });
+    this.dailyBox = h("div", { class: "chart", dataset: { testid: "earnings-daily-chart" } });
     replace(this.body, kpis, why, h("div", { class: "table-wrap" }, satTable), heldLine,
-      h("div", { class: "section-title" }, "Payouts, last 12 months"), this.chartBox);
+      h("div", { class: "section-title" }, "Payouts, last 12 months"), this.chartBox,
+      h("div", { class: "section-title" }, `Traffic per day, ${this.period}`), this.dailyBox);
     this.destroyChart();
     this.renderChart();
+    this.renderDaily();
   }
 
   destroyChart() {
     this.chart?.destroy();
     this.chart = null;
+    this.dailyChart?.destroy();
+    this.dailyChart = null;
+  }
+
+  /** Egress and ingress bytes per UTC day of the month shown (from the log's rollups). */
+  renderDaily() {
+    if (!this.dailyBox || !this.daily) return;
+    const days = this.daily;
+    if (!days.some((d) => d.egress_usage_bytes || d.ingress_usage_bytes || d.egress_repair_bytes || d.ingress_repair_bytes)) {
+      this.dailyChart?.destroy();
+      this.dailyChart = null;
+      replace(this.dailyBox, empty("No traffic in the log for this month", "", "waiting"));
+      return;
+    }
+    if (this.dailyBox.querySelector(".empty")) this.dailyBox.replaceChildren();
+    const xs = days.map((d) => Date.parse(`${d.date}T12:00:00Z`) / 1000);
+    const egress = days.map((d) => d.egress_usage_bytes + d.egress_repair_bytes + d.egress_audit_bytes);
+    const ingress = days.map((d) => d.ingress_usage_bytes + d.ingress_repair_bytes);
+    if (!this.dailyChart) {
+      this.dailyChart = new Chart(this.dailyBox, (p) => ({
+        series: [{}, line("Egress", p.egress, (v) => bytes(v), { fill: `${p.egress}26`, points: { show: true } }),
+          line("Ingress", p.ingress, (v) => bytes(v), { points: { show: true } })],
+        axes: [{}, { size: 60, values: (u, vals) => vals.map((v) => bytes(v, 0)) }],
+      }), { height: 160 });
+    }
+    this.dailyChart.setData([xs, egress, ingress]);
   }
 
   renderChart() {
