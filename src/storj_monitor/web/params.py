@@ -135,7 +135,7 @@ def day_range(
     if first is None and last is None:
         return None
     end = now if last is None else min(float(last) + 86_400.0, now)
-    start = float(first) if first is not None else float(last)  # type: ignore[arg-type]
+    start = float(first) if first is not None else float(last)
     if start >= end:
         raise ParamError("'from' must not be after 'to' (or in the future)")
     if end - start > max_days * 86_400.0:
