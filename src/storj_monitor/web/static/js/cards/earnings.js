@@ -162,7 +162,7 @@ export class EarningsCard {
       kpi("Held back", usd(c.total.held_usd), c.total.held_returned_usd > 0 ? `${usd(c.total.held_returned_usd)} returned` : "", "", "earn-held"),
       kpi("Month end (ours)", p ? usd(p.month_end_net_usd) : "—",
         p ? `range ${usd(p.low_usd)} – ${usd(p.high_usd)} · ${Math.round(p.elapsed_hours)} of ${p.hours_in_month} h` : "closed month", "", "earn-projection"),
-      kpi("Node's own estimate", est ? usd(est.month_end_expectation_usd) : "—",
+      kpi("Node's estimate", est ? usd(est.month_end_expectation_usd) : "—",
         est ? [`so far ${usd(est.current_month_net_usd)}`, est.covers].filter(Boolean).join(" · ") : "needs the node API", "", "earn-node-estimate"));
     const why = c.explanation ? h("p", { class: "muted", dataset: { testid: "earn-explanation" } }, c.explanation) : null;
     const rows = c.satellites
