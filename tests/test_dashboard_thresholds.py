@@ -49,8 +49,12 @@ def test_gauge_turns_amber_at_a_configured_70_percent(tmp_path: Path) -> None:
                 assert tile.get_attribute("class").split() == ["kpi", "warn"]
                 gauge = page.locator('[data-testid="storage-gauge"]')
                 assert gauge.get_attribute("class").split() == ["gauge", "warn"]
-                colour = gauge.locator(".g-used").evaluate(
-                    "el => getComputedStyle(el).backgroundColor"
+                # The card may redraw once more when the view's data arrives (other cards'
+                # requests share the socket): read the colour of the gauge that is on the page.
+                colour = wait_until(
+                    lambda: gauge.locator(".g-used").evaluate(
+                        "el => el.isConnected ? getComputedStyle(el).backgroundColor : ''"
+                    )
                 )
                 warn = page.evaluate(
                     "() => { const s = document.createElement('span');"
