@@ -42,8 +42,8 @@ from prometheus_client.registry import Collector
 from storj_monitor import __version__
 from storj_monitor.model import SEVERITY_RANK
 from storj_monitor.web.context import ApiContext
-from storj_monitor.web.metrics_health import health_families
 from storj_monitor.web.metrics_earnings import earnings_families
+from storj_monitor.web.metrics_health import health_families
 
 P = "storj_monitor_"
 SEVERITIES = tuple(SEVERITY_RANK)
