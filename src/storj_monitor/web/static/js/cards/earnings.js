@@ -122,6 +122,14 @@ export class EarningsCard {
     });
     app.onView(() => { this.data = null; this.history = null; this.daily = null; this.render(); this.refresh(); });
     every(app, 300000, () => this.refresh());
+    // This month's money and traffic move while the page is open (and fill in as a first
+    // read of the log goes on): ask again every minute; closed months do not change.
+    every(app, 60000, () => {
+      if (this.period === monthsBack(1)[0]) {
+        this.app.request("get_earnings_data", { period: this.period });
+        this.requestDaily();
+      }
+    });
     this.render();
   }
 
@@ -129,6 +137,10 @@ export class EarningsCard {
     if (!this.app.request("get_earnings_data", { period: this.period })) return;
     const months = monthsBack(HISTORY_MONTHS + 1);
     this.app.request("get_earnings_history", { from: months[months.length - 1], to: months[1] });
+    this.requestDaily();
+  }
+
+  requestDaily() {
     const [y, m] = this.period.split("-").map(Number);
     const lastDay = new Date(Date.UTC(y, m, 0)).getUTCDate();
     this.app.request("get_traffic_daily", { from: `${this.period}-01`, to: `${this.period}-${String(lastDay).padStart(2, "0")}` });
