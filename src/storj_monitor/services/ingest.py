@@ -28,6 +28,7 @@ from storj_monitor.logs.pipeline import LineProcessor, Processed
 from storj_monitor.logs.rejects import BAD_SIZE, BAD_TIME
 from storj_monitor.logs.sources import LogSource, forwarder_tls, open_source
 from storj_monitor.logs.tail import Chunk, FileFollower, LogState
+from storj_monitor.logs.watcher import Watch, open_watch
 from storj_monitor.model import NodeSpec
 from storj_monitor.services.bus import Bus
 from storj_monitor.services.history import LogImportError, import_log
@@ -45,7 +46,13 @@ BROADCAST_BACKLOG_SECONDS = 3600.0
 #: Record kinds published from the backlog whatever their age (rare, and history matters).
 HISTORY_RECORD_KINDS = frozenset({"reputation", "startup"})
 RESTART_DELAY = 5.0  # seconds before the worker starts over after an unexpected error
-FAST_POLL = 0.01  # seconds between polls while lines keep coming
+FAST_POLL = 0.01  # seconds between polls of a remote source while lines keep coming
+#: A local file is read when its watch (logs/watcher) says it changed, this many seconds
+#: later, so a burst of writes is read in one go (live lines reach the bus within ~0.1 s).
+LIVE_COALESCE = 0.05
+#: ... and at least this often even without a notice (inotify misses writes made by another
+#: host to a network filesystem); an unchanged file costs two stat calls then.
+WATCH_SAFETY_POLL = 5.0
 PROGRESS_MIN_BYTES = 32 << 20  # a first read this large shows progress
 FAST_IMPORT_MIN_BYTES = 64 << 20  # a backlog this large goes through services.history
 LIVE_TAIL_BYTES = 8 << 20  # ... except its last bytes, read (and broadcast) by the follower
@@ -125,6 +132,7 @@ class NodeIngest:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._committed: dict[str, int | None] = {}  # source key → offset submitted
         self._inflight: tuple[Future[None], _Batch, _Write] | None = None
+        self._watch: Watch | None = None
 
     # --- counters --------------------------------------------------------------------
     @property
@@ -190,6 +198,8 @@ class NodeIngest:
         if thread is None:
             return
         self._stop.set()
+        if self._watch is not None:
+            self._watch.wake()
         await asyncio.get_running_loop().run_in_executor(None, thread.join, 8.0)
         if thread.is_alive():
             log.error("%s: ingest thread did not stop in time", self.node.name)
@@ -279,6 +289,8 @@ class NodeIngest:
             clock=self.clock,
         )
         self._source = source
+        if not self.node.is_remote:
+            self._watch = open_watch(self.node.log_source, interval=s.log_poll_interval)
         progress: CatchupProgress | None = None
         batch = _Batch()
         delay = FAST_POLL
@@ -303,6 +315,12 @@ class NodeIngest:
                 if batch and self._due(batch):
                     self._submit(batch)
                     batch = _Batch()
+                if chunks and not getattr(source, "drained", False):
+                    delay = FAST_POLL
+                    continue
+                if self._watch is not None:
+                    self._wait_for_change(batch)
+                    continue
                 if chunks:
                     delay = FAST_POLL
                     continue
@@ -314,7 +332,21 @@ class NodeIngest:
         finally:
             if progress is not None:
                 progress.close()
+            if self._watch is not None:
+                self._watch.close()
+                self._watch = None
             source.close()
+
+    def _wait_for_change(self, batch: _Batch) -> None:
+        """Sleep until the file changes (no I/O meanwhile), the safety poll is due or the
+        pending batch must be written."""
+        assert self._watch is not None
+        timeout = WATCH_SAFETY_POLL
+        if batch:
+            due = batch.since + self.settings.db_commit_interval - time.monotonic()
+            timeout = max(0.0, min(timeout, due))
+        if self._watch.wait(timeout):
+            self._stop.wait(LIVE_COALESCE)
 
     def _process(self, chunk: Chunk, batch: _Batch) -> None:
         now = self.clock()
