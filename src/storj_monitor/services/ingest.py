@@ -32,6 +32,7 @@ from storj_monitor.logs.watcher import Watch, open_watch
 from storj_monitor.model import NodeSpec
 from storj_monitor.services.bus import Bus
 from storj_monitor.services.history import LogImportError, import_log
+from storj_monitor.services.live_writer import group_writer
 from storj_monitor.services.progress import CatchupProgress
 from storj_monitor.services.transitions import FailureLog
 from storj_monitor.settings import Settings
@@ -343,8 +344,7 @@ class NodeIngest:
         assert self._watch is not None
         timeout = WATCH_SAFETY_POLL
         if batch:
-            due = batch.since + self.settings.db_commit_interval - time.monotonic()
-            timeout = max(0.0, min(timeout, due))
+            timeout = max(0.0, min(timeout, self._deadline(batch) - time.monotonic()))
         if self._watch.wait(timeout):
             self._stop.wait(LIVE_COALESCE)
 
@@ -389,7 +389,14 @@ class NodeIngest:
         s = self.settings
         if len(batch.events) + len(batch.records) + len(batch.bad) >= s.db_batch_size:
             return True
-        return time.monotonic() - batch.since >= s.db_commit_interval
+        return time.monotonic() >= self._deadline(batch)
+
+    def _deadline(self, batch: _Batch) -> float:
+        """When a batch must be written (monotonic s): the first multiple of
+        ``DB_COMMIT_INTERVAL`` after its first line, the same instants for every node, so
+        their batches share a transaction (services.live_writer)."""
+        interval = self.settings.db_commit_interval
+        return (batch.since // interval + 1) * interval
 
     def _publish(self, out: Processed, *, live: bool) -> None:
         if not (out.events or out.records) or self._loop is None:
@@ -429,7 +436,9 @@ class NodeIngest:
         def write(conn: sqlite3.Connection, quarantine: list[BadLine] | None) -> None:
             store_events.write_batch(conn, events, records, offsets, bad, quarantine=quarantine)
 
-        fut = self.store.submit_write(lambda conn: write(conn, None))
+        # the first attempt shares a transaction with the other nodes' batches; a retry
+        # (write_with_retries) writes this batch alone
+        fut = group_writer(self.store).submit(events, records, offsets, bad)
         fut.add_done_callback(lambda f: self._count(f, len(events), len(records)))
         for key, new in batch.offsets.items():
             self._committed[key] = new.offset
