@@ -40,7 +40,7 @@ MIB = 2**20
 TRACE_WRAPPER = r"""
 import ctypes, json, os, runpy, sys, threading, time, tracemalloc, _sqlite3
 out, every = sys.argv.pop(1), float(sys.argv.pop(1))
-tracemalloc.start(8)
+tracemalloc.start(1)  # one frame: cheap enough to leave the monitor's RSS meaningful
 lib = ctypes.CDLL(_sqlite3.__file__)
 lib.sqlite3_memory_used.restype = ctypes.c_int64
 def probe():
@@ -51,9 +51,10 @@ def probe():
             [tracemalloc.Filter(False, tracemalloc.__file__)])
         if first is None:
             first = snap
-        top = snap.compare_to(first, "traceback")[:6]
+        top = snap.compare_to(first, "lineno")[:6]
         row = {"traced": tracemalloc.get_traced_memory()[0],
                "sqlite": lib.sqlite3_memory_used(),
+               "overhead": tracemalloc.get_tracemalloc_memory(),
                "threads": threading.active_count(),
                "grew": [[s.size_diff, s.count_diff,
                          " < ".join(f"{os.path.basename(f.filename)}:{f.lineno}"
@@ -149,7 +150,8 @@ async def main(args: argparse.Namespace) -> int:
                                 for row in rows[trace_seen:]:
                                     r = json.loads(row)
                                     print(f"        traced Python heap {r['traced'] / MIB:.1f} MiB, "
-                                          f"SQLite {r['sqlite'] / MIB:.1f} MiB, "
+                                          f"SQLite {r['sqlite'] / MIB:.1f} MiB, tracemalloc's own "
+                                          f"{r['overhead'] / MIB:.1f} MiB, "
                                           f"{r['threads']} threads; grew since min 1: "
                                           + "; ".join(f"{g[0] / 1024:+.0f} KiB ({g[1]:+d}) {g[2]}"
                                                       for g in r["grew"][:3]), flush=True)  # fmt: skip

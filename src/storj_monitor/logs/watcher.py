@@ -22,6 +22,7 @@ import logging
 import os
 import select
 import threading
+import time
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,9 @@ try:  # Linux only (see pyproject's marker); the stat fallback covers the rest
     import inotify_simple
 except ImportError:  # pragma: no cover - depends on the platform
     inotify_simple = None  # type: ignore[assignment]
+
+#: Seconds the dispatcher waits after the first event before reading (followers wait longer).
+DISPATCH_DELAY = 0.01
 
 
 class Watch(Protocol):
@@ -43,6 +47,10 @@ class Watch(Protocol):
 
     def wake(self) -> None:
         """Make a pending or the next ``wait`` return at once (used by stop)."""
+        ...
+
+    def clear(self) -> None:
+        """Forget the notices so far (the caller is about to read everything there is)."""
         ...
 
     def close(self) -> None: ...
@@ -84,6 +92,9 @@ class StatWatch:
     def wake(self) -> None:
         self._event.set()
 
+    def clear(self) -> None:
+        self._last = _signature(self.path)
+
     def close(self) -> None:
         self._event.set()
 
@@ -109,6 +120,9 @@ class InotifyWatch:
 
     def wake(self) -> None:
         self._event.set()
+
+    def clear(self) -> None:
+        self._event.clear()
 
     def close(self) -> None:
         self._event.set()
@@ -187,6 +201,7 @@ class ChangeNotifier:
                 return  # closed under us
             if self._wake_r in ready:
                 return
+            time.sleep(DISPATCH_DELAY)  # one read for the events of many writes
             try:
                 events = self._ino.read(timeout=0)
             except OSError as exc:

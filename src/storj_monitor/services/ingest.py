@@ -49,8 +49,8 @@ HISTORY_RECORD_KINDS = frozenset({"reputation", "startup"})
 RESTART_DELAY = 5.0  # seconds before the worker starts over after an unexpected error
 FAST_POLL = 0.01  # seconds between polls of a remote source while lines keep coming
 #: A local file is read when its watch (logs/watcher) says it changed, this many seconds
-#: later, so a burst of writes is read in one go (live lines reach the bus within ~0.1 s).
-LIVE_COALESCE = 0.05
+#: later, so a burst of writes is read in one go (live lines reach the bus within ~0.15 s).
+LIVE_COALESCE = 0.1
 #: ... and at least this often even without a notice (inotify misses writes made by another
 #: host to a network filesystem); an unchanged file costs two stat calls then.
 WATCH_SAFETY_POLL = 5.0
@@ -347,6 +347,7 @@ class NodeIngest:
             timeout = max(0.0, min(timeout, self._deadline(batch) - time.monotonic()))
         if self._watch.wait(timeout):
             self._stop.wait(LIVE_COALESCE)
+            self._watch.clear()  # the poll that follows reads what these notices announced
 
     def _process(self, chunk: Chunk, batch: _Batch) -> None:
         now = self.clock()
