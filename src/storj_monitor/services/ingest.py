@@ -47,7 +47,7 @@ BROADCAST_BACKLOG_SECONDS = 3600.0
 #: Record kinds published from the backlog whatever their age (rare, and history matters).
 HISTORY_RECORD_KINDS = frozenset({"reputation", "startup"})
 RESTART_DELAY = 5.0  # seconds before the worker starts over after an unexpected error
-FAST_POLL = 0.01  # seconds between polls of a remote source while lines keep coming
+FAST_POLL = 0.01  # seconds between polls of a stream source while lines keep coming
 #: A local file is read when its watch (logs/watcher) says it changed, this many seconds
 #: later, so a burst of writes is read in one go (live lines reach the bus within ~0.15 s).
 LIVE_COALESCE = 0.1
@@ -290,7 +290,7 @@ class NodeIngest:
             clock=self.clock,
         )
         self._source = source
-        if not self.node.is_remote:
+        if isinstance(source, FileFollower):  # streams (forwarder, docker, stdin) are polled
             self._watch = open_watch(self.node.log_source, interval=s.log_poll_interval)
         progress: CatchupProgress | None = None
         batch = _Batch()
