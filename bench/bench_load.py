@@ -7,8 +7,9 @@ Prints:
 
 - the monitor's CPU (% of one core, user + system, over the load phase) and an idle baseline,
 - its RSS: at the start of the load, peak, the mean of the first and last 10 s, and a
-  timeline (SQLite's page cache, 32 MiB per connection, grows with the database until full;
-  the live window is bounded at 5 minutes),
+  timeline (SQLite's page caches grow with the database until full: 16 MiB for the writer,
+  8 MiB for each of at most 4 read connections; the live window is bounded at 5 minutes;
+  ``bench_soak.py`` runs longer and says whether RSS levels off),
 - the delay from a line being written to its effect arriving in a ``stats_update``
   (``received`` reaching the count written), p50 / p95 / max over every operation and client,
 - messages per client per second (coalescing: one per ``STATS_PUSH_INTERVAL``).

@@ -71,6 +71,9 @@ async def test_collector_reads_current_state(tmp_path: Path) -> None:
         assert value("storj_monitor_websocket_errors_total") == 1
         assert value("storj_monitor_websocket_dropped_clients_total") == 0
         assert value("storj_monitor_store_write_queue_depth") is not None
+        conns = value("storj_monitor_store_connections")
+        assert conns is not None and 1 <= conns <= 5  # the writer + a bounded read pool
+        assert value("storj_monitor_store_cache_limit_bytes") == (16 + 4 * 8) * 1024 * 1024
         await ws.close()
 
         async with session.get(run.base + "/api/nodes") as resp:

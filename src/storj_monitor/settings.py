@@ -103,7 +103,7 @@ SETTINGS: tuple[Setting, ...] = (
     # --- log following and duration pairing ---
     _s("FOLLOW_FROM_END", False, bool, "Start new log files at their end instead of reading their history (flag --from-end)."),
     _s("LOG_READ_BLOCK_BYTES", 1048576, int, "Bytes read from a log file at a time.", 4096),
-    _s("LOG_POLL_INTERVAL", 0.25, float, "Seconds between checks of a followed file for new bytes or rotation.", 0.01),
+    _s("LOG_POLL_INTERVAL", 0.25, float, "Seconds between stat checks of a followed file where inotify is unavailable (with inotify, files are read when they change).", 0.01),
     _s("PAIRING_MAX_PENDING", 200000, int, "Started transfers kept waiting for their finish line, at most (oldest dropped).", 100),
     _s("PAIRING_TTL_SECONDS", 3600.0, float, "A started transfer with no finish line after this many seconds is forgotten.", 1),
     _s("FORWARDER_TOKEN", "", str, "Shared secret of the log forwarders (proved by HMAC challenge-response, never sent).", secret=True),

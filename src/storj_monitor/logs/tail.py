@@ -239,6 +239,8 @@ class FileFollower:
         self.rotations = 0
         self.truncations = 0
         self._open_error: str | None = None  # why the path cannot be read, while it cannot
+        #: The last poll read everything there was: the next is due when the file changes.
+        self.drained = False
 
     # --- public ----------------------------------------------------------------------
     @property
@@ -252,11 +254,12 @@ class FileFollower:
     def poll(self) -> list[Chunk]:
         """Read what is available now (at most ``max_bytes_per_poll``); never waits."""
         if self._cur is None and not self._open_next():
-            self.caught_up = True  # nothing there yet: whatever appears later is live
+            self.caught_up = self.drained = True  # nothing there yet: later lines are live
             return []
         chunks: list[Chunk] = []
+        self.drained = False
         if not self._cur.final:
-            self._check_truncated(self._cur)
+            self._check_truncated(self._cur, verify=True)
         budget = self.max_bytes_per_poll
         while budget > 0 and self._cur is not None:
             cur = self._cur
@@ -270,6 +273,7 @@ class FileFollower:
                 self._take(cur, data, chunks)
                 continue
             if not self._at_end(chunks):
+                self.drained = True
                 break
         return chunks
 
@@ -349,17 +353,20 @@ class FileFollower:
             log.info("%s was rotated; following the new file", self.path)
             self._older = self._plan().files  # rotated more than once since the last poll
             return self._open_next()
-        return self._check_truncated(cur)
+        return self._check_truncated(cur, verify=False)
 
-    def _check_truncated(self, cur: _Open) -> bool:
+    def _check_truncated(self, cur: _Open, *, verify: bool) -> bool:
         """Copytruncate: the file shrank below what we read, or its first line changed
         (truncated and written again past our offset). Then read it again from byte 0,
         after the rotated files that hold what we did not read yet (NAME.1: the copy).
-        A file about to be read from byte 0 checks those too (rotated again meanwhile?)."""
+        A file about to be read from byte 0 checks those too (rotated again meanwhile?).
+
+        The first line is read again (1 KiB and a SHA-1) only with ``verify`` and when the
+        size differs from the last check: a poll of an unchanged file costs one ``fstat``."""
         fsize = os.fstat(cur.fd).st_size
-        self.size = fsize
+        changed, self.size = fsize != self.size, fsize
         truncated = fsize < cur.pos + len(cur.held)
-        if not truncated and cur.identity is not None:
+        if not truncated and verify and changed and cur.identity is not None:
             fp = fingerprint_of(read_prefix(cur.fd))
             truncated = fp is None or fp[0] != cur.identity.fingerprint
         fresh = cur.pos == 0 and not cur.held and fsize > 0  # nothing of it consumed yet

@@ -4,6 +4,14 @@ Writes go through a single writer thread that owns the only write connection and
 submitted ``fn(conn)`` inside ``BEGIN IMMEDIATE ... COMMIT``; readers use their own
 connections (WAL mode, so they never block the writer) in a small thread pool, off the
 event loop. Callers pass plain synchronous functions, so the SQL stays testable.
+
+Memory: each connection's page cache grows with the pages it touches up to its
+``cache_size``, so a monitor's RSS rises for as long as its caches fill. Both are bounded
+here: the writer's cache is ``WRITER_CACHE_KIB``, each reader's ``READER_CACHE_KIB``, and
+the read connections are a fixed pool (``read_threads`` + ``EXTRA_READ_CONNECTIONS``) shared
+by the thread pool and by ``read_sync`` callers on other threads (one per node's ingest
+thread used to open a connection each, kept until the store closed). ``connections`` and
+``cache_limit_bytes`` count them (/metrics).
 """
 
 from __future__ import annotations
@@ -25,19 +33,29 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _STOP = object()
+#: Page cache of the writer (KiB): the live log's inserts touch the right edge of the events
+#: table and its indexes, which stays cached; more only holds pages nobody writes again.
+WRITER_CACHE_KIB = 16 * 1024
+#: Page cache of each read connection (KiB); the OS page cache holds the rest of the file.
+READER_CACHE_KIB = 8 * 1024
+#: Read connections beyond the pool's threads, for ``read_sync`` callers (ingest threads).
+EXTRA_READ_CONNECTIONS = 2
 
 
-def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
+def connect(
+    path: str | Path, *, readonly: bool = False, cache_kib: int = WRITER_CACHE_KIB
+) -> sqlite3.Connection:
     """A connection configured the way every part of the monitor expects.
 
-    Autocommit mode (``isolation_level=None``): transactions are explicit.
+    Autocommit mode (``isolation_level=None``): transactions are explicit. ``cache_kib``
+    bounds its page cache (KiB).
     """
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA temp_store=MEMORY")
-    conn.execute("PRAGMA cache_size=-32000")  # 32 MiB
+    conn.execute(f"PRAGMA cache_size=-{int(cache_kib)}")  # negative: KiB, not pages
     if readonly:
         conn.execute("PRAGMA query_only=1")
     return conn
@@ -65,9 +83,10 @@ class Store:
         self._writer: threading.Thread | None = None
         self._write_conn: sqlite3.Connection | None = None
         self._readers: ThreadPoolExecutor | None = None
-        self._local = threading.local()
-        self._read_conns: list[sqlite3.Connection] = []
-        self._read_conns_lock = threading.Lock()
+        self._max_read_conns = read_threads + EXTRA_READ_CONNECTIONS
+        self._read_conns: list[sqlite3.Connection] = []  # every open read connection
+        self._idle: list[sqlite3.Connection] = []  # those not in use
+        self._read_cond = threading.Condition()
         self._closed = False
 
     # --- lifecycle -------------------------------------------------------------------
@@ -97,12 +116,12 @@ class Store:
         if self._readers is not None:
             self._readers.shutdown(wait=True)
             self._readers = None
-        with self._read_conns_lock:
+        with self._read_cond:
             for c in self._read_conns:
                 with contextlib.suppress(sqlite3.Error):
                     c.close()
             self._read_conns.clear()
-        self._local = threading.local()
+            self._idle.clear()
         if self._write_conn is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._write_conn.execute("PRAGMA optimize")
@@ -150,19 +169,46 @@ class Store:
     def write_queue_depth(self) -> int:
         return self._queue.qsize()
 
+    @property
+    def connections(self) -> int:
+        """Open SQLite connections (the writer and the read pool)."""
+        return (self._write_conn is not None) + len(self._read_conns)
+
+    @property
+    def cache_limit_bytes(self) -> int:
+        """What the page caches of all connections may hold at most (bytes)."""
+        return 1024 * (
+            WRITER_CACHE_KIB * (self._write_conn is not None)
+            + READER_CACHE_KIB * self._max_read_conns
+        )
+
     # --- reads -----------------------------------------------------------------------
-    def _read_conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path, readonly=True)
-            self._local.conn = conn
-            with self._read_conns_lock:
-                self._read_conns.append(conn)
-        return conn
+    def _borrow(self) -> sqlite3.Connection:
+        """An idle read connection; a new one while fewer than the pool's size are open."""
+        with self._read_cond:
+            while True:
+                if self._idle:
+                    return self._idle.pop()
+                if len(self._read_conns) < self._max_read_conns:
+                    conn = connect(self.path, readonly=True, cache_kib=READER_CACHE_KIB)
+                    self._read_conns.append(conn)
+                    return conn
+                self._read_cond.wait()
+
+    def _give_back(self, conn: sqlite3.Connection) -> None:
+        with self._read_cond:
+            if conn in self._read_conns:  # not closed meanwhile
+                self._idle.append(conn)
+            self._read_cond.notify()
 
     def read_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` on this thread's read connection (for scripts and tests)."""
-        return fn(self._read_conn())
+        """Run ``fn`` on a read connection of the pool, on this thread (ingest threads,
+        scripts and tests). Do not nest: ``fn`` must not call ``read_sync`` itself."""
+        conn = self._borrow()
+        try:
+            return fn(conn)
+        finally:
+            self._give_back(conn)
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn(conn)`` on a pooled read connection, off the event loop."""

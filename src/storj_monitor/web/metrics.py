@@ -28,6 +28,8 @@ web server's hub and live stats.
 | storj_monitor_websocket_errors_total | counter | | requests answered with an error |
 | storj_monitor_rest_requests_total | counter | | REST API requests answered |
 | storj_monitor_store_write_queue_depth | gauge | | write jobs waiting for the writer |
+| storj_monitor_store_connections | gauge | | open SQLite connections (writer + read pool) |
+| storj_monitor_store_cache_limit_bytes | gauge | | what their page caches may hold at most |
 | storj_monitor_earnings_usd | gauge | node, satellite, kind | USD this month: gross/held/net per satellite and ``total``, projection (``total`` only); see ``metrics_earnings`` |
 """
 
@@ -167,6 +169,16 @@ class MonitorCollector(Collector):
             P + "store_write_queue_depth",
             "Write jobs waiting for the store writer",
             value=ctx.store.write_queue_depth,
+        )
+        yield GaugeMetricFamily(
+            P + "store_connections",
+            "Open SQLite connections (the writer and the read pool)",
+            value=ctx.store.connections,
+        )
+        yield GaugeMetricFamily(
+            P + "store_cache_limit_bytes",
+            "Bytes the page caches of all SQLite connections may hold at most",
+            value=ctx.store.cache_limit_bytes,
         )
         yield from health_families(ctx)  # web/metrics_health.py
         yield from earnings_families(ctx)
