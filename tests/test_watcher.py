@@ -50,9 +50,9 @@ def io_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
     for name in ("stat", "fstat", "read", "pread", "open"):
         real = getattr(os, name)
 
-        def counted(*args: object, _real=real, _name=name) -> object:  # type: ignore[no-untyped-def]
+        def counted(*args: object, _real=real, _name=name, **kwargs: object) -> object:  # type: ignore[no-untyped-def]
             calls[_name] += 1
-            return _real(*args)
+            return _real(*args, **kwargs)
 
         monkeypatch.setattr(os, name, counted)
     yield calls
