@@ -72,6 +72,11 @@ class FakeNodeState:
     #: An old node: no /api/heldamount (404), satellite replies without ``priceModel`` and
     #: ``nodeJoinedAt`` and with ``storageDaily: null``, an estimate without expectations.
     old_node: bool = False
+    #: Canned replies: API path -> JSON payload served as is (e.g. replies captured from a
+    #: real node). When set, every path not in it answers 404 like an unknown route.
+    replies: dict[str, Any] | None = None
+    #: API path -> failure mode (one of MODES, or ``http404``) for that path only.
+    path_modes: dict[str, str] = field(default_factory=dict)
 
     def clock(self) -> float:
         return time.time() if self.now is None else self.now
@@ -258,16 +263,23 @@ def make_app(state: FakeNodeState) -> web.Application:
         handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
     ) -> web.StreamResponse:
         state.requests += 1
-        if state.mode == "hang":
+        mode = state.path_modes.get(request.path, state.mode)
+        if mode == "hang":
             await asyncio.Event().wait()  # until the client gives up / the server stops
-        if state.mode == "http500":
+        if mode == "http500":
             return web.json_response({"error": "console: internal error"}, status=500)
-        if state.mode == "garbage":
+        if mode == "http404":
+            return web.json_response({"error": "consoleapi: not found"}, status=404)
+        if mode == "garbage":
             return web.Response(body=b"\x00\x17garbage not json", content_type="application/json")
-        if state.mode == "html":
+        if mode == "html":
             return web.Response(body=HTML, content_type="text/html")
         if state.old_node and request.path.startswith("/api/heldamount/"):
             return web.json_response({"error": "404 page not found"}, status=404)
+        if state.replies is not None:
+            if request.path not in state.replies:
+                return web.json_response({"error": "consoleapi: not found"}, status=404)
+            return reply(state.replies[request.path])
         return await handler(request)
 
     async def sno(request: web.Request) -> web.StreamResponse:

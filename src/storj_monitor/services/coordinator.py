@@ -8,6 +8,8 @@ the next poll scheduled when the current one ends). It owns
 - ``data``: the last good replies (:class:`NodeApiData`), kept while the API fails;
 - ``state`` (:class:`ApiState`), ``last_update_success``, ``last_exception``, ``failure``
   (what the API answered, in words), ``failing_since``, ``last_success`` (UTC unix s);
+- ``endpoint_failures``: API path -> failure of each endpoint that failed in the last poll
+  (an optional part failing leaves it out of ``data`` and says why here);
 
 and after every poll, good or bad, awaits its listeners in the order they were added
 (``add_listener(cb) -> unsubscribe``). Writing snapshots, alerts, metrics and the web
@@ -136,6 +138,10 @@ class NodeCoordinator:
         self.last_success: float | None = None
         self.ever_connected = False
         self.polls = 0
+        #: API path -> what it answered, for every endpoint that failed in the last poll (a
+        #: down ``/api/sno/`` means the others were not asked). ``data`` only holds the parts
+        #: that answered; this says which parts are missing and why (for /metrics).
+        self.endpoint_failures: dict[str, str] = {}
         #: Listener name -> what it failed with, while it fails (for /metrics).
         self.listener_failures: dict[str, str] = {}
         self._listeners: list[tuple[str, Listener]] = []
@@ -203,6 +209,7 @@ class NodeCoordinator:
             raise
         except Exception as exc:  # NodeApiError, or a bug in parsing: state either way
             self._failed(exc, now)
+            self.endpoint_failures = {"/api/sno/": self.failure or ""}
         else:
             self._succeeded(data, now)
         await self._notify()
@@ -216,13 +223,22 @@ class NodeCoordinator:
             *(self.client.satellite(sid) for sid in ids),
             return_exceptions=True,
         )
-        for r in results:  # the optional parts may each fail on their own
+        paths = [
+            "/api/sno/satellites",
+            "/api/sno/estimated-payout",
+            *(f"/api/sno/satellite/{sid}" for sid in ids),
+        ]
+        failures: dict[str, str] = {}
+        for path, r in zip(paths, results, strict=True):  # optional parts fail on their own
             if isinstance(r, BaseException) and not isinstance(r, Exception):
                 raise r  # cancellation and friends
             if isinstance(r, NodeApiError):
                 log.debug("[%s] optional API call failed: %s", self.node_name, r)
             elif isinstance(r, Exception):
                 log.debug("[%s] optional API call failed unexpectedly: %r", self.node_name, r)
+            if isinstance(r, Exception):
+                failures[path] = describe_failure(r)[0]
+        self.endpoint_failures = failures
         return NodeApiData(
             fetched_at=now,
             summary=summary,

@@ -34,7 +34,7 @@ from storj_monitor.web.auth import auth_middleware, exposure_warning
 from storj_monitor.web.context import CTX_KEY, ApiContext
 from storj_monitor.web.host_check import HostPolicy, host_middleware
 from storj_monitor.web.listen import bind_sockets
-from storj_monitor.web.metrics import make_registry
+from storj_monitor.web.metrics import make_registry, node_registry
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,11 @@ async def _metrics(request: web.Request) -> web.Response:
     """Prometheus text. Runs on the loop thread: the collector reads in-memory state only
     (cheap), and that state is mutated on this thread, so no lock is needed."""
     registry: CollectorRegistry = request.app[REGISTRY_KEY]
+    node = request.query.get("node")
+    if node is not None:  # one node, without its node label (docs/metrics.md)
+        if node not in request.app[CTX_KEY].node_names:
+            raise web.HTTPNotFound(text=f"unknown node {node!r}: /metrics?node= takes a node name")
+        registry = node_registry(registry, node)
     return web.Response(
         body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
     )

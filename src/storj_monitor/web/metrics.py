@@ -44,6 +44,7 @@ from prometheus_client.registry import Collector
 from storj_monitor import __version__
 from storj_monitor.model import SEVERITY_RANK
 from storj_monitor.web.context import ApiContext
+from storj_monitor.web.exporter_metrics import exporter_families
 from storj_monitor.web.metrics_earnings import earnings_families
 from storj_monitor.web.metrics_health import health_families
 
@@ -182,6 +183,37 @@ class MonitorCollector(Collector):
         )
         yield from health_families(ctx)  # web/metrics_health.py
         yield from earnings_families(ctx)
+        yield from exporter_families(ctx.runtime.coordinators)  # docs/metrics.md
+
+
+class NodeView(Collector):
+    """One node's samples of another collector's families, without the ``node`` label: what
+    ``/metrics?node=NAME`` serves (the multi-target pattern of blackbox_exporter), so one
+    Prometheus job per node sees what a per-node Storj-Exporter would show. Families without a
+    ``node`` label (process-wide ones) are left out."""
+
+    def __init__(self, source: CollectorRegistry, node: str) -> None:
+        self.source = source
+        self.node = node
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self.source.collect():
+            samples = [
+                s._replace(labels={k: v for k, v in s.labels.items() if k != "node"})
+                for s in family.samples
+                if s.labels.get("node") == self.node
+            ]
+            if samples:
+                view = Metric(family.name, family.documentation, family.type, family.unit)
+                view.samples = samples
+                yield view
+
+
+def node_registry(source: CollectorRegistry, node: str) -> CollectorRegistry:
+    """A registry serving :class:`NodeView` of ``source`` for ``node``."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(NodeView(source, node))
+    return registry
 
 
 def make_registry(ctx: ApiContext, registry: CollectorRegistry | None = None) -> CollectorRegistry:
