@@ -119,6 +119,7 @@ class WebServer:
         self.live.attach()
         self.geo = GeoIP(settings.geoip_city_db)
         self.ctx = ApiContext(runtime, self.hub, self.live, self.geo)
+        self.ctx.metrics_feed.attach(runtime.bus)
         self.port: int | None = None
         self.url: str | None = None
         self._runner: web.AppRunner | None = None
@@ -172,6 +173,7 @@ class WebServer:
             unsubscribe()
         self._unsubscribe = []
         await self.live.stop()
+        self.ctx.metrics_feed.detach()
         for sock in self._sockets:  # bound but never served (a later service failed)
             sock.close()
         self._sockets = []

@@ -17,6 +17,7 @@ from storj_monitor.geoip import GeoIP
 from storj_monitor.model import iso_utc
 from storj_monitor.services.hub import Hub
 from storj_monitor.services.live_stats import LiveStats
+from storj_monitor.services.metrics_feed import MetricsFeed
 from storj_monitor.services.runtime import Runtime
 from storj_monitor.store.traffic import nodes_with_api
 
@@ -36,6 +37,7 @@ class ApiContext:
         self.ws_messages = 0
         self.ws_errors = 0
         self.rest_requests = 0
+        self.metrics_feed = MetricsFeed()  # attached to the bus by the web server (/metrics)
 
     def now_iso(self) -> str | None:
         return iso_utc(self.clock())
