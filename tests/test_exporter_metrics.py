@@ -427,11 +427,16 @@ async def test_one_failing_endpoint_drops_only_its_own_families(setup: Setup, mo
     assert got == pytest.approx(want, rel=1e-15, abs=0)
     assert ("storj_sat_summary", frozenset({("type", "suspended"), ("satellite", US1),
                                             ("url", URLS[US1])})) in got  # fmt: skip
+    for path in ("/api/sno/estimated-payout", f"/api/sno/satellite/{SLC}"):
+        assert f'storj_monitor_node_api_endpoint_failing{{endpoint="{path}"}} 1.0' in text
     # the endpoint answers again: its families come back at the next poll
     state.path_modes.clear()
     await setup.poll()
     _, text = await setup.get(f"/metrics?node={name}")
     assert scraped(text) == pytest.approx(expected_for("v1.71.2", None), rel=1e-15, abs=0)
+    assert "estimated-payout" not in text and f"satellite/{SLC}" not in text
+    # (the fixtures have no /api/sno/satellites: that one stays failing, and drops nothing)
+    assert 'endpoint_failing{endpoint="/api/sno/satellites"} 1.0' in text
 
 
 async def test_a_down_node_api_drops_its_exporter_families(setup: Setup) -> None:
@@ -446,3 +451,5 @@ async def test_a_down_node_api_drops_its_exporter_families(setup: Setup) -> None
     assert not [k for k in got if ("node", down) in k[1]]
     assert expected_for("v1.162.3", name_of("v1.162.3")).items() <= got.items()
     assert f'storj_monitor_node_api_up{{node="{down}"}} 0.0' in text
+    failing = f'storj_monitor_node_api_endpoint_failing{{endpoint="/api/sno/",node="{down}"}} 1.0'
+    assert failing in text

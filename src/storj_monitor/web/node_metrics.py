@@ -110,7 +110,14 @@ def _api_families(ctx: ApiContext) -> Iterator[Metric]:
         "Consecutive failed audits the node survives before its audit score drops below 96 %",
         "satellite",
     )
+    failing = _gauge(
+        "node_api_endpoint_failing",
+        "1 for each API path that failed in the node's last poll (its families are left out)",
+        "endpoint",
+    )
     for node, c in ctx.runtime.coordinators.items():
+        for path in sorted(c.endpoint_failures):
+            failing.add_metric([node, path], 1.0)
         data = c.data
         if data is None or not c.live:
             continue
@@ -129,6 +136,7 @@ def _api_families(ctx: ApiContext) -> Iterator[Metric]:
             n = audits_until_disqualification(None if audit is None else audit * 100.0)
             if n is not None:
                 left.add_metric([node, sid], float(n))
+    yield failing
     yield used
     yield from scores.values()
     yield left
