@@ -3,6 +3,8 @@ ratio, latency histogram, disk, scores, audits left, forecast, log age, open ale
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,3 +212,32 @@ def test_feed_detaches() -> None:
     feed.detach()
     bus.publish("events", "N", [event(US1, "GET")])
     assert not feed.operations
+
+
+DOCS = Path(__file__).parent.parent / "docs"
+
+
+async def test_docs_list_every_family_and_name_only_served_ones(setup: Setup) -> None:
+    """docs/metrics.md names every family /metrics serves; its alert rules and the Grafana
+    dashboard use only names that /metrics serves."""
+    await setup.coordinator.refresh()
+    setup.bus.publish("events", "N", [event(US1, "GET", ms=40)])
+    forecast = {"days_until_full": 30.0, "days_until_full_low": 20.0, "days_until_full_high": 45.0}
+    setup.bus.publish("poll", "N", PollResult("N", T0, True, "x", forecast=forecast))
+    await setup.engine.fire(AlertCondition("N", "disk_usage", "disk_usage", "warning", "t", "m"), T0)
+    text = generate_latest(setup.registry).decode()
+    families = list(text_string_to_metric_families(text))
+    samples = {s.name for f in families for s in f.samples}
+    doc = (DOCS / "metrics.md").read_text()
+    for f in families:
+        name = f.name + ("_total" if f.type == "counter" else "")
+        assert f"`{name}`" in doc, f"{name} is not in docs/metrics.md"
+
+    dashboard = json.loads((DOCS / "grafana" / "storj_monitor.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    rules = doc.split("## Alert rules", 1)[1].split("## Grafana", 1)[0]
+    used = set(re.findall(r"\bstorj_\w+", " ".join(exprs) + rules))
+    assert "storj_monitor_operation_duration_seconds_bucket" in used
+    assert used <= samples, f"not served: {sorted(used - samples)}"
+    assert all('node="$node"' in e for e in exprs)
+    assert "node" in {v["name"] for v in dashboard["templating"]["list"]}

@@ -7,7 +7,8 @@ failure mode live (``state.used_bytes += ...``, ``state.mode = "http500"``, ``st
 Scenarios (:data:`SCENARIOS`): healthy, disk_nearly_full, disk_filling_fast, low_audit,
 suspended, legacy_disk (the pre-v1.143 ``diskSpace`` meaning), and the failure modes
 http500, garbage (not JSON), html (the dashboard page, as the node answers unknown paths),
-truncated (JSON cut short), hang (never answers).
+truncated (JSON cut short), hang (never answers). ``FakeNodeState(replies={path: json})``
+serves canned replies (e.g. of an older node version) instead; ``path_modes`` fails one path.
 
 Run standalone: ``python -m storj_monitor.demo.fake_node_api --port 14002 --scenario healthy``.
 """
@@ -75,7 +76,7 @@ class FakeNodeState:
     #: Canned replies: API path -> JSON payload served as is (e.g. replies captured from a
     #: real node). When set, every path not in it answers 404 like an unknown route.
     replies: dict[str, Any] | None = None
-    #: API path -> failure mode (one of MODES, or ``http404``) for that path only.
+    #: API path -> failure mode of that path only: http404, http500, garbage, html or hang.
     path_modes: dict[str, str] = field(default_factory=dict)
 
     def clock(self) -> float:

@@ -5,32 +5,8 @@ passed in (``CollectorRegistry()`` in tests), and each scrape reads the monitor'
 (log ingest counters, node API coordinators, the alert engine, the store's write queue) and the
 web server's hub and live stats.
 
-| metric | type | labels | meaning |
-|---|---|---|---|
-| storj_monitor_info | gauge | version | always 1 |
-| storj_monitor_ingest_lines_total | counter | node | log lines read |
-| storj_monitor_ingest_events_total | counter | node | piece operations stored |
-| storj_monitor_ingest_records_total | counter | node | other typed log lines stored |
-| storj_monitor_ingest_unparseable_lines_total | counter | node | lines that could not be read |
-| storj_monitor_bad_lines_total | counter | node, reason | lines skipped into ``bad_lines`` since start: reason ``timestamp`` (outside the sane window), ``size`` (negative), ``write`` (a row that failed to write alone) |
-| storj_monitor_ingest_backlog_bytes | gauge | node | bytes of the log not read yet |
-| storj_monitor_ingest_caught_up | gauge | node | 1 once the log's backlog is read |
-| storj_monitor_last_event_timestamp_seconds | gauge | node | log time of the newest operation |
-| storj_monitor_events_total | counter | node, action, status | operations seen live since start (of a backlog, only its last hour) |
-| storj_monitor_node_api_up | gauge | node | 1 when the last API poll succeeded |
-| storj_monitor_node_api_polls_total | counter | node | API polls run |
-| storj_monitor_node_api_last_success_timestamp_seconds | gauge | node | last good poll |
-| storj_monitor_node_api_listener_failing | gauge | node, listener | 1 while a consumer of the API data (recorder: store writes) fails |
-| storj_monitor_alerts_open | gauge | severity | open alerts |
-| storj_monitor_websocket_clients | gauge | | connected WebSocket clients |
-| storj_monitor_websocket_dropped_clients_total | counter | | clients dropped as too slow |
-| storj_monitor_websocket_messages_total | counter | | frames received from clients |
-| storj_monitor_websocket_errors_total | counter | | requests answered with an error |
-| storj_monitor_rest_requests_total | counter | | REST API requests answered |
-| storj_monitor_store_write_queue_depth | gauge | | write jobs waiting for the writer |
-| storj_monitor_store_connections | gauge | | open SQLite connections (writer + read pool) |
-| storj_monitor_store_cache_limit_bytes | gauge | | what their page caches may hold at most |
-| storj_monitor_earnings_usd | gauge | node, satellite, kind | USD this month: gross/held/net per satellite and ``total``, projection (``total`` only); see ``metrics_earnings`` |
+Every family (ours and the Storj-Exporter ones), its labels and units: docs/metrics.md.
+``/metrics?node=NAME`` serves :class:`NodeView` of the registry (one node, no ``node`` label).
 """
 
 from __future__ import annotations
