@@ -4,7 +4,9 @@ A fake node API (real HTTP) serves real-shaped replies of three node versions
 (tests/fixtures/node_api/), a real NodeCoordinator polls each, and the web app's /metrics is
 scraped over HTTP and read with prometheus_client's parser. The expected values are written
 out by hand from the fixture JSON, following the exporter's rules (raw values, sums of the
-month's bandwidthDaily, the last storageDaily entry, 0/1 for disqualified/suspended).
+month's bandwidthDaily, the last storageDaily entry, 0/1 for disqualified/suspended). They were
+cross-checked once, outside this repository, against the output of the exporter itself run on
+the same fixtures (equal, sample for sample); so was our output on its own captured replies.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import aiohttp
 import orjson
 import pytest
 from aiohttp.test_utils import TestServer
+from hypothesis import given
+from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from storj_monitor.demo.fake_node_api import FakeNodeApi, FakeNodeState
@@ -453,3 +457,111 @@ async def test_a_down_node_api_drops_its_exporter_families(setup: Setup) -> None
     assert f'storj_monitor_node_api_up{{node="{down}"}} 0.0' in text
     failing = f'storj_monitor_node_api_endpoint_failing{{endpoint="/api/sno/",node="{down}"}} 1.0'
     assert failing in text
+
+
+# --- the rules alone, on odd replies (no HTTP) ---------------------------------------------------
+def families_of(sno: dict[str, Any], details: dict[str, dict[str, Any]], payout: Any,
+                failures: dict[str, str] | None = None) -> dict[Key, float]:  # fmt: skip
+    from types import SimpleNamespace
+
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from storj_monitor.nodeapi import parse_dashboard, parse_satellite
+    from storj_monitor.services.coordinator import NodeApiData
+    from storj_monitor.web.exporter_metrics import exporter_families
+
+    data = NodeApiData(
+        fetched_at=T0,
+        summary=parse_dashboard(sno),
+        details={sid: parse_satellite(d) for sid, d in details.items()},
+        payout=payout,
+    )
+    c = SimpleNamespace(data=data, live=True, endpoint_failures=failures or {})
+
+    class Collector:
+        def collect(self) -> Any:
+            yield from exporter_families({"n": c})  # type: ignore[dict-item]
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(Collector())
+    return scraped(generate_latest(registry).decode())
+
+
+def test_odd_replies_leave_out_only_the_unusable_samples() -> None:
+    sno = {
+        "nodeID": "1abc",
+        "wallet": None,  # null: no sample
+        "upToDate": True,
+        "satellites": [
+            {"id": US1, "url": URLS[US1], "disqualified": None, "suspended": None},
+            {"id": EU1, "url": "", "disqualified": None, "suspended": None},  # no url: skipped
+            {"id": AP1, "url": URLS[AP1], "disqualified": None, "suspended": None},  # no reply
+        ],
+        "diskSpace": {"used": 10, "available": 100, "trash": 1},
+        "bandwidth": None,
+        "version": "1.99.1",
+    }
+    us1 = {
+        "storageSummary": 5.5,
+        "audits": None,  # not an object: no storj_sat_audit
+        "bandwidthDaily": [{"egress": {"repair": 1, "audit": 2, "usage": 3}, "ingress": None}],
+        "storageDaily": [{"atRestTotal": 7}, "garbage"],  # last entry not an object
+    }
+    payout = {"currentMonth": None, "currentMonthExpectations": 42}
+    got = families_of(sno, {US1: us1, EU1: us1}, payout)
+    n = ("node", "n")
+    sat = [("satellite", US1), ("url", URLS[US1]), n]
+
+    def key(name: str, *labels: tuple[str, str]) -> Key:
+        return name, frozenset(labels)
+
+    assert got == {
+        key("storj_node_info", ("type", "nodeID"), ("nodeID", "1abc"), n): 1.0,
+        key("storj_node_info", ("type", "upToDate"), ("upToDate", "True"), n): 1.0,
+        key("storj_node_info", ("type", "version"), ("version", "1.99.1"), n): 1.0,
+        key("storj_total_diskspace", ("type", "used"), n): 10.0,
+        key("storj_total_diskspace", ("type", "available"), n): 100.0,
+        key("storj_total_diskspace", ("type", "trash"), n): 1.0,
+        key("storj_payout_currentMonth", ("type", "currentMonthExpectations"), n): 42.0,
+        key("storj_sat_summary", ("type", "storageSummary"), *sat): 5.5,
+        key("storj_sat_summary", ("type", "disqualified"), *sat): 0.0,
+        key("storj_sat_summary", ("type", "suspended"), *sat): 0.0,
+        key("storj_sat_month_egress", ("type", "repair"), *sat): 1.0,
+        key("storj_sat_month_egress", ("type", "audit"), *sat): 2.0,
+        key("storj_sat_month_egress", ("type", "usage"), *sat): 3.0,
+    }
+    # a failed satellite endpoint drops that satellite even if a reply is somehow at hand
+    failed = families_of(sno, {US1: us1}, payout, {f"/api/sno/satellite/{US1}": "HTTP 404"})
+    assert not [k for k in failed if ("satellite", US1) in k[1]]
+
+
+day_values = st.integers(min_value=0, max_value=2**50)
+
+
+@given(
+    st.lists(
+        st.fixed_dictionaries({"repair": day_values, "audit": day_values, "usage": day_values}),
+        max_size=31,
+    )
+)
+def test_month_sum_is_the_per_key_sum(days: list[dict[str, int]]) -> None:
+    from storj_monitor.web.exporter_metrics import month_sum
+
+    replies = [{"egress": d, "ingress": {"repair": 0, "usage": 0}} for d in days]
+    got = month_sum(replies, "egress")
+    for k in ("repair", "audit", "usage"):
+        assert got.get(k, 0) == sum(d[k] for d in days)
+    assert month_sum(replies, "egress") == got  # pure
+    assert month_sum(None, "egress") == {} and month_sum([*replies, {}], "egress") == {}
+
+
+@given(st.one_of(st.integers(), st.floats(allow_nan=False), st.booleans(), st.text(), st.none()))
+def test_number_reads_what_float_reads(value: Any) -> None:
+    from storj_monitor.web.exporter_metrics import number
+
+    try:
+        want: float | None = None if value is None else float(value)
+    except (ValueError, OverflowError):
+        want = None
+    got = number(value)
+    assert got == want or (got != got and want != want)  # NaN from text "nan"
