@@ -241,3 +241,47 @@ async def test_docs_list_every_family_and_name_only_served_ones(setup: Setup) ->
     assert used <= samples, f"not served: {sorted(used - samples)}"
     assert all('node="$node"' in e for e in exprs)
     assert "node" in {v["name"] for v in dashboard["templating"]["list"]}
+
+
+async def test_a_running_monitor_serves_both_forms(tmp_path: Path) -> None:
+    """The whole monitor: log lines become operations and latency samples, the API poll
+    brings the exporter families, and /metrics?node=A serves them unlabelled."""
+    import aiohttp
+
+    from web_harness import poll_until, running_monitor
+
+    async with running_monitor(tmp_path) as run, aiohttp.ClientSession() as session:
+
+        async def scrape(path: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+            async with session.get(run.base + path) as resp:
+                assert resp.status == 200
+                text = await resp.text()
+            out: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
+            for f in text_string_to_metric_families(text):
+                for s in f.samples:
+                    out.setdefault(s.name, {})[tuple(sorted(s.labels.items()))] = s.value
+            return out
+
+        run.transfers("A", 3, "GET")
+
+        async def ready() -> bool:
+            got = await scrape("/metrics")
+            ops = got.get("storj_monitor_operations_total", {})
+            return sum(v for k, v in ops.items() if ("node", "A") in k) == 3 and bool(
+                got.get("storj_sat_audit")
+            )
+
+        await poll_until(ready)
+        got = await scrape("/metrics")
+        count = got["storj_monitor_operation_duration_seconds_count"]
+        assert count[(("category", "get"), ("node", "A"))] == 3
+        assert {dict(k)["node"] for k in got["storj_sat_audit"]} == {"A"}  # B's API fails
+        assert got["storj_monitor_node_api_endpoint_failing"] == {
+            (("endpoint", "/api/sno/"), ("node", "B")): 1.0
+        }
+        one = await scrape("/metrics?node=A")
+        assert sum(one["storj_monitor_operations_total"].values()) == 3
+        assert all("node" not in dict(k) for v in one.values() for k in v)
+        assert len(one["storj_sat_audit"]) == 12  # 4 satellites x 3 scores
+        async with session.get(run.base + "/metrics?node=Z") as resp:
+            assert resp.status == 404
