@@ -161,6 +161,7 @@ class WebServer:
         host = s.host if ":" not in s.host else f"[{s.host}]"
         self.url = f"http://{host}:{self.port}/"
         await self.live.start()
+        self.ctx.metrics_feed.attach(self.runtime.bus)  # again after a stop (idempotent)
         bus = self.runtime.bus
         self._unsubscribe = [
             bus.subscribe("alert", self._on_alert),
