@@ -4,8 +4,9 @@
    (5 min = the default poll, 1 min, and a dense 20 s log-derived trace that is thinned),
    with noise, a trash purge and outliers: prints ms per call and the error of days_until_full
    against the truth.
-2. ``NodePoller.poll_once`` against the fake storagenode API on 127.0.0.1 (dashboard,
-   satellites, 4 satellite details, payout, one SQLite write, forecast, alert reconcile):
+2. ``NodeCoordinator.refresh`` with its ``NodeApiRecorder`` listener against the fake
+   storagenode API on 127.0.0.1 (dashboard, satellites, 4 satellite details, payout, one
+   SQLite write, forecast, alert reconcile):
    prints ms per poll. Asserts nothing.
 
     python bench/bench_forecast.py [--polls N]
@@ -27,7 +28,8 @@ from storj_monitor.analytics.capacity import DAY, forecast_days_until_full
 from storj_monitor.demo.fake_node_api import FakeNodeApi, scenario
 from storj_monitor.services.alert_engine import AlertEngine
 from storj_monitor.services.bus import Bus
-from storj_monitor.services.pollers import NodePoller
+from storj_monitor.services.coordinator import NodeCoordinator
+from storj_monitor.services.pollers import NodeApiRecorder
 from storj_monitor.settings import defaults
 from storj_monitor.store.database import Store
 
@@ -77,21 +79,20 @@ async def bench_poll(polls: int) -> None:
         now = [NOW]
         engine = AlertEngine(settings, store, bus, clock=lambda: now[0])
         async with FakeNodeApi(scenario("disk_filling_fast")) as api:
-            poller = NodePoller(
-                settings, store, bus, engine, "Bench", api.url, clock=lambda: now[0]
-            )
+            coordinator = NodeCoordinator(settings, "Bench", api.url, clock=lambda: now[0])
+            NodeApiRecorder(settings, store, bus, engine, coordinator)
             times = []
             for _ in range(polls):
                 t0 = time.perf_counter()
-                await poller.poll_once()
+                await coordinator.refresh()
                 times.append(time.perf_counter() - t0)
                 now[0] += 300
                 api.state.advance(300)
-            await poller.stop()
+            await coordinator.stop()
         await engine.stop()
         store.close()
     print(
-        f"NodePoller.poll_once against the fake API: {polls} polls, median "
+        f"NodeCoordinator.refresh (+ recorder) against the fake API: {polls} polls, median "
         f"{statistics.median(times) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms"
     )
 
