@@ -41,11 +41,12 @@ AP1 = "121RTSDpyNZVcEU84Ticf2L1ntiuUimbWgfATz21tuvgk3vzoA6"
 SLC = "1wFTAgs9DP5RSnCqKV1eLf6N9wtk4EAtmN5DpSxcs8EjT69tGE"
 
 
-def ingest_stub(last_event_time: float | None) -> Any:
-    """The counters MonitorCollector reads of a NodeIngest, without a log to follow."""
+def ingest_stub(last_line_at: float | None) -> Any:
+    """What MonitorCollector reads of a NodeIngest, without a log to follow."""
     return SimpleNamespace(
         lines=0, events=0, records=0, unparseable=0, backlog_bytes=0, caught_up=True,
-        bad_lines_by_reason={}, last_event_time=last_event_time,
+        bad_lines_by_reason={}, last_event_time=None, log_state=None,
+        line_activity=lambda: (last_line_at, 0.0),
     )  # fmt: skip
 
 

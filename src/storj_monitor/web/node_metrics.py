@@ -2,7 +2,7 @@
 
 Read at scrape time from what the monitor already holds: the node API coordinators' last
 replies (disk, scores), the live window of :class:`~storj_monitor.services.live_stats.LiveStats`
-(success ratio), the ingest services (last log time), the alert engine (open alerts), and
+(success ratio), the ingest services (time of the last log line), the alert engine (open alerts), and
 :class:`~storj_monitor.services.metrics_feed.MetricsFeed`, a bus subscriber that keeps the monotonic counters Prometheus needs
 (operations per satellite, a latency histogram per category) and each node's last capacity
 forecast (bus ``poll``). No store read and no API call happen at scrape time. The families
@@ -80,10 +80,14 @@ def node_families(ctx: ApiContext) -> Iterator[Metric]:
     yield from _api_families(ctx)
     yield from _forecast_families(feed.forecasts)
 
-    age = _gauge("last_log_line_age_seconds", "Seconds since the newest piece operation's log time")
+    age = _gauge(
+        "last_log_line_age_seconds",
+        "Seconds since the newest log line was read (live) or written (backlog)",
+    )
     for node, ing in runtime.ingests.items():
-        if ing.last_event_time is not None:
-            age.add_metric([node], max(now - float(ing.last_event_time), 0.0))
+        last_at, _per_minute = ing.line_activity()
+        if last_at is not None:
+            age.add_metric([node], max(now - float(last_at), 0.0))
     yield age
 
     alerts = _gauge("open_alerts", "Open alerts per kind", "kind")
