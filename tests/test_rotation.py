@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from rotator import RotatedLog
@@ -305,6 +305,9 @@ OPS = st.lists(
 
 @settings(max_examples=60, deadline=None)
 @given(ops=OPS)
+# A copytruncate whose next write leaves the file exactly as long as it was at the last
+# check: only its modification time says it changed (39 of 40 lines were lost).
+@example(ops=[("write", 1), ("write", 17), ("write", 20), ("copytruncate", 0)])
 def test_any_rotations_polls_and_restarts_read_each_line_once(
     tmp_path_factory: pytest.TempPathFactory, ops: list[tuple[str, int]]
 ) -> None:

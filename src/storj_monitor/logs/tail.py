@@ -241,6 +241,7 @@ class FileFollower:
         self._open_error: str | None = None  # why the path cannot be read, while it cannot
         #: The last poll read everything there was: the next is due when the file changes.
         self.drained = False
+        self._stamp: tuple[int, int] | None = None  # (size, mtime ns) at the last check
 
     # --- public ----------------------------------------------------------------------
     @property
@@ -362,9 +363,13 @@ class FileFollower:
         A file about to be read from byte 0 checks those too (rotated again meanwhile?).
 
         The first line is read again (1 KiB and a SHA-1) only with ``verify`` and when the
-        size differs from the last check: a poll of an unchanged file costs one ``fstat``."""
-        fsize = os.fstat(cur.fd).st_size
-        changed, self.size = fsize != self.size, fsize
+        size or the modification time differs from the last check: a poll of an unchanged
+        file costs one ``fstat``."""
+        st = os.fstat(cur.fd)
+        fsize = st.st_size
+        # Size *or* mtime: a copytruncate followed by a write can leave the same size.
+        stamp = (fsize, st.st_mtime_ns)
+        changed, self.size, self._stamp = stamp != self._stamp, fsize, stamp
         truncated = fsize < cur.pos + len(cur.held)
         if not truncated and verify and changed and cur.identity is not None:
             fp = fingerprint_of(read_prefix(cur.fd))
