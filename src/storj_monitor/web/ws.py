@@ -386,3 +386,4 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
 
 
 from storj_monitor.web import handlers_earnings  # noqa: E402, F401  (registers its handlers)
+from storj_monitor.web import handlers_fleet  # noqa: E402, F401  (registers get_fleet_status)
