@@ -168,7 +168,8 @@ async def test_fleet_rows_and_identity_of_three_nodes(tmp_path: Path) -> None:
             "last_contact": None,
             "source": "log",
         }
-        assert c["started_at"] == iso_utc(started_c)
+        # uptime is services/node_watch's: a start sequence begins with "Configuration loaded"
+        assert c["started_at"] in (iso_utc(started_c - 5), iso_utc(started_c))
         assert 3500 < c["uptime_seconds"] < 3600 + 120
         assert c["success_rates"] == {"download": 75.0, "upload": 100.0, "audit": None}
         assert c["open_alerts"] == 0
@@ -258,17 +259,15 @@ def test_success_rates_by_column() -> None:
     assert success_rates(counts) == {"download": 90.0, "upload": 50.0, "audit": 100.0}
 
 
-def test_identity_from_the_log_and_clock_guards() -> None:
+def test_identity_from_the_log() -> None:
     row = {"node_id": "1x", "started_at": 1000.0, "version": "v1.150.0",
            "allowed_version": None, "outdated": None, "version_at": 1001.0}  # fmt: skip
-    got = node_identity(None, row, 4600.0)
-    assert got["identity"]["version"] == "1.150.0" and got["identity"]["up_to_date"] is None
-    assert got["uptime_seconds"] == 3600 and got["started_at"] == iso_utc(1000.0)
-    # a start in the future (clock skew) is no uptime
-    assert node_identity(None, row, 500.0)["uptime_seconds"] is None
-    assert node_identity(None, None, 500.0) == {
-        "identity": None, "started_at": None, "uptime_seconds": None,
-    }  # fmt: skip
+    got = node_identity(None, row)
+    assert got == {"node_id": "1x", "version": "1.150.0", "allowed_version": None,
+                   "up_to_date": None, "quic_status": None, "last_contact": None,
+                   "source": "log"}  # fmt: skip
+    assert node_identity(None, {**row, "outdated": True})["up_to_date"] is False  # type: ignore[index]
+    assert node_identity(None, None) is None
 
 
 def test_log_identity_query(tmp_path: Path) -> None:
