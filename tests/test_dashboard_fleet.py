@@ -191,6 +191,7 @@ def test_fleet_table_sorts_and_picker_filters(browser: Any, server: FleetMonitor
         page.locator('[data-testid="picker-filter"]').fill("pi-01")
         page.locator('[data-testid="picker-list"] button').first.click(modifiers=["Shift"])
         wait_until(lambda: page.evaluate("window.storjMonitor.view.join(',')") == "vps-02,pi-01")
+        assert page.locator(".picker-panel").is_visible()  # still open to add more
         chips = page.locator("#views .views-chips .chip").all_inner_texts()
         assert [c.strip() for c in chips][1:] == ["pi-01", "vps-02"]
         assert page.locator("#node-identity").is_hidden()

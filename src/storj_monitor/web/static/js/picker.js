@@ -34,8 +34,9 @@ export class NodePicker {
     this.panel = h("div", { class: "picker-panel", id: "node-picker", hidden: true, role: "dialog", "aria-label": "Choose nodes" },
       this.input, this.count, this.list);
     this.el = h("div", { class: "picker" }, this.toggle, this.panel);
+    // composedPath: the path at dispatch time (a click re-renders the list it landed on)
     document.addEventListener("click", (e) => {
-      if (this.open && !this.el.contains(e.target)) this.setOpen(false);
+      if (this.open && !e.composedPath().includes(this.el)) this.setOpen(false);
     });
   }
 

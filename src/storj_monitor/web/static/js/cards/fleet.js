@@ -39,7 +39,10 @@ export class FleetCard {
       this.rows = Array.isArray(m.data) ? m.data.filter((r) => r && typeof r.node_name === "string") : [];
       this.render();
     });
-    app.onView(() => this.viewChanged());
+    app.onView(() => {
+      this.viewChanged();
+      if (this.rows) this.refresh(); // back on "All nodes": fresh rows (viewChanged asks when none)
+    });
     app.onNodes(() => this.viewChanged());
     every(app, 30000, () => this.refresh());
     this.viewChanged();
