@@ -213,8 +213,17 @@ async def test_fleet_reads_earnings_when_the_request_exists(tmp_path: Path) -> N
             got = {r["node_name"]: r["earnings_net_usd"] for r in body["data"]}
             if added:
                 assert got == {"A": 1.25, "C": 2.5}
-            else:
-                assert set(got) == {"A", "C"}
+            else:  # branch earn is in: the column is earnings_data's total.net_usd
+
+                async def both() -> Any:
+                    fleet = await _get(s, base + "/api/fleet?view=A&view=C")
+                    earned = await _get(s, base + "/api/earnings?view=A&view=C")
+                    net = {e["node_name"]: e["total"]["net_usd"] for e in earned["data"]}
+                    rows = {r["node_name"]: r["earnings_net_usd"] for r in fleet["data"]}
+                    return (rows, net) if rows["A"] is not None and rows == net else None
+
+                rows, net = await poll_until(both)
+                assert rows == net and isinstance(rows["A"], float)
     finally:
         if added:
             del ws.HANDLERS["get_earnings_data"]
