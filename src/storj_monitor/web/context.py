@@ -19,7 +19,9 @@ from storj_monitor.services.hub import Hub
 from storj_monitor.services.live_stats import LiveStats
 from storj_monitor.services.metrics_feed import MetricsFeed
 from storj_monitor.services.runtime import Runtime
+from storj_monitor.store.fleet import log_identity
 from storj_monitor.store.traffic import nodes_with_api
+from storj_monitor.web.fleet import node_identity
 
 
 class ApiContext:
@@ -42,9 +44,17 @@ class ApiContext:
     def now_iso(self) -> str | None:
         return iso_utc(self.clock())
 
+    async def identities(self, names: list[str]) -> dict[str, dict[str, Any] | None]:
+        """``{node: identity}`` (web/fleet.node_identity): the node API's last reply, else the
+        log's start-up and version lines; None when neither has been seen."""
+        rows = await self.store.read(lambda conn: log_identity(conn, names))
+        coordinators = self.runtime.coordinators
+        return {n: node_identity(coordinators.get(n), rows.get(n)) for n in names}
+
     async def nodes_payload(self) -> list[dict[str, Any]]:
         """Every node with whether API data exists for it (now, or stored earlier)."""
         stored = await self.store.read(nodes_with_api)
+        identities = await self.identities(self.node_names)
         out = []
         for node in self.runtime.nodes:
             coordinator = self.runtime.coordinators.get(node.name)
@@ -57,6 +67,7 @@ class ApiContext:
                     "api_url": coordinator.api_url if coordinator else node.api_url,
                     "last_api_success": iso_utc(coordinator.last_success if coordinator else None),
                     "remote_log": node.is_remote,
+                    "identity": identities[node.name],
                     **self.node_health(node.name),
                 }
             )

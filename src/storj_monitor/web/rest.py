@@ -37,6 +37,7 @@ GET_ENDPOINTS: dict[str, str] = {
     "/api/traffic/daily": "get_traffic_daily",
     "/api/earnings": "get_earnings_data",
     "/api/earnings/history": "get_earnings_history",
+    "/api/fleet": "get_fleet_status",
 }
 
 

@@ -385,4 +385,8 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-from storj_monitor.web import handlers_earnings  # noqa: E402, F401  (registers its handlers)
+# each module registers its handlers when imported
+from storj_monitor.web import (  # noqa: E402
+    handlers_earnings,  # noqa: F401
+    handlers_fleet,  # noqa: F401  (get_fleet_status)
+)

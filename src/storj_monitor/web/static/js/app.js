@@ -7,6 +7,9 @@ import { levelOf, TONES } from "./format.js";
 
 export const AGGREGATE = "Aggregate";
 const VIEW_KEY = "storj_monitor.view";
+// Requests on the wire at once; more wait here (the server answers at most 32 pending per
+// socket with an error), so a view of 50 nodes loses no request.
+const MAX_IN_FLIGHT = 16;
 
 export class App {
   constructor(ws) {
@@ -23,6 +26,30 @@ export class App {
       const type = this.pending.get(msg.id);
       if (type) ws.dispatch(`error:${type}`, msg);
     });
+    this.inFlight = new Set(); // ids sent and not answered yet
+    this.queued = []; // requests waiting for a free slot
+    ws.on("init", () => { // a new connection: nothing of the old one is answered any more
+      this.inFlight.clear();
+      this.queued = [];
+    });
+    ws.on("*", (msg) => {
+      if (msg.id !== undefined && this.inFlight.delete(msg.id)) this.pump();
+    });
+  }
+
+  sendNow(msg) {
+    if (!this.ws.send(msg)) return false;
+    this.inFlight.add(msg.id);
+    return true;
+  }
+
+  pump() {
+    while (this.queued.length && this.inFlight.size < MAX_IN_FLIGHT) {
+      if (!this.sendNow(this.queued.shift())) {
+        this.queued = [];
+        return;
+      }
+    }
   }
 
   /** The CSS tone ("", "warn", "bad") of `value` on the threshold table row `name`. */
@@ -97,7 +124,11 @@ export class App {
     msg.id = ++this.seq;
     this.pending.set(msg.id, type);
     if (this.pending.size > 200) this.pending.delete(this.pending.keys().next().value);
-    return this.ws.send(msg);
+    if (this.inFlight.size >= MAX_IN_FLIGHT) {
+      this.queued.push(msg);
+      return true;
+    }
+    return this.sendNow(msg);
   }
 
   /** GET a REST endpoint (same origin, auth token carried) -> parsed JSON, or null. */

@@ -12,6 +12,9 @@ import { ReputationCard } from "./cards/reputation.js";
 import { AlertsCard } from "./cards/alerts.js";
 import { ErrorsCard } from "./cards/errors.js";
 import { EarningsCard } from "./cards/earnings.js";
+import { FleetCard } from "./cards/fleet.js";
+import { identityParts, renderIdentityLine } from "./identity.js";
+import { NodePicker } from "./picker.js";
 
 initTheme();
 
@@ -51,7 +54,7 @@ function apiState(node) {
   return "no node API";
 }
 
-// Log file state and uptime (services/node_watch.py): a marker on the chip, words in its title.
+// Log file state (services/node_watch.py): a marker on the chip, words in its title.
 function logProblem(node) {
   const st = node.log_state;
   if (!st || st.state === "ok") return "";
@@ -59,15 +62,33 @@ function logProblem(node) {
     : `log file ${st.path} cannot be read${st.error ? ` (${st.error})` : ""}`;
 }
 
-function uptimeText(node) {
-  const s = node.uptime_seconds;
-  if (typeof s !== "number") return "";
-  const d = Math.floor(s / 86400), hh = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
-  return d ? `up ${d} d ${hh} h` : hh ? `up ${hh} h ${m} min` : `up ${m} min`;
+// Past this many nodes the chips collapse into a searchable picker (js/picker.js).
+const MAX_CHIPS = 6;
+const chipsBox = h("span", { class: "views-chips" });
+const picker = new NodePicker(pickNode);
+replace(viewsEl, chipsBox, picker.el);
+const identityEl = document.getElementById("node-identity");
+
+/** Show one node, or (additive: shift/ctrl/meta held) add it to / remove it from the view. */
+function pickNode(name, additive) {
+  const agg = app.view.includes(AGGREGATE);
+  if (!additive) {
+    app.setView([name]);
+    return;
+  }
+  const selected = !agg && app.view.includes(name);
+  const current = agg ? [] : app.view.filter((v) => v !== name);
+  const next = selected ? current : [...current, name];
+  app.setView(next.length ? next : [AGGREGATE]);
+}
+
+function chipTitle(node) {
+  return [node.name, logProblem(node), apiState(node), ...identityParts(node)].filter(Boolean).join(" · ");
 }
 
 function renderViews() {
   const agg = app.view.includes(AGGREGATE);
+  const collapsed = app.nodes.length > MAX_CHIPS;
   const chips = [];
   if (app.nodes.length > 1 || agg) {
     chips.push(h("button", {
@@ -76,28 +97,22 @@ function renderViews() {
       on: { click: () => app.setView([AGGREGATE]) },
     }, app.nodes.length > 1 ? `All nodes (${app.nodes.length})` : "All nodes"));
   }
-  for (const node of app.nodes) {
+  // collapsed: only the nodes of the view stay chips (click one to drop the others)
+  for (const node of collapsed ? app.nodes.filter((n) => !agg && app.view.includes(n.name)) : app.nodes) {
     const selected = !agg && app.view.includes(node.name);
     chips.push(h("button", {
       class: "chip", type: "button", "aria-pressed": String(selected), dataset: { view: node.name },
-      title: [node.name, logProblem(node), apiState(node), uptimeText(node)].filter(Boolean).join(" · ")
-        + " (shift-click to add to the view)",
+      title: `${chipTitle(node)} (shift-click to add to the view)`,
       "data-log-state": node.log_state ? node.log_state.state : null,
-      on: {
-        click: (e) => {
-          if (e.shiftKey || e.ctrlKey || e.metaKey) {
-            const current = agg ? [] : app.view.filter((v) => v !== node.name);
-            const next = selected ? current : [...current, node.name];
-            app.setView(next.length ? next : [AGGREGATE]);
-          } else {
-            app.setView([node.name]);
-          }
-        },
-      },
+      on: { click: (e) => pickNode(node.name, e.shiftKey || e.ctrlKey || e.metaKey) },
     }, h("span", { class: ["chip-dot", node.api_live ? "api" : node.has_api && "api-stale"], "aria-hidden": "true" }), node.name,
     logProblem(node) ? h("span", { class: "chip-warn", "aria-label": logProblem(node) }, `log ${node.log_state.state}`) : null));
   }
-  replace(viewsEl, chips);
+  replace(chipsBox, chips);
+  picker.el.hidden = !collapsed;
+  picker.update(app.nodes.map((n) => ({ ...n, title: chipTitle(n) })), agg ? [] : app.view);
+  const single = agg ? (app.nodes.length === 1 ? app.nodes[0] : null) : app.view.length === 1 ? app.node(app.view[0]) : null;
+  renderIdentityLine(identityEl, single);
 }
 
 app.onView(renderViews);
@@ -112,6 +127,7 @@ const cards = [
   new ReputationCard(app, document.getElementById("card-reputation")),
   new ErrorsCard(app, document.getElementById("card-errors")),
   new EarningsCard(app, document.getElementById("card-earnings")),
+  new FleetCard(app, document.getElementById("card-fleet")),
 ];
 
 // ---- protocol ---------------------------------------------------------------------------
@@ -121,6 +137,8 @@ function parseNodes(msg) {
       .filter((n) => n && typeof n.name === "string")
       .map((n) => ({ name: n.name, has_api: Boolean(n.has_api), api_live: Boolean(n.api_live),
         log_state: n.log_state && typeof n.log_state === "object" ? n.log_state : null,
+        identity: n.identity && typeof n.identity === "object" ? n.identity : null,
+        started_at: typeof n.started_at === "string" ? n.started_at : null,
         uptime_seconds: typeof n.uptime_seconds === "number" ? n.uptime_seconds : null }));
   }
   return (msg.node_names || []).map((name) => ({ name, has_api: false }));

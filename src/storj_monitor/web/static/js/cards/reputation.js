@@ -60,7 +60,8 @@ export class ReputationCard {
       replace(this.body, this.app.viewHasApi() ? waiting("reputation scores") : noApi());
       return;
     }
-    const several = new Set(this.rows.map((r) => r.node_name)).size > 1;
+    // a view of several nodes names the node on every row, even when one node has scores
+    const several = this.app.viewNodes().length > 1 || new Set(this.rows.map((r) => r.node_name)).size > 1;
     const worstLeft = Math.min(...this.rows.map((r) => r.failed_audits_until_disqualification).filter(isNum));
     const t = this.rows[0].thresholds || {};
     const summary = h("div", { class: "kpi-sub", style: { "margin-bottom": "6px" } },
@@ -79,7 +80,7 @@ export class ReputationCard {
     ];
     const rows = this.rows.map((r) => [
       h("span", { title: r.satellite_id || "" },
-        several ? h("span", { class: "muted" }, `${r.node_name} · `) : null,
+        several ? h("span", { class: "muted", dataset: { testid: "reputation-node" } }, `${r.node_name} · `) : null,
         satelliteName(r.satellite_id, r.satellite_name),
         r.suspended ? h("span", { class: "pill bad", style: { "margin-left": "6px" } }, "suspended") : null,
         r.vetted === false ? h("span", { class: "pill", style: { "margin-left": "6px" } }, "vetting") : null,

@@ -10,6 +10,8 @@ import { every, sameView } from "../app.js";
 const DAY = 86400;
 const HISTORY_DAYS = 7;
 const MAX_FORECAST_DAYS = 30;
+// A view of more nodes shows the fullest ones only (the fleet card lists every node).
+const MAX_BLOCKS = 6;
 
 export class StorageCard {
   constructor(app, section) {
@@ -25,6 +27,11 @@ export class StorageCard {
       if (!sameView(app, m)) return;
       this.data = Array.isArray(m.data) ? m.data : [];
       this.render();
+      // a large view: the fullest nodes are known now; fetch the charts they still miss
+      const big = app.viewNodes().length > MAX_BLOCKS;
+      for (const name of big ? this.shownNodes() : []) {
+        if (!this.history.has(name)) this.app.request("get_storage_history", { node_name: name, days: HISTORY_DAYS });
+      }
     });
     app.ws.on("storage_history", (m) => {
       const d = m.data || {};
@@ -48,9 +55,17 @@ export class StorageCard {
     this.refresh();
   }
 
+  /** The nodes that get a block: all of the view, or its MAX_BLOCKS fullest. */
+  shownNodes() {
+    const names = this.app.viewNodes();
+    if (names.length <= MAX_BLOCKS) return names;
+    const used = new Map((this.data || []).map((d) => [d.node_name, isNum(d.used_percent) ? d.used_percent : -1]));
+    return [...names].sort((a, b) => (used.get(b) ?? -2) - (used.get(a) ?? -2)).slice(0, MAX_BLOCKS);
+  }
+
   refresh() {
     if (!this.app.request("get_storage_data")) return;
-    for (const name of this.app.viewNodes()) {
+    for (const name of this.shownNodes()) {
       this.app.request("get_storage_history", { node_name: name, days: HISTORY_DAYS });
     }
   }
@@ -62,7 +77,7 @@ export class StorageCard {
   }
 
   render() {
-    const names = this.app.viewNodes();
+    const names = this.shownNodes();
     this.note.textContent = "";
     if (!this.data) {
       this.clearBlocks();
@@ -104,6 +119,8 @@ export class StorageCard {
     }
     const newest = this.data.map((d) => toUnix(d.timestamp)).filter(isNum).sort().pop();
     if (newest) this.note.textContent = `updated ${ago(newest)}`;
+    const all = this.app.viewNodes().length;
+    if (all > names.length) this.note.textContent += ` · the ${names.length} fullest of ${all} nodes`;
   }
 
   summary(name, d, showName) {
