@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from storj_monitor.demo.fake_node_api import scenario
 from web_harness import WAIT, Conversation, Running, poll_until, running_monitor
 
 pytestmark = pytest.mark.timeout(60)
@@ -85,11 +86,16 @@ async def _eventually(conv: Conversation, message: dict[str, Any], ok: Any) -> d
 
 async def test_every_request_type(tmp_path: Path) -> None:
     async with (
-        running_monitor(tmp_path, scenario_a="disk_nearly_full") as run,
+        running_monitor(tmp_path) as run,
         aiohttp.ClientSession() as session,
     ):
         conv = await _connect(session, run)
         await conv.until(lambda m: m["type"] == "init")
+        # The disk fills only now, so the alert it opens is broadcast to this client (opened
+        # before the client connected, it could never be: the test was racy).
+        full = scenario("disk_nearly_full")
+        run.apis["A"].state.used_bytes = full.used_bytes
+        run.apis["A"].state.trash_bytes = full.trash_bytes
         run.transfers("A", 4, "GET")
         run.transfers("A", 2, "PUT")
         run.transfers("A", 1, "GET_AUDIT")
