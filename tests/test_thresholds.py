@@ -60,8 +60,13 @@ def test_payload_is_the_table() -> None:
     payload = TH.payload()
     assert list(payload) == [
         "disk_usage", "disk_forecast", "latency", "audit_score", "suspension_score",
-        "online_score",
+        "online_score", "success_rate", "audit_success_rate",
     ]  # fmt: skip
+    # The page's success-rate colours: strictly below 95 % amber, below 85 % red (audits
+    # 99.5 / 98), the same edges the cards hard-coded before.
+    assert TH["success_rate"].level(95.0) == "ok" and TH["success_rate"].level(94.99) == "warning"
+    assert TH["success_rate"].level(85.0) == "warning" and TH["success_rate"].level(84.9) == "critical"
+    assert TH["audit_success_rate"].level(99.5) == "ok" and TH["audit_success_rate"].level(97.9) == "critical"
     assert payload["disk_usage"]["warning"] == 70.0
     assert payload["suspension_score"]["network_limit"] == 60.0
     assert payload["latency"] == {

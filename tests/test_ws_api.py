@@ -49,8 +49,10 @@ async def test_init_live_stats_and_set_view(tmp_path: Path) -> None:
         assert init["thresholds"]["audit_score"]["network_limit"] == 96.0
         assert set(init["thresholds"]) == {
             "disk_usage", "disk_forecast", "latency", "audit_score", "suspension_score",
-            "online_score",
+            "online_score", "success_rate", "audit_success_rate",
         }  # fmt: skip
+        assert init["thresholds"]["audit_success_rate"]["warning"] == 99.5
+        assert init["severity_rank"] == {"info": 0, "warning": 1, "critical": 2}
         first = await conv.next()
         assert first["type"] == "stats_update" and first["full"] is True
         assert first["view"] == ["Aggregate"] and first["nodes"] == ["A", "B"]

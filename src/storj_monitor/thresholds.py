@@ -26,6 +26,11 @@ Severity = Literal["warning", "critical"]
 Direction = Literal["above", "below"]
 
 #: Storj's own limits (percent): the satellites disqualify / suspend below these.
+#: Success rates (percent) the page colours amber / red; audits are held to a higher standard
+#: because every failed audit costs reputation. Display only: no alert reads them.
+SUCCESS_RATE_WARNING, SUCCESS_RATE_CRITICAL = 95.0, 85.0
+AUDIT_SUCCESS_RATE_WARNING, AUDIT_SUCCESS_RATE_CRITICAL = 99.5, 98.0
+
 AUDIT_DQ_PERCENT = 96.0
 SUSPENSION_PERCENT = 60.0
 ONLINE_SUSPENSION_PERCENT = 60.0
@@ -120,5 +125,9 @@ def thresholds_from(settings: Settings) -> ThresholdTable:
             Threshold("online_score", "Online Score", "%", float(s.online_score_warning),
                       float(s.online_score_critical), "below", ONLINE_SUSPENSION_PERCENT,
                       score_band),
+            Threshold("success_rate", "Success rate", "%", SUCCESS_RATE_WARNING,
+                      SUCCESS_RATE_CRITICAL, "below"),
+            Threshold("audit_success_rate", "Audit success rate", "%",
+                      AUDIT_SUCCESS_RATE_WARNING, AUDIT_SUCCESS_RATE_CRITICAL, "below"),
         ]
     )  # fmt: skip

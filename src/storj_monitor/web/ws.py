@@ -22,6 +22,7 @@ import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from storj_monitor import __version__
+from storj_monitor.model import SEVERITY_RANK
 from storj_monitor.services.hub import Client, encode
 from storj_monitor.store import alerts as alerts_q
 from storj_monitor.store import latency_queries, snapshots
@@ -270,6 +271,7 @@ async def init_message(ctx: ApiContext) -> dict[str, Any]:
         "view": ["Aggregate"],
         "settings": {k: ctx.settings.get(k) for k in UI_SETTINGS},
         "thresholds": ctx.runtime.thresholds.payload(),
+        "severity_rank": dict(SEVERITY_RANK),
         "requests": sorted(HANDLERS),
     }
 

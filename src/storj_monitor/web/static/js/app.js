@@ -20,6 +20,7 @@ export class App {
     this.nodesListeners = new Set();
     this.ready = false; // true once `init` arrived on the current connection
     this.thresholds = {}; // init.thresholds: {name: {warning, critical, direction, unit, ...}}
+    this.severityRank = { info: 0, warning: 1, critical: 2 }; // init.severity_rank (model.py)
     this.seq = 0;
     this.pending = new Map(); // request id -> request type, to route errors to the card
     ws.on("error", (msg) => {

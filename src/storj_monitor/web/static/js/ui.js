@@ -2,6 +2,7 @@
 // tables. All built with dom.h, so every value lands as text.
 
 import { h } from "./dom.js";
+import { levelOf, TONES } from "./format.js";
 
 /** An empty state: a title that says what is missing and a hint that says what to do. */
 export function empty(title, hint = "", kind = "") {
@@ -71,10 +72,10 @@ export function sectionTitle(text, right = null) {
   return h("div", { class: "chart-title" }, h("div", { class: "section-title" }, text), right);
 }
 
-/** Tone for a success rate in percent. */
-export function rateTone(rate, warn = 95, bad = 85) {
-  if (typeof rate !== "number") return "";
-  if (rate < bad) return "bad";
-  if (rate < warn) return "warn";
-  return "good";
+/** Tone for a success rate in percent against its row of the threshold table
+ * (init.thresholds.success_rate / audit_success_rate): "good", "warn", "bad", or "". */
+export function rateTone(rate, threshold) {
+  const level = levelOf(threshold, rate);
+  if (level === "unknown") return "";
+  return level === "ok" ? "good" : TONES[level];
 }

@@ -6,7 +6,6 @@ import { ago, dateTime } from "../format.js";
 import { empty, sectionTitle, waiting } from "../ui.js";
 import { every, sameView } from "../app.js";
 
-const ORDER = { critical: 0, warning: 1, info: 2 };
 const HISTORY_LIMIT = 15;
 
 export class AlertsCard {
@@ -70,8 +69,9 @@ export class AlertsCard {
       replace(this.body, waiting("alerts"));
       return;
     }
+    const rank = (severity) => this.app.severityRank[severity] ?? -1; // init.severity_rank
     const active = [...this.active].sort(
-      (a, b) => (ORDER[a.severity] ?? 3) - (ORDER[b.severity] ?? 3) || b.last_seen - a.last_seen);
+      (a, b) => rank(b.severity) - rank(a.severity) || b.last_seen - a.last_seen);
     const open = active.filter((a) => !a.acknowledged_at).length;
     this.badge.hidden = active.length === 0;
     this.badge.textContent = String(active.length);

@@ -21,8 +21,8 @@ function versionKey(v) {
   return parts.reduce((acc, x) => acc * 10000 + Math.min(x, 9999), 0);
 }
 
-function rateCell(rate) {
-  return { text: isNum(rate) ? pct(rate, 1) : DASH, class: rateTone(rate), value: rate };
+function rateCell(rate, threshold) {
+  return { text: isNum(rate) ? pct(rate, 1) : DASH, class: rateTone(rate, threshold), value: rate };
 }
 
 export class FleetCard {
@@ -92,9 +92,9 @@ export class FleetCard {
           return { text: `${s.value.toFixed(s.value >= 99.995 ? 0 : 2)} % ${s.kind} · ${satelliteName(s.satellite_id, s.satellite_name)}`,
             class: app.tone(`${s.kind}_score`, s.value), title: s.satellite_id || "", value: s.value };
         } },
-      { key: "dl", label: "Download", sort: (r) => r.success_rates?.download, cell: (r) => rateCell(r.success_rates?.download) },
-      { key: "ul", label: "Upload", sort: (r) => r.success_rates?.upload, cell: (r) => rateCell(r.success_rates?.upload) },
-      { key: "audit", label: "Audit", sort: (r) => r.success_rates?.audit, cell: (r) => rateCell(r.success_rates?.audit) },
+      { key: "dl", label: "Download", sort: (r) => r.success_rates?.download, cell: (r) => rateCell(r.success_rates?.download, app.thresholds.success_rate) },
+      { key: "ul", label: "Upload", sort: (r) => r.success_rates?.upload, cell: (r) => rateCell(r.success_rates?.upload, app.thresholds.success_rate) },
+      { key: "audit", label: "Audit", sort: (r) => r.success_rates?.audit, cell: (r) => rateCell(r.success_rates?.audit, app.thresholds.audit_success_rate) },
       { key: "alerts", label: "Alerts", sort: (r) => r.open_alerts,
         cell: (r) => r.open_alerts
           ? h("span", { class: ["pill", r.worst_alert_severity === "critical" ? "bad" : r.worst_alert_severity === "warning" ? "warn" : "info"] }, String(r.open_alerts))

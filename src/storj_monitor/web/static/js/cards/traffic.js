@@ -196,7 +196,7 @@ export class TrafficCard {
     replace(this.ratesEl, RATES.map(([key, label]) => {
       const o = ops[key] || {};
       const rate = o.success_rate;
-      const tone = rateTone(rate, key === "audit" ? 99.5 : 95, key === "audit" ? 98 : 85);
+      const tone = rateTone(rate, this.app.thresholds[key === "audit" ? "audit_success_rate" : "success_rate"]);
       return h("div", { class: "rate", dataset: { testid: `rate-${key}`, rate: isNum(rate) ? String(rate) : "" } },
         h("div", { class: "rate-head" }, h("span", {}, label), h("span", {}, `${compact(o.total ?? 0)} ops`)),
         h("div", { class: ["rate-value", tone] }, isNum(rate) ? pct(rate, rate >= 99.95 ? 1 : 2) : "—"),
@@ -233,7 +233,7 @@ export class TrafficCard {
     }
     const cell = (o) => {
       const rate = o && o.success_rate;
-      return { text: isNum(rate) ? pct(rate) : "—", class: rateTone(rate) };
+      return { text: isNum(rate) ? pct(rate) : "—", class: rateTone(rate, this.app.thresholds.success_rate) };
     };
     replace(this.satEl, table(
       [
