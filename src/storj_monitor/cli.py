@@ -11,7 +11,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from storj_monitor import __version__
-from storj_monitor.nodespec import NodeSpecError, parse_ingest_spec, parse_node_spec
+from storj_monitor.nodespec import (
+    NodeSpecError,
+    apply_data_dirs,
+    parse_ingest_spec,
+    parse_node_spec,
+)
 from storj_monitor.settings import SETTINGS, Settings, SettingsError, load_settings
 
 log = logging.getLogger("storj_monitor")
@@ -58,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"storj_monitor {__version__}")
     p.add_argument("--node", action="append", default=[], metavar="NAME:LOG_SOURCE[:API_URL]",
                    help="a node to monitor (repeatable)")
+    p.add_argument("--node-data-dir", action="append", default=[], metavar="NAME=PATH",
+                   help="the storage directory of node NAME on this host, for the filesystem's "
+                        "view of its disk (repeatable; config: data_dir in [[node]])")
     p.add_argument("--ingest-log", action="append", nargs="+", default=[],
                    metavar=("NAME:LOG_PATH", "LOG_PATH"),
                    help="import whole log files once into the database, then exit: paths or "
@@ -164,6 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config, flags=_flags(args))
         nodes = [*settings.tables.nodes, *(parse_node_spec(n) for n in args.node)]
+        nodes = apply_data_dirs(nodes, args.node_data_dir)
         ingests = [_ingest_spec(i) for i in args.ingest_log]
     except (SettingsError, NodeSpecError) as exc:
         print(f"storj_monitor: error: {exc}", file=sys.stderr)

@@ -6,6 +6,8 @@ So that the monitor runs as a service with no long command line::
     name = "My-Node"
     log = "/var/log/storagenode.log"      # a file, host:port of a forwarder, docker:NAME or -
     api = "http://127.0.0.1:14002"        # optional
+    data_dir = "/mnt/storj/storagenode"   # optional: the filesystem's view of the disk
+    allocation = "8 TB"                   # optional: bytes or a size; used/total without an API
 
     [[notify]]
     urls = ["ntfy://ntfy.sh/my-node-alerts"]
@@ -21,9 +23,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from storj_monitor.analytics.maintenance import parse_size
 from storj_monitor.model import NodeSpec
 from storj_monitor.nodespec import NodeSpecError, parse_node_spec
 
@@ -76,7 +79,7 @@ def in_quiet_hours(minute_of_day: int, quiet: tuple[int, int] | None) -> bool:
 def _node(table: Any, where: str) -> NodeSpec:
     if not isinstance(table, Mapping):
         raise ConfigTableError(f"{where}: expected a table with name, log and optional api")
-    unknown = set(table) - {"name", "log", "api"}
+    unknown = set(table) - {"name", "log", "api", "data_dir", "allocation"}
     if unknown:
         raise ConfigTableError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     name, log, api = table.get("name"), table.get("log"), table.get("api")
@@ -86,10 +89,19 @@ def _node(table: Any, where: str) -> NodeSpec:
         raise ConfigTableError(f"{where}: api must be a string URL")
     if ":" in name:
         raise ConfigTableError(f"{where}: node name {name!r} must not contain ':'")
+    data_dir, allocation = table.get("data_dir"), table.get("allocation")
+    if data_dir is not None and (not isinstance(data_dir, str) or not data_dir.strip()):
+        raise ConfigTableError(f"{where}: data_dir must be a directory path (a string)")
+    size = None if allocation is None else parse_size(allocation)
+    if allocation is not None and not size:
+        raise ConfigTableError(
+            f"{where}: allocation {allocation!r} must be bytes or a size like \"8 TB\" or \"7.2 TiB\""
+        )
     try:
-        return parse_node_spec(f"{name}:{log}" + (f":{api}" if api else ""))
+        spec = parse_node_spec(f"{name}:{log}" + (f":{api}" if api else ""))
     except NodeSpecError as exc:
         raise ConfigTableError(f"{where}: {exc}") from None
+    return replace(spec, data_dir=data_dir, allocation=size)
 
 
 def _route(table: Any, where: str) -> NotifyRoute:

@@ -100,12 +100,18 @@ class NodeSpec:
 
     ``log_source`` is a file path, or ``host:port`` of a log forwarder (``is_remote``).
     ``api_url`` is None when the user gave none; discovery decides later.
+    ``data_dir`` (``[[node]] data_dir`` or ``--node-data-dir``) is the node's storage directory
+    on this host, for the filesystem's view of the disk (``statvfs``); ``allocation`` (bytes,
+    ``[[node]] allocation``) the space given to the node, so a node without an API still has
+    a used/total. Both None when not configured.
     """
 
     name: str
     log_source: str
     api_url: str | None = None
     is_remote: bool = False
+    data_dir: str | None = None
+    allocation: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

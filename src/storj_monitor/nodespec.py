@@ -18,6 +18,8 @@ API part:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from storj_monitor.model import NodeSpec
@@ -99,3 +101,19 @@ def parse_ingest_spec(text: str) -> tuple[str, str]:
     if not _NAME.match(name):
         raise NodeSpecError(f"--ingest-log {text!r}: node name must be 1-64 printable characters")
     return name, path.strip()
+
+
+def apply_data_dirs(nodes: Sequence[NodeSpec], items: Sequence[str]) -> list[NodeSpec]:
+    """``--node-data-dir NAME=PATH`` values set the ``data_dir`` of the named nodes."""
+    out = list(nodes)
+    for item in items:
+        name, eq, path = item.partition("=")
+        name, path = name.strip(), path.strip()
+        if not eq or not name or not path:
+            raise NodeSpecError(f"--node-data-dir {item!r}: expected NAME=PATH")
+        index = next((i for i, n in enumerate(out) if n.name == name), None)
+        if index is None:
+            known = ", ".join(n.name for n in out) or "none"
+            raise NodeSpecError(f"--node-data-dir {item!r}: no node named {name!r} (nodes: {known})")
+        out[index] = replace(out[index], data_dir=path)
+    return out

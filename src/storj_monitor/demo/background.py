@@ -99,6 +99,7 @@ def background_lines(rng: random.Random, sat: str, old: bool) -> list[Background
     if kind == "filewalker":
         secs = rng.uniform(60, 3000)
         return [
+            line(0, "INFO", "pieces", "used-space-filewalker started", satellite_id=sat),
             line(secs, "INFO", "pieces", "used-space-filewalker completed", satellite_id=sat,
                  total_pieces_size=rng.randrange(10**11, 10**13), total_pieces_count=rng.randrange(10**5, 10**7),
                  duration=go_duration(secs))

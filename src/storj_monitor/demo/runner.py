@@ -128,7 +128,9 @@ class Demo:
             on_tick=state.advance,
         )
         self.simulator.path.touch()
-        node = NodeSpec(NODE_NAME, str(self.simulator.path), self.api.url)
+        # The temp dir stands in for the node's data directory: the disk comparison shows
+        # what the filesystem under it says next to the (fake) node API.
+        node = NodeSpec(NODE_NAME, str(self.simulator.path), self.api.url, data_dir=str(self.tmp))
         self.monitor = Monitor(self.settings, [node])
         await self.monitor.start()
         # Write the history only once the API has answered: the node API, not the log's

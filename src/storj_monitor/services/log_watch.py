@@ -4,9 +4,10 @@
 - **Storage without an API**: the free space of ``upload started`` lines (bus
   ``storage_sample``, published by the ingest service) becomes a ``storage_snapshots`` row with
   ``source = 'log'`` at most once per STORAGE_LOG_SAMPLE_INTERVAL of *log* time, so a backlog
-  read gives a history too; the forecast and its alerts follow. Only total/percent are unknown
-  (the log does not say), so the percent-full rule cannot fire, the forecast rules can.
-  Skipped while the node's API answers (the API's snapshots are better).
+  read gives a history too; the forecast and its alerts follow. Total/used/percent are unknown
+  (the log does not say), so the percent-full rule cannot fire, the forecast rules can —
+  unless the node has a configured ``allocation``: then used = allocation − free and the
+  percent-full alert works too. Skipped while the node's API answers (its snapshots are better).
 - **Failed GET_AUDIT** in the log: an alert at once (``AlertEngine.fire``), before any score moves.
 - **ping satellite failed**: PING_FAILED_ALERT_COUNT of them for one satellite within 15
   minutes of log time is a warning (naming the satellite and the last error) that resolves
@@ -25,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from storj_monitor.alerts.log_rules import (
@@ -83,18 +84,36 @@ def score_from_record(record: LogRecord) -> SatelliteScore | None:
     )
 
 
-def log_snapshot(node_name: str, timestamp: float, free_bytes: int) -> StorageSnapshot:
-    """A log-derived snapshot: only the free space is known."""
+def log_snapshot(
+    node_name: str, timestamp: float, free_bytes: int, allocation: int | None = None
+) -> StorageSnapshot:
+    """A log-derived snapshot: only the free space is known, unless the node's ``allocation``
+    (bytes) is configured: then used = allocation − free (trash included, as the API counts)."""
+    free = int(free_bytes)
+    if not allocation or allocation <= 0:
+        return StorageSnapshot(
+            timestamp=timestamp,
+            node_name=node_name,
+            total_bytes=None,
+            used_bytes=None,
+            available_bytes=free,
+            trash_bytes=None,
+            used_percent=None,
+            trash_percent=None,
+            available_percent=None,
+            source="log",
+        )
+    used = max(allocation - free, 0)
     return StorageSnapshot(
         timestamp=timestamp,
         node_name=node_name,
-        total_bytes=None,
-        used_bytes=None,
-        available_bytes=int(free_bytes),
+        total_bytes=allocation,
+        used_bytes=used,
+        available_bytes=free,
         trash_bytes=None,
-        used_percent=None,
+        used_percent=round(used * 100.0 / allocation, 4),
         trash_percent=None,
-        available_percent=None,
+        available_percent=round(min(free, allocation) * 100.0 / allocation, 4),
         source="log",
     )
 
@@ -121,6 +140,7 @@ class LogWatch:
         *,
         clock: Callable[[], float],
         api_state: Callable[[str], ApiState] | None = None,
+        allocations: Mapping[str, int] | None = None,
     ) -> None:
         self.settings = settings
         self.thresholds = thresholds_from(settings)
@@ -129,6 +149,7 @@ class LogWatch:
         self.engine = engine
         self.clock = clock
         self.api_state = api_state or (lambda node: ApiState.NONE)
+        self.allocations = dict(allocations or {})
         self._held: dict[str, list[tuple[float, int]]] = {}
         self._queue: asyncio.Queue[tuple[str, tuple[Any, ...]]] = asyncio.Queue()
         self._unsubscribe: list[Callable[[], None]] = []
@@ -284,7 +305,8 @@ class LogWatch:
 
     async def _handle_storage(self, node_name: str, timestamp: float, free_bytes: int) -> None:
         self._pending_storage[node_name] -= 1
-        snapshot = log_snapshot(node_name, timestamp, free_bytes)
+        allocation = self.allocations.get(node_name)
+        snapshot = log_snapshot(node_name, timestamp, free_bytes, allocation)
         await self.store.write(lambda c: snaps.insert_storage_snapshot(c, snapshot))
         self.samples_written += 1
         if self._pending_storage[node_name] > 0:
@@ -293,6 +315,7 @@ class LogWatch:
             lambda c: snaps.node_forecast(c, node_name, timestamp, self.settings)
         )
         conditions = storage_conditions(node_name, snapshot, forecast, self.thresholds)
-        # Only the forecast: the log cannot say how full the disk is, so a percent-full alert
-        # raised from the API earlier must stay as it is, not be resolved from here.
-        await self.engine.evaluate(node_name, {"disk_forecast"}, conditions, timestamp)
+        # Without a configured allocation only the forecast: the log cannot say how full the
+        # disk is, so a percent-full alert raised from the API earlier must stay as it is.
+        kinds = {"disk_forecast", "disk_usage"} if allocation else {"disk_forecast"}
+        await self.engine.evaluate(node_name, kinds, conditions, timestamp)

@@ -19,11 +19,13 @@ from storj_monitor.model import NodeSpec
 from storj_monitor.notify import Notifier
 from storj_monitor.services.alert_engine import AlertEngine
 from storj_monitor.services.bus import Bus
+from storj_monitor.services.disk_views import DiskViews
 from storj_monitor.services.earnings_recorder import build_recorders
 from storj_monitor.services.ingest import NodeIngest
 from storj_monitor.services.latency_watch import LatencyWatch
 from storj_monitor.services.log_watch import LogWatch
 from storj_monitor.services.maintenance import Maintenance
+from storj_monitor.services.maintenance_watch import MaintenanceWatch
 from storj_monitor.services.node_watch import NodeWatch
 from storj_monitor.services.pollers import Pollers
 from storj_monitor.services.runtime import Runtime
@@ -79,9 +81,13 @@ class Monitor:
         # Node API: one coordinator per node (fetch only) and its recorder (rows, alerts).
         pollers = Pollers(settings, store, bus, engine, self.nodes, clock=clock)
         # Log-derived storage/reputation/audit alerts; API-covered nodes are skipped.
+        allocations = {n.name: n.allocation for n in self.nodes if n.allocation}
         services.append(
-            LogWatch(settings, store, bus, engine, clock=clock, api_state=pollers.api_state)
-        )
+            LogWatch(
+                settings, store, bus, engine, clock=clock, api_state=pollers.api_state,
+                allocations=allocations,
+            )
+        )  # fmt: skip
         # Log ingest: one pipeline per node.
         ingests = {
             node.name: NodeIngest(settings, store, bus, node, clock=clock) for node in self.nodes
@@ -90,6 +96,15 @@ class Monitor:
         # Retention of raw events and log records; latency alerts and rollup retention.
         services.append(Maintenance(settings, store, clock=clock))
         services.append(LatencyWatch(settings, store, engine, self.nodes, clock=clock))
+        # Filewalker/GC/trash/compaction runs and their alerts; the three views of each disk
+        # (its listeners are added before the coordinators start polling).
+        maintenance = MaintenanceWatch(store, engine, self.nodes, clock=clock)
+        services.append(maintenance)
+        disks = DiskViews(
+            store, self.nodes, pollers.coordinators, clock=clock,
+            interval=float(settings.node_api_poll_interval),
+        )  # fmt: skip
+        services.append(disks)
         services.append(pollers)
         # Missing/unreadable log files, silent logs, restarts (after ingest and the API).
         health = NodeWatch(settings, store, bus, engine, self.nodes, ingests,
@@ -109,6 +124,8 @@ class Monitor:
             clock=clock,
             health=health,
             earnings=MappingProxyType(earnings),
+            maintenance=maintenance,
+            disks=disks,
         )
         # The web server (dashboard, /ws, /api, /metrics): keep it LAST, so it starts after
         # everything it serves and stops first.

@@ -15,8 +15,10 @@ from storj_monitor.model import NodeSpec
 from storj_monitor.services.alert_engine import AlertEngine
 from storj_monitor.services.bus import Bus
 from storj_monitor.services.coordinator import ApiState, NodeCoordinator, api_state
+from storj_monitor.services.disk_views import DiskViews
 from storj_monitor.services.earnings_recorder import EarningsRecorder
 from storj_monitor.services.ingest import NodeIngest
+from storj_monitor.services.maintenance_watch import MaintenanceWatch
 from storj_monitor.services.node_watch import NodeWatch
 from storj_monitor.settings import Settings
 from storj_monitor.store.database import Store
@@ -42,6 +44,10 @@ class Runtime:
     health: NodeWatch | None = None
     #: Money listener per node with an API (payout history import, this month's figures).
     earnings: Mapping[str, EarningsRecorder] = field(default_factory=dict)
+    #: Background-job runs and their alerts; the three views of each disk (None in tests
+    #: that build a Runtime without them).
+    maintenance: MaintenanceWatch | None = None
+    disks: DiskViews | None = None
 
     @property
     def node_names(self) -> list[str]:

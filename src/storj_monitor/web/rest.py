@@ -38,6 +38,8 @@ GET_ENDPOINTS: dict[str, str] = {
     "/api/earnings": "get_earnings_data",
     "/api/earnings/history": "get_earnings_history",
     "/api/fleet": "get_fleet_status",
+    "/api/maintenance": "get_maintenance_status",
+    "/api/storage/satellites": "get_satellite_storage",
 }
 
 

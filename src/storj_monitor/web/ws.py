@@ -29,6 +29,7 @@ from storj_monitor.store import latency_queries, snapshots
 from storj_monitor.store.traffic import get_geo_stats, get_traffic_stats
 from storj_monitor.web import presentation
 from storj_monitor.web.context import CTX_KEY, ApiContext
+from storj_monitor.web.disk_payload import add_disk_fields
 from storj_monitor.web.params import (
     ALERT_ID,
     BUCKET_SIZE_MS,
@@ -172,7 +173,7 @@ async def _storage_data(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -
     fn = snapshots.get_storage_data
     now, cache = ctx.clock(), ctx.runtime.forecasts
     data = await ctx.store.read(lambda conn: fn(conn, p["view"], now, ctx.settings, cache))
-    return {"view": p["view_label"], "data": data}
+    return {"view": p["view_label"], "data": add_disk_fields(ctx.runtime, data)}
 
 
 @handler("get_storage_history", "storage_history", (NODE_NAME, DAYS))
@@ -391,4 +392,5 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
 from storj_monitor.web import (  # noqa: E402
     handlers_earnings,  # noqa: F401
     handlers_fleet,  # noqa: F401  (get_fleet_status)
+    handlers_maintenance,  # noqa: F401  (get_maintenance_status, get_satellite_storage)
 )

@@ -15,6 +15,7 @@ import { EarningsCard } from "./cards/earnings.js";
 import { FleetCard } from "./cards/fleet.js";
 import { identityParts, renderIdentityLine } from "./identity.js";
 import { NodePicker } from "./picker.js";
+import { MaintenanceCard } from "./cards/maintenance.js";
 
 initTheme();
 
@@ -128,6 +129,7 @@ const cards = [
   new ErrorsCard(app, document.getElementById("card-errors")),
   new EarningsCard(app, document.getElementById("card-earnings")),
   new FleetCard(app, document.getElementById("card-fleet")),
+  new MaintenanceCard(app, document.getElementById("card-maintenance")),
 ];
 
 // ---- protocol ---------------------------------------------------------------------------

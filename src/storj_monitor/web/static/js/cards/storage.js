@@ -1,10 +1,13 @@
 // Storage card, one block per node of the view: a used/trash/free gauge, growth per day, days
-// until full with its range, and the history chart with the trend and the forecast line.
+// until full with its range, and the history chart with the trend and the forecast line; then
+// the disk seen three ways (node API, what the satellites pay for, the filesystem) with the
+// gaps named, and the per-satellite storage table. A node known only from its log (no API, no
+// configured allocation) shows its free space and its trend and says what is unknown.
 
 import { h, replace } from "../dom.js";
 import { Chart, line } from "../charts.js";
 import { ago, bytes, dateTime, days, isNum, pct, toUnix } from "../format.js";
-import { empty, kpi, noApi, waiting } from "../ui.js";
+import { empty, kpi, noApi, table, waiting } from "../ui.js";
 import { every, sameView } from "../app.js";
 
 const DAY = 86400;
@@ -22,7 +25,9 @@ export class StorageCard {
     this.data = null; // storage_data list
     this.history = new Map(); // node -> storage_history data
     this.charts = new Map(); // node -> Chart
-    this.blocks = new Map(); // node -> {root, top, chartBox}
+    this.blocks = new Map(); // node -> {root, top, chartBox, extra}
+    this.sats = []; // satellite_storage rows of the view
+    this.modes = new Map(); // node -> "free" | "used" (what its chart plots)
     app.ws.on("storage_data", (m) => {
       if (!sameView(app, m)) return;
       this.data = Array.isArray(m.data) ? m.data : [];
@@ -40,6 +45,11 @@ export class StorageCard {
       this.history.set(name, d);
       this.renderChart(name);
     });
+    app.ws.on("satellite_storage", (m) => {
+      if (!sameView(app, m)) return;
+      this.sats = Array.isArray(m.data) ? m.data : [];
+      this.render();
+    });
     app.ws.on("storage_alerts", () => this.refresh());
     app.onView(() => this.reset());
     app.onNodes(() => this.render());
@@ -49,6 +59,7 @@ export class StorageCard {
 
   reset() {
     this.data = null;
+    this.sats = [];
     this.history.clear();
     this.clearBlocks();
     this.render();
@@ -65,6 +76,7 @@ export class StorageCard {
 
   refresh() {
     if (!this.app.request("get_storage_data")) return;
+    this.app.request("get_satellite_storage");
     for (const name of this.shownNodes()) {
       this.app.request("get_storage_history", { node_name: name, days: HISTORY_DAYS });
     }
@@ -73,6 +85,7 @@ export class StorageCard {
   clearBlocks() {
     for (const c of this.charts.values()) c.destroy();
     this.charts.clear();
+    this.modes.clear();
     this.blocks.clear();
   }
 
@@ -98,8 +111,9 @@ export class StorageCard {
       const roots = names.map((name) => {
         const top = h("div");
         const chartBox = h("div", { class: "chart", dataset: { testid: "storage-chart" } });
-        const root = h("div", { class: "node-block", dataset: { node: name } }, top, chartBox);
-        this.blocks.set(name, { root, top, chartBox });
+        const extra = h("div");
+        const root = h("div", { class: "node-block", dataset: { node: name } }, top, chartBox, extra);
+        this.blocks.set(name, { root, top, chartBox, extra });
         return root;
       });
       replace(this.body, roots);
@@ -111,10 +125,12 @@ export class StorageCard {
         replace(b.top, h("div", { class: "node-name" }, name),
           this.app.node(name)?.has_api ? waiting("storage snapshots") : noApi());
         b.chartBox.hidden = true;
+        replace(b.extra);
         continue;
       }
       b.chartBox.hidden = false;
-      replace(b.top, ...this.summary(name, d, names.length > 1));
+      replace(b.top, ...(d.unknown ? this.freeOnly(name, d, names.length > 1) : this.summary(name, d, names.length > 1)));
+      replace(b.extra, this.comparison(d.disk_comparison), this.satellites(name));
       this.renderChart(name);
     }
     const newest = this.data.map((d) => toUnix(d.timestamp)).filter(isNum).sort().pop();
@@ -173,6 +189,75 @@ export class StorageCard {
     ];
   }
 
+  /** A node seen only through its log: free space, its trend, and what is unknown. */
+  freeOnly(name, d, showName) {
+    const status = d.forecast_status;
+    const rate = d.growth_rate_bytes_per_day;
+    const full = status === "filling" && isNum(d.days_until_full) ? days(d.days_until_full)
+      : status === "not filling" ? "not filling" : "—";
+    return [
+      h("div", { class: "node-name" }, showName ? name : "",
+        d.stale ? h("span", { class: "pill warn" }, `stale since ${dateTime(d.timestamp)}`) : null,
+        h("span", { class: "pill" }, "from log (no API)")),
+      h("div", { class: "kpi-sub", dataset: { testid: "storage-unknown" } }, d.unknown),
+      h("div", { class: "kpis", style: { "margin-top": "10px" } },
+        kpi("Free", bytes(d.available_bytes), "from the log's upload lines", "", "storage-free"),
+        kpi("Free space trend", isNum(rate) ? `${rate > 0 ? "−" : "+"}${bytes(Math.abs(rate))}/day` : "—",
+          isNum(d.data_points) ? `${d.data_points} samples` : "", "", "storage-growth"),
+        kpi("Full in", full, "", status === "filling" ? this.app.tone("disk_forecast", d.days_until_full) : "", "storage-days")),
+    ];
+  }
+
+  /** The three views of the disk side by side, and the gaps between them. */
+  comparison(c) {
+    if (!c || (!c.node && !c.filesystem)) return null;
+    const n = c.node || {};
+    const f = c.filesystem || {};
+    const cell = (v) => (isNum(v) ? bytes(v) : "—");
+    const rows = [
+      ["Used", cell(n.used), "", cell(f.used)],
+      ["Trash", cell(n.trash), "", "—"],
+      ["Free", cell(n.free), "", cell(f.free)],
+      ["Total", cell(n.total), "", cell(f.total)],
+      ["Paid for", "", cell(c.paid_bytes), ""],
+    ];
+    const columns = [
+      { label: "" },
+      { label: c.node_source === "log" ? "Node (log)" : "Node API" },
+      { label: "Satellites" },
+      { label: "Filesystem" },
+    ];
+    const g = c.gaps || {};
+    const gaps = [];
+    if (isNum(g.trash)) gaps.push(`trash ${bytes(g.trash)}`);
+    if (isNum(g.uncollected_garbage)) gaps.push(`uncollected garbage ${bytes(g.uncollected_garbage)} (node − paid)`);
+    if (isNum(g.hidden_by_allocation)) gaps.push(`${bytes(g.hidden_by_allocation)} free on the filesystem beyond the allocation`);
+    return h("div", { dataset: { testid: "disk-comparison" }, style: { "margin-top": "10px" } },
+      h("div", { class: "section-title" }, "Disk: node, satellites, filesystem"),
+      table(columns, rows),
+      h("div", { class: "kpi-sub" }, gaps.length ? `Gaps: ${gaps.join(" · ")}` : "",
+        c.data_dir ? "" : " Set data_dir for the filesystem's view."));
+  }
+
+  /** Per-satellite storage of a node (the newest stored row of each satellite). */
+  satellites(name) {
+    const rows = this.sats.filter((r) => r.node_name === name);
+    if (!rows.length) return null;
+    const cell = (v) => (isNum(v) ? bytes(v) : "—");
+    return h("div", { style: { "margin-top": "10px" } },
+      h("div", { class: "section-title" }, "Per satellite"),
+      table([
+        { label: "Satellite" },
+        { label: "Stored (month avg)" },
+        { label: "Paid (last day)", class: "hide-narrow" },
+        { label: "Egress", class: "hide-narrow" },
+        { label: "Ingress", class: "hide-narrow" },
+      ], rows.map((r) => [
+        h("span", { title: r.satellite_id || "" }, satelliteName(r.satellite_id, r.satellite_name)),
+        cell(r.average_usage_bytes), cell(r.paid_bytes), cell(r.egress_bytes), cell(r.ingress_bytes),
+      ]), { testid: "satellite-storage" }));
+  }
+
   renderChart(name) {
     const b = this.blocks.get(name);
     const hist = this.history.get(name);
@@ -190,7 +275,18 @@ export class StorageCard {
     const f = hist.forecast || {};
     const last = snaps[snaps.length - 1];
     const total = last.total_bytes;
-    const occupied = (s) => (isNum(s.total_bytes) && isNum(s.available_bytes) ? s.total_bytes - s.available_bytes : s.used_bytes);
+    // Without a total (log only, no allocation) the chart plots free space and its trend.
+    const freeMode = !isNum(total) && !isNum(last.used_bytes);
+    const mode = freeMode ? "free" : "used";
+    if (this.modes.get(name) !== mode) {
+      this.charts.get(name)?.destroy();
+      this.charts.delete(name);
+      b.chartBox.replaceChildren();
+      this.modes.set(name, mode);
+    }
+    const occupied = freeMode ? (s) => s.available_bytes ?? null
+      : (s) => (isNum(s.total_bytes) && isNum(s.available_bytes) ? s.total_bytes - s.available_bytes : s.used_bytes);
+    const sign = freeMode ? -1 : 1;
     const xs = snaps.map((s) => toUnix(s.timestamp));
     const occ = snaps.map(occupied);
     const trash = snaps.map((s) => s.trash_bytes ?? null);
@@ -202,7 +298,7 @@ export class StorageCard {
     const t0 = xs[xs.length - 1];
     const y0 = occ[occ.length - 1];
     if (isNum(rate) && isNum(y0)) {
-      for (let i = 0; i < xs.length; i++) trend[i] = y0 + (rate * (xs[i] - t0)) / DAY;
+      for (let i = 0; i < xs.length; i++) trend[i] = y0 + (sign * rate * (xs[i] - t0)) / DAY;
       const ahead = isNum(f.days_until_full) ? Math.min(f.days_until_full, MAX_FORECAST_DAYS) : Math.min(7, MAX_FORECAST_DAYS);
       const steps = 24;
       for (let k = 1; k <= steps; k++) {
@@ -211,7 +307,7 @@ export class StorageCard {
         occ.push(null);
         trash.push(null);
         cap.push(total ?? null);
-        trend.push(y0 + (rate * (t - t0)) / DAY);
+        trend.push(y0 + (sign * rate * (t - t0)) / DAY);
       }
     }
     const data = [xs, occ, trash, cap, trend];
@@ -220,7 +316,7 @@ export class StorageCard {
       chart = new Chart(b.chartBox, (p) => ({
         series: [
           {},
-          line("Used + trash", p.used, (v) => bytes(v), { fill: `${p.used}26` }),
+          line(freeMode ? "Free" : "Used + trash", p.used, (v) => bytes(v), { fill: `${p.used}26` }),
           line("Trash", p.trash, (v) => bytes(v)),
           line("Capacity", p.fg, (v) => bytes(v), { dash: [2, 4], width: 1 }),
           line("Trend / forecast", p.forecast, (v) => bytes(v), { dash: [6, 4], width: 1.8 }),
