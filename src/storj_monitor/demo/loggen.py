@@ -161,6 +161,9 @@ class LogGenerator:
         self._next_background = self._after(float(start), self._background_rate)
         self._heap: list[tuple[float, int, str]] = []
         self._seq = 0
+        #: (first message, satellite) -> when that job's current run ends: a node runs one
+        #: filewalker/compaction/trash job per satellite at a time, so none overlap here.
+        self._busy: dict[tuple[str, str], float] = {}
         self._stamp_cache: dict[int, str] = {}
         self._digits = _FRACTION_DIGITS[ts]
         self._available = available_space
@@ -382,9 +385,15 @@ class LogGenerator:
         """One background occurrence as (time, line) pairs."""
         sat = self._rng.choices(self._sat_ids, cum_weights=self._sat_weights)[0]
         old = self._keys(None) is _OLD
+        lines = background_lines(self._rng, sat, old)
+        if len(lines) > 1:  # a job with a start and an end: not while the same one runs
+            job = (lines[0][3], sat)
+            if self._busy.get(job, float("-inf")) >= at:
+                return []
+            self._busy[job] = at + max(line[0] for line in lines)
         return [
             (at + offset, self._format(at + offset, level, logger, message, fields))
-            for offset, level, logger, message, fields in background_lines(self._rng, sat, old)
+            for offset, level, logger, message, fields in lines
         ]
 
     # -- helpers -------------------------------------------------------------------------

@@ -8,6 +8,9 @@ import { ago, bytes, compact, dateTime, isNum, satelliteName } from "../format.j
 import { empty, table, waiting } from "../ui.js";
 import { every, sameView } from "../app.js";
 
+/** Job names for phone width. */
+const SHORT = { used_space: "filewalker", gc: "GC", trash: "trash", compaction: "compaction" };
+
 /** Seconds -> "2 d 4 h", "3 h 12 min", "27 min", "45 s" (the two largest units). */
 export function span(seconds) {
   if (!isNum(seconds)) return "—";
@@ -30,8 +33,11 @@ function statusPill(r) {
     `running for ${span(r.running_for_s)}`);
   }
   const tone = { completed: "good", failed: "bad", interrupted: "warn" }[r.status] || "";
+  // At phone width a completed run's pill carries its duration (the column is hidden).
+  const short = r.status === "completed" && isNum(r.duration_ms) ? `✓ ${span(r.duration_ms / 1000)}` : r.status;
   return h("span", { class: ["pill", tone], dataset: { testid: "maintenance-status", status: r.status || "" },
-    title: r.error || "" }, r.status || "—");
+    title: r.error || r.status || "" },
+  h("span", { class: "hide-narrow" }, r.status || "—"), h("span", { class: "show-narrow" }, short || "—"));
 }
 
 function figures(r) {
@@ -85,19 +91,22 @@ export class MaintenanceCard {
       const columns = [
         { label: "Job" },
         { label: "Satellite" },
-        { label: "Last run", class: "hide-narrow" },
-        { label: "Duration" },
-        { label: "Pieces / bytes", class: "hide-narrow" },
         { label: "Status" },
+        { label: "Last run", class: "hide-narrow" },
+        { label: "Duration", class: "hide-narrow" },
+        { label: "Pieces / bytes", class: "hide-narrow" },
       ];
       const rows = n.runs.map((r) => [
-        h("span", {}, r.task_label || r.task, r.store ? h("span", { class: "muted" }, ` ${r.store}`) : null),
+        h("span", { title: r.task_label || r.task },
+          h("span", { class: "hide-narrow" }, r.task_label || r.task),
+          h("span", { class: "show-narrow" }, SHORT[r.task] || r.task),
+          r.store ? h("span", { class: "muted" }, ` ${r.store}`) : null),
         h("span", { title: r.satellite_id || "" }, r.satellite_id ? satelliteName(r.satellite_id, r.satellite_name) : "—"),
+        statusPill(r),
         { text: r.started_at ? ago(r.started_at) : r.finished_at ? ago(r.finished_at) : "—",
           title: `started ${dateTime(r.started_at)} · finished ${dateTime(r.finished_at)}` },
         r.status === "running" ? span(r.running_for_s) : isNum(r.duration_ms) ? span(r.duration_ms / 1000) : "—",
         figures(r),
-        statusPill(r),
       ]);
       return h("div", { class: "node-block", dataset: { node: n.node_name } },
         several ? h("div", { class: "node-name" }, n.node_name) : null,

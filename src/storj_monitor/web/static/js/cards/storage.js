@@ -6,7 +6,7 @@
 
 import { h, replace } from "../dom.js";
 import { Chart, line } from "../charts.js";
-import { ago, bytes, dateTime, days, isNum, pct, toUnix } from "../format.js";
+import { ago, bytes, dateTime, days, isNum, pct, satelliteName, toUnix } from "../format.js";
 import { empty, kpi, noApi, table, waiting } from "../ui.js";
 import { every, sameView } from "../app.js";
 
