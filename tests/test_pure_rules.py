@@ -11,6 +11,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "storj_monitor"
 PURE = [
     "analytics/capacity.py",
     "analytics/reputation.py",
+    "analytics/maintenance_status.py",
+    "analytics/paid_storage.py",
     "alerts/storage_rules.py",
     "alerts/reputation_rules.py",
     "alerts/log_rules.py",
