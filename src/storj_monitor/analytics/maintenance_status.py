@@ -14,16 +14,11 @@ Times UTC unix seconds in, ISO 8601 ``Z`` out; durations ms.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from storj_monitor.analytics.maintenance import (
-    TASKS,
-    MaintenanceRun,
-    latest_runs,
-    overdue,
-    typical_duration_ms,
-)
+from storj_monitor.analytics.maintenance import TASKS, MaintenanceRun, latest_runs, overdue
 from storj_monitor.model import AlertCondition, iso_utc
 
 MAINTENANCE_KINDS = frozenset({"maintenance_overdue", "maintenance_failed"})
@@ -76,8 +71,12 @@ def status_rows(
     order = {t: i for i, t in enumerate(TASKS)}
     rows: list[dict[str, Any]] = []
     latest = latest_runs(runs)
+    durations: dict[tuple[str, str | None, str | None], list[float]] = {}
+    for r in runs:  # grouped once: typical_duration_ms per key would rescan every run
+        if r.status == "completed" and r.duration_ms is not None:
+            durations.setdefault(r.key, []).append(r.duration_ms)
     for key in sorted(latest, key=lambda k: (order[k[0]], k[1] or "", k[2] or "")):
-        typical, _n = typical_duration_ms(runs, key)
+        typical = statistics.median(durations[key]) if key in durations else None
         for slot in ("running", "last"):
             run = latest[key].get(slot)
             if run is None:

@@ -210,7 +210,8 @@ export class StorageCard {
 
   /** The three views of the disk side by side, and the gaps between them. */
   comparison(c) {
-    if (!c || (!c.node && !c.filesystem)) return null;
+    // Nothing to compare for a log-only node without an allocation or a data_dir.
+    if (!c || (!c.filesystem && !isNum(c.node?.total))) return null;
     const n = c.node || {};
     const f = c.filesystem || {};
     const cell = (v) => (isNum(v) ? bytes(v) : "—");
