@@ -54,11 +54,14 @@ async def test_maintenance_payload_from_real_lines(tmp_path: Path) -> None:
     api = await FakeNodeApi(scenario("healthy")).start()
     settings = defaults().replace(db_path=str(tmp_path / "m.db"), port=0, host="127.0.0.1")
     monitor = Monitor(settings, [NodeSpec("n1", str(log_file), api.url)], clock=lambda: now)
+    recs = shifted_records()
+    with Store(settings.db_path) as store:  # stored before start: every pass sees them
+        store.write_sync(lambda c: insert_records(c, recs))
     try:
         await monitor.start()
-        recs = shifted_records()
-        await monitor.store.write(lambda c: insert_records(c, recs))
         assert monitor.web is not None and monitor.runtime is not None
+        assert monitor.runtime.maintenance is not None
+        await monitor.runtime.maintenance.run_once()  # the watch's pass the request reads
         status, body = await _get(f"http://127.0.0.1:{monitor.web.port}/api/maintenance?view=n1")
         assert status == 200
         assert body["type"] == "maintenance_status" and body["view"] == ["n1"]
@@ -85,9 +88,7 @@ async def test_maintenance_payload_from_real_lines(tmp_path: Path) -> None:
         # An unknown node is refused.
         status, _ = await _get(f"http://127.0.0.1:{monitor.web.port}/api/maintenance?view=nope")
         assert status == 400
-        # The failed run raises a warning on the next pass of the watch.
-        assert monitor.runtime.maintenance is not None
-        await monitor.runtime.maintenance.run_once()
+        # That pass raised a warning for the failed run.
         kinds = [(a.kind, a.severity) for a in monitor.runtime.engine.open_alerts("n1")]
         assert ("maintenance_failed", "warning") in kinds
     finally:

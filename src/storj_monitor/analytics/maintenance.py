@@ -46,6 +46,8 @@ _MESSAGES: dict[str, tuple[Task, str]] = {
 #: A second end line this soon after a run ended adds its figures to that run (seconds).
 MERGE_WINDOW_S = 120.0
 _RESTART_MESSAGES = ("Configuration loaded",)
+#: Every message ``runs_from_records`` reads (the store filters on it).
+MESSAGES: frozenset[str] = frozenset(_MESSAGES) | frozenset(_RESTART_MESSAGES)
 
 _SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([KMGTPE]?i?B)\s*$")
 _UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "PB": 10**15,

@@ -5,7 +5,8 @@ Every ``interval`` seconds (and on demand, :meth:`MaintenanceWatch.run_once`) it
 ``window_days`` of each node's job records (``store.maintenance_runs``), pairs them into runs
 (``analytics.maintenance``) and reconciles the ``maintenance_overdue`` / ``maintenance_failed``
 alerts (``analytics.maintenance_status``) at the injected clock's ``now``. The runs it found
-last stay in :attr:`runs` for the metrics collector (read at scrape time, no I/O there).
+last stay in :attr:`runs` for the metrics collector (read at scrape time, no I/O there) and
+``get_maintenance_status`` (at most ``interval`` old; a card that refreshes every minute).
 Retention of raw data is :mod:`services.maintenance`, a different thing despite the name.
 """
 
@@ -66,6 +67,7 @@ class MaintenanceWatch:
         self.clock = clock
         self.window_days = window_days
         self.runs: dict[str, list[MaintenanceRun]] = {}
+        self.names: dict[str, dict[str, str]] = {}
         self.evaluated_at: float | None = None
         self._periodic = PeriodicTask("maintenance-watch", interval, self.run_once)
 
@@ -80,6 +82,7 @@ class MaintenanceWatch:
         for name in self.node_names:
             runs, names = await node_runs(self.store, name, now, self.window_days)
             self.runs[name] = runs
+            self.names[name] = names
             if self.engine is not None:
                 conditions = maintenance_conditions(name, runs, now, names, factor=OVERDUE_FACTOR)
                 await self.engine.evaluate(name, MAINTENANCE_KINDS, conditions, now)

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from storj_monitor.analytics.maintenance import MESSAGES
 from storj_monitor.model import LogRecord
 
 #: ``log_records.kind`` values that ``analytics.maintenance.runs_from_records`` reads (the
@@ -22,18 +23,22 @@ MAINTENANCE_KINDS = (
     "hashstore_compaction",
     "startup",
 )
+_MESSAGES = sorted(MESSAGES)
 
 
 def maintenance_records(
     conn: sqlite3.Connection, node_name: str, since: float, until: float | None = None
 ) -> list[LogRecord]:
-    """The node's background-job records in ``[since, until]``, in time (then insert) order."""
-    marks = ",".join("?" * len(MAINTENANCE_KINDS))
+    """The node's background-job records in ``[since, until]`` (only the lines that start,
+    end or add figures to a run), in time (then insert) order."""
+    kinds = ",".join("?" * len(MAINTENANCE_KINDS))
+    messages = ",".join("?" * len(_MESSAGES))
     sql = (
         "SELECT timestamp, kind, level, message, satellite_id, duration_ms, fields "
-        f"FROM log_records WHERE node_name=? AND kind IN ({marks}) AND timestamp>=?"
+        f"FROM log_records WHERE node_name=? AND kind IN ({kinds}) AND timestamp>=? "
+        f"AND message IN ({messages})"
     )
-    params: list[Any] = [node_name, *MAINTENANCE_KINDS, since]
+    params: list[Any] = [node_name, *MAINTENANCE_KINDS, since, *_MESSAGES]
     if until is not None:
         sql += " AND timestamp<=?"
         params.append(until)
