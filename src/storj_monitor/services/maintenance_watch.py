@@ -5,8 +5,8 @@ Every ``interval`` seconds (and on demand, :meth:`MaintenanceWatch.run_once`) it
 ``window_days`` of each node's job records (``store.maintenance_runs``), pairs them into runs
 (``analytics.maintenance``) and reconciles the ``maintenance_overdue`` / ``maintenance_failed``
 alerts (``analytics.maintenance_status``) at the injected clock's ``now``. The runs it found
-last stay in :attr:`runs` for the metrics collector (read at scrape time, no I/O there) and
-``get_maintenance_status`` (at most ``interval`` old; a card that refreshes every minute).
+last stay in :attr:`runs` (and satellite names in :attr:`names`) for the metrics collector
+(read at scrape time, no I/O there).
 Retention of raw data is :mod:`services.maintenance`, a different thing despite the name.
 """
 

@@ -3,8 +3,8 @@ per-satellite table:
 
 - ``get_maintenance_status`` {view} → ``maintenance_status`` {data: [{node_name, runs: [...]}]}:
   per node, the last and the running run of every background job (filewalkers, garbage
-  collection, trash, hashstore compaction) as the maintenance watch found them on its last
-  pass (every minute), read from the stored log records when it has not run yet;
+  collection, trash, hashstore compaction), read from the stored log records at request time
+  (on a reader thread; ~0.1 s for a busy node's 14 days, 2,000 job lines);
 - ``get_satellite_storage`` {view} → ``satellite_storage`` {data: [{node_name, satellite_id,
   satellite_name, average_usage_bytes, ...}]}: the newest ``satellite_storage`` row per
   satellite, with the paid bytes of the node's last API reply when known.
@@ -33,16 +33,12 @@ async def _maintenance_status(
 ) -> dict[str, Any]:
     now = ctx.clock()
     nodes: list[str] = p["view"]
-    watch = ctx.runtime.maintenance
 
     def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         out = []
         for name in nodes:
-            if watch is not None and name in watch.runs:  # its last pass (≤ a minute old)
-                runs, names = watch.runs[name], watch.names.get(name, {})
-            else:
-                records = q.maintenance_records(conn, name, now - WINDOW_DAYS * DAY, now)
-                runs, names = runs_from_records(records), q.satellite_names(conn, name)
+            records = q.maintenance_records(conn, name, now - WINDOW_DAYS * DAY, now)
+            runs, names = runs_from_records(records), q.satellite_names(conn, name)
             out.append(
                 {"node_name": name, "runs": status_rows(runs, now, names, factor=OVERDUE_FACTOR)}
             )
