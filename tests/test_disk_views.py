@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from prometheus_client.parser import text_string_to_metric_families
 
 from storj_monitor.analytics.node_health import DiskView
 from storj_monitor.analytics.paid_storage import paid_bytes, satellite_paid_bytes
@@ -120,6 +121,19 @@ async def test_comparison_from_api_and_statvfs(tmp_path: Path) -> None:
                     return body if body["data"] else None
 
             body = await poll_until(satellites)
+            async with session.get(base + "/metrics") as r:
+                text = await r.text()
+        samples = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+            if s.name.startswith("storj_monitor_disk_")
+        }
+        fs_total = ("storj_monitor_disk_view_bytes",
+                    (("figure", "total"), ("node", "A"), ("view", "filesystem")))  # fmt: skip
+        assert samples[fs_total] == c["filesystem"]["total"]
+        trash_gap = ("storj_monitor_disk_gap_bytes", (("gap", "trash"), ("node", "A")))
+        assert samples[trash_gap] == disk["trash"]
         assert body["type"] == "satellite_storage"
         assert {r["satellite_id"] for r in body["data"]} == set(coordinator.data.details)
         row = body["data"][0]

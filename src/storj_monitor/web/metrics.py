@@ -23,7 +23,7 @@ from storj_monitor.web.context import ApiContext
 from storj_monitor.web.exporter_metrics import exporter_families
 from storj_monitor.web.metrics_earnings import earnings_families
 from storj_monitor.web.metrics_health import health_families
-from storj_monitor.web.metrics_maintenance import maintenance_families
+from storj_monitor.web.metrics_maintenance import disk_families, maintenance_families
 from storj_monitor.web.node_metrics import node_families
 
 P = "storj_monitor_"
@@ -164,6 +164,7 @@ class MonitorCollector(Collector):
         yield from node_families(ctx)  # docs/metrics.md: our own per-node families
         yield from exporter_families(ctx.runtime.coordinators)  # docs/metrics.md
         yield from maintenance_families(ctx)
+        yield from disk_families(ctx)
 
 
 class NodeView(Collector):

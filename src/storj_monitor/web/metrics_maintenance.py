@@ -9,6 +9,15 @@ found on its last pass (no I/O at scrape time). Labels: node, task (``used_space
 | storj_monitor_maintenance_last_duration_seconds | gauge | duration of the job's last finished run |
 | storj_monitor_maintenance_running | gauge | 1 while a run is going, else 0 |
 | storj_monitor_maintenance_last_success_timestamp_seconds | gauge | end of the last completed run |
+
+and the disk seen three ways (``services.disk_views``), labels node and ``view`` (``node``,
+``filesystem``) / ``gap``:
+
+| metric | type | meaning |
+|---|---|---|
+| storj_monitor_disk_view_bytes | gauge | node, view, figure (used, trash, free, total): bytes as that view says |
+| storj_monitor_disk_paid_bytes | gauge | node: what the satellites pay for (newest daily tallies, summed) |
+| storj_monitor_disk_gap_bytes | gauge | node, gap (trash, uncollected_garbage, hidden_by_allocation) |
 """
 
 from __future__ import annotations
@@ -51,3 +60,38 @@ def maintenance_families(ctx: ApiContext) -> Iterator[Metric]:
     yield last
     yield running
     yield success
+
+
+def disk_families(ctx: ApiContext) -> Iterator[Metric]:
+    views = GaugeMetricFamily(
+        "storj_monitor_disk_view_bytes",
+        "The node's disk as one view says (node API or log, filesystem)",
+        labels=["node", "view", "figure"],
+    )
+    paid = GaugeMetricFamily(
+        "storj_monitor_disk_paid_bytes",
+        "Bytes the satellites pay the node to store (newest daily tallies, summed)",
+        labels=["node"],
+    )
+    gaps = GaugeMetricFamily(
+        "storj_monitor_disk_gap_bytes",
+        "Named gaps between the views: trash, uncollected garbage, free space the allocation hides",
+        labels=["node", "gap"],
+    )
+    disks = ctx.runtime.disks
+    for node in ctx.runtime.node_names:
+        c = disks.comparison(node) if disks is not None else None
+        if not c:
+            continue
+        for view in ("node", "filesystem"):
+            for figure, value in (c.get(view) or {}).items():
+                if value is not None:
+                    views.add_metric([node, view, figure], float(value))
+        if c.get("paid_bytes") is not None:
+            paid.add_metric([node], float(c["paid_bytes"]))
+        for gap, value in (c.get("gaps") or {}).items():
+            if value is not None:
+                gaps.add_metric([node, gap], float(value))
+    yield views
+    yield paid
+    yield gaps
