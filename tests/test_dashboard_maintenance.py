@@ -65,8 +65,12 @@ def test_demo_shows_maintenance_runs_and_disk_comparison(tmp_path: Path) -> None
             return rows if {"used_space", "compaction"} <= tasks else []
 
         rows = wait_until(runs, timeout=60, step=0.5)
-        compaction = next(r for r in rows if r["task"] == "compaction")
+        compaction = next(r for r in rows if r["task"] == "compaction" and r["status"] == "completed")
         assert compaction["store"] in ("s0", "s1") and compaction["started_at"].endswith("Z")
+        # "reclaimed bytes": "2.5 GiB" of the hashtbl line, in bytes (tenths of a GiB)
+        assert compaction["bytes"] > 0 and compaction["pieces"] is not None
+        tenths = compaction["bytes"] / 2**30 * 10
+        assert abs(tenths - round(tenths)) < 1e-6
 
         def comparison() -> Any:
             storage = (_get(base, "/api/storage") or {}).get("data") or []

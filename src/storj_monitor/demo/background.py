@@ -29,6 +29,9 @@ _TITLE_KEYS = {
     "suspension_score": "Suspension Score",
     "total_records": "total records",
     "reclaim_ratio": "reclaim ratio",
+    "trashed_records": "trashed records",
+    "reclaimed_logs": "reclaimed logs",
+    "reclaimed_bytes": "reclaimed bytes",
     "total_pieces_size": "Total Pieces Size",
     "total_pieces_count": "Total Pieces Count",
     "deleted_pieces": "Deleted pieces",
@@ -92,7 +95,8 @@ def background_lines(rng: random.Random, sat: str, old: bool) -> list[Background
         return [
             line(0, "INFO", "hashstore", "beginning compaction", satellite=sat, store=store, stats={"NumLogs": 210, "LenLogs": "390.9 GiB"}),
             line(secs, "INFO", "hashstore", "hashtbl rewritten", satellite=sat, store=store, duration=go_duration(secs * 0.4),
-                 total_records=rng.randrange(10**5, 10**6), reclaim_ratio="NaN"),
+                 total_records=rng.randrange(10**5, 10**6), trashed_records=rng.randrange(20000), reclaimed_logs=rng.randrange(4),
+                 reclaimed_bytes=f"{rng.uniform(0.1, 9.9):.1f} GiB", reclaim_ratio="NaN"),
             line(secs, "INFO", "hashstore", "finished compaction", satellite=sat, store=store, duration=go_duration(secs),
                  stats={"NumLogs": 208, "LenLogs": "388.1 GiB"}),
         ]  # fmt: skip
