@@ -48,7 +48,7 @@ export class StorageCard {
     app.ws.on("satellite_storage", (m) => {
       if (!sameView(app, m)) return;
       this.sats = Array.isArray(m.data) ? m.data : [];
-      this.render();
+      this.renderExtras(); // only the tables: the gauge and the KPIs stay as they are
     });
     app.ws.on("storage_alerts", () => this.refresh());
     app.onView(() => this.reset());
@@ -130,9 +130,9 @@ export class StorageCard {
       }
       b.chartBox.hidden = false;
       replace(b.top, ...(d.unknown ? this.freeOnly(name, d, names.length > 1) : this.summary(name, d, names.length > 1)));
-      replace(b.extra, this.comparison(d.disk_comparison), this.satellites(name));
       this.renderChart(name);
     }
+    this.renderExtras();
     const newest = this.data.map((d) => toUnix(d.timestamp)).filter(isNum).sort().pop();
     if (newest) this.note.textContent = `updated ${ago(newest)}`;
     const all = this.app.viewNodes().length;
@@ -187,6 +187,15 @@ export class StorageCard {
         kpi("Growth / day", isNum(rate) ? bytes(rate) : "—", isNum(d.data_points) ? `${d.data_points} snapshots` : "", "", "storage-growth"),
         kpi("Full in", daysText, daysSub, daysTone, "storage-days")),
     ];
+  }
+
+  /** The disk comparison and per-satellite tables under each node's chart. */
+  renderExtras() {
+    if (!this.data) return;
+    for (const d of this.data) {
+      const b = this.blocks.get(d.node_name);
+      if (b) replace(b.extra, this.comparison(d.disk_comparison), this.satellites(d.node_name));
+    }
   }
 
   /** A node seen only through its log: free space, its trend, and what is unknown. */
