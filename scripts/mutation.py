@@ -70,8 +70,10 @@ def run(names: list[str], max_children: int) -> int:
 
 def report(modules: list[str]) -> bool:
     ok = True
-    print(f"{'module':28} {'mutants':>7} {'killed':>6} {'survived':>8} {'equiv':>5} "
-          f"{'other':>5} {'score':>6}")
+    print(
+        f"{'module':28} {'mutants':>7} {'killed':>6} {'survived':>8} {'equiv':>5} "
+        f"{'other':>5} {'score':>6}"
+    )
     for module in modules:
         res = results(module)
         if not res:
@@ -85,8 +87,10 @@ def report(modules: list[str]) -> bool:
         counted = len(res) - len(equiv)
         score = killed / counted if counted else 1.0
         ok = ok and score >= TARGET
-        print(f"{module:28} {len(res):7} {killed:6} {len(survived):8} {len(equiv):5} "
-              f"{other:5} {score:6.1%}")
+        print(
+            f"{module:28} {len(res):7} {killed:6} {len(survived):8} {len(equiv):5} "
+            f"{other:5} {score:6.1%}"
+        )
         for name in survived:
             print(f"    survived: {name}")
         for name, code in sorted(res.items()):
@@ -99,8 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("modules", nargs="*", help=f"default: all of {', '.join(MODULES)}")
     parser.add_argument("--report", action="store_true", help="print results, run nothing")
-    parser.add_argument("--rerun-survivors", action="store_true",
-                        help="run again only the mutants that survived last time")
+    parser.add_argument(
+        "--rerun-survivors",
+        action="store_true",
+        help="run again only the mutants that survived last time",
+    )
     parser.add_argument("--max-children", type=int, default=2)
     args = parser.parse_args(argv)
     modules = args.modules or MODULES

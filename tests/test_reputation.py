@@ -220,7 +220,10 @@ SAT = "12EayRS2V1kEsWESU9QMRseFhdxYxKicsiFmxrsLZHeLUtdps3S"
 def test_disqualified_and_suspended_conditions_exactly() -> None:
     dq, susp = score_conditions(score(disqualified=True, suspended=True), S)
     assert (dq.node_name, dq.kind, dq.key, dq.severity) == (
-        "My-Node", "disqualified", f"disqualified:{SAT}", "critical"
+        "My-Node",
+        "disqualified",
+        f"disqualified:{SAT}",
+        "critical",
     )
     assert dq.title == "Node Disqualified on us1.storj.io:7777"
     assert dq.message == (
@@ -229,12 +232,14 @@ def test_disqualified_and_suspended_conditions_exactly() -> None:
     )
     assert dq.details == {"satellite_id": SAT}
     assert (susp.node_name, susp.kind, susp.key, susp.severity) == (
-        "My-Node", "suspended", f"suspended:{SAT}", "critical"
+        "My-Node",
+        "suspended",
+        f"suspended:{SAT}",
+        "critical",
     )
     assert susp.title == "Node Suspended on us1.storj.io:7777"
     assert susp.message == (
-        "My-Node is suspended on satellite us1.storj.io:7777: "
-        "no new data until the scores recover."
+        "My-Node is suspended on satellite us1.storj.io:7777: no new data until the scores recover."
     )
     assert susp.details == {"satellite_id": SAT}
 
@@ -248,15 +253,35 @@ def test_unnamed_satellite_is_labelled_by_its_id_prefix() -> None:
     ("kind", "value", "severity", "threshold", "word", "label", "consequence"),
     [
         ("audit_score", 96.5, "warning", 98.0, "Low", "Audit Score", "disqualifies below 96%"),
-        ("audit_score", 96.49, "critical", 96.5, "Critical", "Audit Score",
-         "disqualifies below 96%"),
-        ("suspension_score", 65.0, "warning", 80.0, "Low", "Suspension Score",
-         "suspends below 60%"),
-        ("suspension_score", 64.9, "critical", 65.0, "Critical", "Suspension Score",
-         "suspends below 60%"),
+        (
+            "audit_score",
+            96.49,
+            "critical",
+            96.5,
+            "Critical",
+            "Audit Score",
+            "disqualifies below 96%",
+        ),
+        (
+            "suspension_score",
+            65.0,
+            "warning",
+            80.0,
+            "Low",
+            "Suspension Score",
+            "suspends below 60%",
+        ),
+        (
+            "suspension_score",
+            64.9,
+            "critical",
+            65.0,
+            "Critical",
+            "Suspension Score",
+            "suspends below 60%",
+        ),
         ("online_score", 79.99, "warning", 80.0, "Low", "Online Score", "suspends below 60%"),
-        ("online_score", 10.0, "critical", 65.0, "Critical", "Online Score",
-         "suspends below 60%"),
+        ("online_score", 10.0, "critical", 65.0, "Critical", "Online Score", "suspends below 60%"),
     ],
 )
 def test_score_condition_fields_at_the_thresholds(

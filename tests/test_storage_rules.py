@@ -185,10 +185,15 @@ def fields(c: AlertCondition | None) -> tuple | None:
     ("pct", "expected"),
     [
         (80.0, None),
-        (80.000001, ("My-Node", "disk_usage", "disk_usage", "warning", "High Disk Usage on My-Node")),
+        (
+            80.000001,
+            ("My-Node", "disk_usage", "disk_usage", "warning", "High Disk Usage on My-Node"),
+        ),
         (95.0, ("My-Node", "disk_usage", "disk_usage", "warning", "High Disk Usage on My-Node")),
-        (95.000001,
-         ("My-Node", "disk_usage", "disk_usage", "critical", "Critical Disk Usage on My-Node")),
+        (
+            95.000001,
+            ("My-Node", "disk_usage", "disk_usage", "critical", "Critical Disk Usage on My-Node"),
+        ),
     ],
 )
 def test_usage_condition_fields_at_the_thresholds(pct: float, expected: tuple | None) -> None:
@@ -242,8 +247,13 @@ def test_forecast_thresholds_at_exactly_7_and_30_days(days: float, expected: str
     ("days", "severity", "title", "threshold", "tail"),
     [
         (20.0, "warning", "Disk Filling Up on My-Node", 30.0, "Plan capacity expansion."),
-        (5.0, "critical", "Disk Almost Full on My-Node", 7.0,
-         "Immediate action required to prevent downtime."),
+        (
+            5.0,
+            "critical",
+            "Disk Almost Full on My-Node",
+            7.0,
+            "Immediate action required to prevent downtime.",
+        ),
     ],
 )
 def test_forecast_condition_exactly(
@@ -296,7 +306,8 @@ def test_storage_conditions_usage_first_then_forecast() -> None:
     assert [c.kind for c in only_fc] == ["disk_forecast"]
     both = storage_conditions("n", snap(85.0, 1e9), forecast(20.0), S)
     assert [(c.kind, c.severity) for c in both] == [
-        ("disk_usage", "warning"), ("disk_forecast", "warning")
+        ("disk_usage", "warning"),
+        ("disk_forecast", "warning"),
     ]
     only_usage = storage_conditions("n", snap(85.0, 1e9), forecast(40.0), S)
     assert [c.kind for c in only_usage] == ["disk_usage"]
