@@ -512,4 +512,20 @@ def test_a_single_spike_is_dropped_before_the_fit() -> None:
     snaps[10]["available_bytes"] -= 50e9
     g = growth_rate(snaps, NOW)
     assert g["outliers"] == 1 and g["data_points"] == 21
+    assert g["segments"] == 1  # kept, the spike would cut the trace into three segments
     assert g["growth_rate_bytes_per_day"] == pytest.approx(10e9, rel=1e-9)
+
+
+def test_range_is_sens_interval_where_it_is_wider_than_the_span_term() -> None:
+    # eight daily samples with 5 GB of noise: Sen's 90 % interval is wider than ±9.4 %
+    snaps = trace(20e9, noise=5e9, step=DAY, seed=2)
+    t, y = fit_series(snaps)
+    fit = theil_sen_slope(t, y, segment_labels(t, y))
+    assert fit is not None
+    slope, low, high = fit[0] * DAY, fit[1] * DAY, fit[2] * DAY
+    spread = slope * 0.25 * (1 / 7) ** 0.5
+    assert low < slope - spread and high > slope + spread
+    g = growth_rate(snaps, NOW)
+    assert g["growth_rate_bytes_per_day"] == slope
+    assert g["growth_rate_bytes_per_day_low"] == low
+    assert g["growth_rate_bytes_per_day_high"] == high

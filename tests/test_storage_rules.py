@@ -303,7 +303,7 @@ def test_forecast_thresholds_are_configurable() -> None:
 def test_storage_conditions_usage_first_then_forecast() -> None:
     assert storage_conditions("n", None, None, S) == []
     only_fc = storage_conditions("n", None, forecast(20.0), S)
-    assert [c.kind for c in only_fc] == ["disk_forecast"]
+    assert [(c.node_name, c.kind) for c in only_fc] == [("n", "disk_forecast")]
     both = storage_conditions("n", snap(85.0, 1e9), forecast(20.0), S)
     assert [(c.kind, c.severity) for c in both] == [
         ("disk_usage", "warning"),
