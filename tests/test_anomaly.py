@@ -123,11 +123,19 @@ def test_spike_condition_every_field() -> None:
 
 
 def test_spike_details_round_to_two_places() -> None:
-    cond = spike(2000.0, baseline=[1000.004, 1000.004, 1000.006] * 8)
+    cond = spike(3000.0, baseline=[1234.567] * 24)  # MAD 0, floored at 12.34567
     assert cond is not None
-    assert cond.details["baseline_median_ms"] == 1000.0
-    assert cond.details["baseline_mad_ms"] == 10.0  # the 1 % floor, 10.00004 rounded
-    assert cond.details["z_score"] == round(0.6745 * (2000.0 - 1000.004) / 10.00004, 2)
+    assert cond.details["baseline_median_ms"] == 1234.57
+    assert cond.details["baseline_mad_ms"] == 12.35
+    assert cond.details["z_score"] == round(0.6745 * (3000.0 - 1234.567) / 12.34567, 2)
+
+
+def test_z_exactly_at_the_threshold_is_a_spike() -> None:
+    threshold = 0.6745 * (1020.0 - 1000.0) / 10.0  # the same float the rule computes
+    cond = spike_condition(
+        "N", "get", 1020.0, 500, [1000.0] * 24, z_threshold=threshold, min_ratio=1.0
+    )
+    assert cond is not None and cond.details["z_score"] == round(threshold, 2)
 
 
 def test_spike_thresholds_at_equality() -> None:
@@ -151,7 +159,8 @@ def test_spike_over_a_zero_or_tiny_median_has_no_finite_ratio() -> None:
 
 
 @pytest.mark.parametrize(
-    ("recent", "text"), [(999.4, "999 ms"), (1000.0, "1.0 s"), (1949.0, "1.9 s")]
+    ("recent", "text"),
+    [(999.4, "999 ms"), (1000.0, "1.0 s"), (1050.5, "1.1 s"), (1949.0, "1.9 s")],
 )
 def test_spike_message_durations(recent: float, text: str) -> None:
     cond = spike(recent, baseline=[100.0] * 24)
@@ -187,3 +196,10 @@ def test_spike_conditions_pass_thresholds_and_skip_missing() -> None:
     )
     assert strict == []
     assert spike_conditions("N", {"get": {"count": 40, "p95": 5000.0}}, {}, z_threshold=3.5) == []
+    unknown_count = {"get": {"count": None, "p95": 5000.0}}
+    assert (
+        spike_conditions(
+            "N", unknown_count, {"get": [1000.0] * 24}, z_threshold=3.5, min_operations=1
+        )
+        == []
+    )

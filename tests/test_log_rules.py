@@ -99,6 +99,18 @@ def test_failed_audit_missing_or_corrupt_is_critical(
     assert c is not None and c.severity == severity
 
 
+def test_failed_audit_hints_are_looked_for_in_error_and_category_together() -> None:
+    c = failed_audit_condition(event(error="open piece: no such", error_category="file"))
+    assert c is not None and c.severity == "critical"
+
+
+def test_failed_audit_with_an_unknown_score_has_no_outlook() -> None:
+    c = failed_audit_condition(event(), audit_score=float("nan"))
+    assert c is not None
+    assert c.message.endswith("below 96% the node is disqualified.")
+    assert c.details["failed_audits_until_disqualification"] is None
+
+
 def test_failed_audit_error_is_cut_at_500_characters() -> None:
     c = failed_audit_condition(event(error="e" * 600))
     assert c is not None and c.details["error"] == "e" * 500
@@ -152,6 +164,8 @@ def test_node_offline_every_field_and_the_threshold_at_equality() -> None:
         "The node may be down."
     )
     assert c.details == {"api_url": "http://127.0.0.1:14002", "failing_since": 100.0}
+    fifty = node_offline_condition("N", "http://x", 0.0, 3000.0, 900.0)
+    assert fifty is not None and "for 50 minutes." in fifty.message
     why = node_offline_condition("N", "http://x", 0.0, 3630.0, 900.0, "connection refused")
     assert why is not None
     assert why.message == (
