@@ -47,8 +47,107 @@ TARGET = 0.90
 KILLED = {1, 3, 36, 24, -24, 152, 255}  # killed, pytest internal error, timeouts
 SURVIVED = {0}
 
-#: mutant name -> why no test can kill it (keep docs/testing.md in step).
-EQUIVALENT: dict[str, str] = {}
+_SK = "storj_monitor.analytics.sketch."
+_RP = "storj_monitor.analytics.reputation.x_audits_until_disqualification__mutmut_"
+_CP = "storj_monitor.analytics.capacity."
+_LT = "storj_monitor.analytics.latency."
+_TR = "storj_monitor.analytics.traffic."
+_PA = "storj_monitor.logs.pairing.xǁPairerǁ"
+_ST = "storj_monitor.alerts.storage_rules."
+_SAME_DTYPE = "astype/dtype None is float64, what the values are anyway"
+_ZIP = "zip(strict=...) over two sequences of equal length by construction"
+_LOOPS = (
+    "the two correction loops reach the exact answer from any start estimate; "
+    "only the number of turns changes"
+)
+_NO_INPUT = (
+    "changes the downward loop only when the float estimate is >= 1 and the answer is 0; "
+    "a search over lambda 0.5..0.999, limits 1..96 and scores at every boundary found none"
+)
+
+#: mutant name -> why no input can tell it from the original (docs/testing.md repeats these).
+#: Names are mutmut 3.8's numbering of today's code: re-check them when a function changes.
+EQUIVALENT: dict[str, str] = {
+    _SK + "x_bucket_values__mutmut_9": _SAME_DTYPE,
+    _SK + "x_from_values__mutmut_3": _SAME_DTYPE,
+    _SK + "x_merge__mutmut_2": "index and count arrays always have the same length",
+    _SK + "x_merge_encoded__mutmut_31": "float64 counts are exact below 2**53; encode casts back",
+    _SK + "x_merge_encoded__mutmut_33": "float64 counts are exact below 2**53; encode casts back",
+    _SK + "x_merge_encoded__mutmut_45": "float indexes: encode casts them to int16",
+    _SK + "x_quantiles__mutmut_11": "indexes are unique: every sort kind gives one order",
+    _SK + "x_quantiles__mutmut_13": "indexes are unique: every sort kind gives one order",
+    _SK + "x_quantiles__mutmut_15": "numpy reads kind='STABLE' as 'stable'",
+    _SK + "x_quantiles__mutmut_37": "side='left' is searchsorted's default",
+    _SK + "x_quantiles__mutmut_4": "the sum of an empty count array is 0 anyway",
+    _SK + "x_quantiles__mutmut_47": "pos <= size - 1 always (k <= n = the last cumulative count)",
+    _SK + "x_to_linear_buckets__mutmut_4": "float bucket numbers: int() of the same whole numbers",
+    _SK + "x_to_linear_buckets__mutmut_23": _ZIP,
+    _SK + "x_to_linear_buckets__mutmut_26": _ZIP,
+    _SK + "x_to_linear_buckets__mutmut_27": _ZIP,
+    _RP + "4": "at score == limit the estimate is 0 and the upward loop stays at 0",
+    _RP + "8": _LOOPS,
+    _RP + "10": _LOOPS,
+    _RP + "12": _LOOPS,
+    _RP + "13": _LOOPS,
+    _RP + "18": _LOOPS,
+    _RP + "21": _LOOPS,
+    _RP + "24": _LOOPS,
+    _RP + "14": _NO_INPUT,
+    _RP + "22": _NO_INPUT,
+    "storj_monitor.analytics.reputation.x_worst__mutmut_4": "critical 4 instead of 3: same order",
+    _CP + "x__thin__mutmut_1": "thinning n points to n keeps them all",
+    _CP + "x_fit_series__mutmut_33": "the points are floats already",
+    _CP + "x_fit_series__mutmut_35": "the points are floats already",
+    _CP + "x_forecast_days_until_full__mutmut_103": (
+        "the low days come from the high rate, > 0 whenever the status is filling"
+    ),
+    _CP + "x_growth_rate__mutmut_26": "1 s of span for no points still rounds to 0.0 days",
+    _CP + "x_growth_rate__mutmut_69": (
+        "exactly 3 points left after spikes needs 8 spikes in 11, but then the robust sigma "
+        "is a spike's own deviation and none is a spike"
+    ),
+    _CP + "x_segment_labels__mutmut_7": (
+        "with 3 points both residuals sit 1 MAD from their median: never a step"
+    ),
+    _CP + "x_segment_labels__mutmut_8": (
+        "with 3 points both residuals sit 1 MAD from their median: never a step"
+    ),
+    _CP + "x_spike_mask__mutmut_23": "no positive interval means every t == t[0]: rate x 0",
+    _CP + "x_spike_mask__mutmut_27": "shifts every residual by one constant: medians follow",
+    _CP + "x_spike_mask__mutmut_28": "shifts every residual by one constant: medians follow",
+    _CP + "x_theil_sen_slope__mutmut_18": "the added i == j pairs fail t[j] > t[i]",
+    _CP + "x_theil_sen_slope__mutmut_4": "float labels are only compared for equality",
+    _CP + "x_theil_sen_slope__mutmut_6": "float labels are only compared for equality",
+    _LT + "x__clean__mutmut_2": _SAME_DTYPE,
+    _LT + "x__clean__mutmut_3": "copy=None/True/default: the array is not written to",
+    _LT + "x__clean__mutmut_5": "copy=None/True/default: the array is not written to",
+    _LT + "x__clean__mutmut_6": "copy=None/True/default: the array is not written to",
+    _LT + "x__clean__mutmut_9": "np.array of floats is float64 without being told",
+    _LT + "x__clean__mutmut_11": "np.array of floats is float64 without being told",
+    _LT + "x__get__mutmut_6": "Event objects have every attribute (no default needed)",
+    _LT + "x_build_histogram__mutmut_8": _SAME_DTYPE,
+    _LT + "x_build_histogram__mutmut_21": "float bucket numbers: int() of the same whole numbers",
+    _LT + "x_build_histogram__mutmut_42": _ZIP,
+    _LT + "x_build_histogram__mutmut_45": _ZIP,
+    _LT + "x_build_histogram__mutmut_46": _ZIP,
+    _LT + "x_durations_by_category__mutmut_27": "'' and 'XXXX' are both category 'other'",
+    _LT + "x_stats_from_sketch__mutmut_5": "index and count arrays always have the same length",
+    _TR + "x__empty_ops__mutmut_12": "total is always recomputed by _finish_ops",
+    _TR + "x_summarize_sizes__mutmut_29": _ZIP,
+    _TR + "x_summarize_sizes__mutmut_32": _ZIP,
+    _TR + "x_summarize_sizes__mutmut_33": _ZIP,
+    _TR + "x_summarize_traffic__mutmut_21": "an internal dict key; the output uses the id",
+    _TR + "x_traffic_series__mutmut_4": "int(a / b) == a // b for a >= 0 (unix times)",
+    _PA + "__init____mutmut_21": "float('-INF') == float('-inf')",
+    _PA + "finish__mutmut_42": "a duration of exactly 0.0 is returned as 0.0 either way",
+    _PA + "start__mutmut_8": "bound() drops nothing when the count is at the limit",
+    _ST + "x_disk_forecast_condition__mutmut_24": "1 byte/day prints as 0.00 GB/day",
+    _ST + "x_disk_usage_condition__mutmut_18": "1 byte prints as 0.00 GB",
+    _ST + "x_storage_conditions__mutmut_4": "the usage rule returns None for None anyway",
+    "storj_monitor.alerts.log_rules.x_failed_audit_condition__mutmut_17": (
+        "'xxxx' contains none of the missing-piece hints"
+    ),
+}
 
 
 def meta_path(module: str) -> Path:

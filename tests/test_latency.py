@@ -271,6 +271,8 @@ def test_slow_operations_defaults_are_5000_ms_and_ten() -> None:
     slow = latency.detect_slow_operations(events)
     assert len(slow) == 10
     assert slow[-1]["duration_ms"] == 5002.5
+    just_over = latency.detect_slow_operations(events[:1] + events[-1:])
+    assert [s["duration_ms"] for s in just_over] == [5000.5]
 
 
 def test_timestamps_are_utc_whatever_the_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
