@@ -163,9 +163,24 @@ def test_node_offline_every_field_and_the_threshold_at_equality() -> None:
         "The node API at http://127.0.0.1:14002 has not answered for 15 minutes. "
         "The node may be down."
     )
-    assert c.details == {"api_url": "http://127.0.0.1:14002", "failing_since": 100.0}
+    assert c.details == {
+        "api_url": "http://127.0.0.1:14002",
+        "failing_since": 100.0,
+        "reason": "",
+    }
     fifty = node_offline_condition("N", "http://x", 0.0, 3000.0, 900.0)
     assert fifty is not None and "for 50 minutes." in fifty.message
+    soon = node_offline_condition("N", "http://x", 0.0, 59.0, 30.0)
+    assert soon is not None and "for less than a minute." in soon.message
+    page = node_offline_condition(
+        "N", "http://x", 0.0, 960.0, 900.0, "answered HTTP 500", answered=True
+    )
+    assert page is not None
+    assert page.message == (
+        "The node API at http://x has failed for 16 minutes: it answered HTTP 500. "
+        "The node may be down or its dashboard API misconfigured."
+    )
+    assert page.details["reason"] == "answered HTTP 500"
     why = node_offline_condition("N", "http://x", 0.0, 3630.0, 900.0, "connection refused")
     assert why is not None
     assert why.message == (

@@ -218,7 +218,7 @@ SAT = "12EayRS2V1kEsWESU9QMRseFhdxYxKicsiFmxrsLZHeLUtdps3S"
 
 
 def test_disqualified_and_suspended_conditions_exactly() -> None:
-    dq, susp = score_conditions(score(disqualified=True, suspended=True), S)
+    dq, susp = score_conditions(score(disqualified=True, suspended=True), TH)
     assert (dq.node_name, dq.kind, dq.key, dq.severity) == (
         "My-Node",
         "disqualified",
@@ -245,7 +245,7 @@ def test_disqualified_and_suspended_conditions_exactly() -> None:
 
 
 def test_unnamed_satellite_is_labelled_by_its_id_prefix() -> None:
-    (c,) = score_conditions(score(satellite_name=None, disqualified=True), S)
+    (c,) = score_conditions(score(satellite_name=None, disqualified=True), TH)
     assert c.title == f"Node Disqualified on {SAT[:12]}"
 
 
@@ -293,7 +293,7 @@ def test_score_condition_fields_at_the_thresholds(
     label: str,
     consequence: str,
 ) -> None:
-    (c,) = score_conditions(score(**{kind: value}), S)
+    (c,) = score_conditions(score(**{kind: value}), TH)
     assert (c.node_name, c.kind, c.key, c.severity) == ("My-Node", kind, f"{kind}:{SAT}", severity)
     assert c.title == f"{word} {label} on My-Node (us1.storj.io:7777)"
     message = (
@@ -310,7 +310,9 @@ def test_score_condition_fields_at_the_thresholds(
 
 
 @pytest.mark.parametrize("kind", ["audit_score", "suspension_score", "online_score"])
-def test_scores_exactly_at_the_warning_threshold_are_ok(kind: str) -> None:
+def test_scores_exactly_at_the_warning_threshold_only_hold(kind: str) -> None:
     warning = {"audit_score": 98.0, "suspension_score": 80.0, "online_score": 80.0}[kind]
-    assert score_conditions(score(**{kind: warning}), S) == []
-    assert score_conditions(score(**{kind: None}), S) == []
+    # not an alert (strictly below warning alerts), only "keep an open one open" (hysteresis)
+    conds = score_conditions(score(**{kind: warning}), TH)
+    assert [(c.kind, c.hold) for c in conds] == [(kind, True)]
+    assert score_conditions(score(**{kind: None}), TH) == []

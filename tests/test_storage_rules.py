@@ -197,14 +197,14 @@ def fields(c: AlertCondition | None) -> tuple | None:
     ],
 )
 def test_usage_condition_fields_at_the_thresholds(pct: float, expected: tuple | None) -> None:
-    assert fields(disk_usage_condition("My-Node", snap(pct, 1e9), S)) == expected
+    assert fields(disk_usage_condition("My-Node", snap(pct, 1e9), TH)) == expected
 
 
 def test_usage_condition_details_and_messages() -> None:
-    crit = disk_usage_condition("My-Node", snap(96.123, 70e9), S)
+    crit = disk_usage_condition("My-Node", snap(96.123, 70e9), TH)
     assert crit is not None
     assert crit.details == {"used_percent": 96.12, "available_bytes": 70e9, "threshold": 95.0}
-    warn = disk_usage_condition("My-Node", snap(82.346, 354e9), S)
+    warn = disk_usage_condition("My-Node", snap(82.346, 354e9), TH)
     assert warn is not None
     assert warn.details == {"used_percent": 82.35, "available_bytes": 354e9, "threshold": 80.0}
     assert warn.message == (
@@ -215,15 +215,15 @@ def test_usage_condition_details_and_messages() -> None:
 def test_usage_condition_reads_a_storage_snapshot_object() -> None:
     s = StorageSnapshot(0.0, "My-Node", 2_000_000_000_000, 1_930_000_000_000, 70_000_000_000,
                         0, 96.5, 0.0, 3.5)  # fmt: skip
-    c = disk_usage_condition("My-Node", s, S)
+    c = disk_usage_condition("My-Node", s, TH)
     assert c is not None and c.severity == "critical"
     assert "Free space: 70.00 GB." in c.message
     assert c.details["available_bytes"] == 70_000_000_000
-    assert disk_usage_condition("My-Node", object(), S) is None  # no used_percent at all
+    assert disk_usage_condition("My-Node", object(), TH) is None  # no used_percent at all
 
 
 def test_usage_condition_without_free_space_says_zero() -> None:
-    c = disk_usage_condition("My-Node", {"used_percent": 99.0}, S)
+    c = disk_usage_condition("My-Node", {"used_percent": 99.0}, TH)
     assert c is not None and "Free space: 0.00 GB." in c.message
     assert c.details["available_bytes"] is None
 
@@ -239,7 +239,7 @@ def test_usage_condition_without_free_space_says_zero() -> None:
     ],
 )
 def test_forecast_thresholds_at_exactly_7_and_30_days(days: float, expected: str | None) -> None:
-    c = disk_forecast_condition("My-Node", forecast(days), S)
+    c = disk_forecast_condition("My-Node", forecast(days), TH)
     assert (c.severity if c else None) == expected
 
 
@@ -260,7 +260,7 @@ def test_forecast_condition_exactly(
     days: float, severity: str, title: str, threshold: float, tail: str
 ) -> None:
     fc = forecast(days)
-    c = disk_forecast_condition("My-Node", fc, S)
+    c = disk_forecast_condition("My-Node", fc, TH)
     assert fields(c) == ("My-Node", "disk_forecast", "disk_forecast", severity, title)
     assert c is not None
     assert c.message == (
@@ -278,21 +278,23 @@ def test_forecast_condition_exactly(
 
 def test_forecast_range_text_variants() -> None:
     open_ended = {**forecast(5.0), "days_until_full_high": None}
-    c = disk_forecast_condition("My-Node", open_ended, S)
+    c = disk_forecast_condition("My-Node", open_ended, TH)
     assert c is not None
     assert c.message.startswith("Disk will be full in 5.0 days (at least 4.0 days) at 10.00 GB/day")
     no_range = {**forecast(5.0), "days_until_full_low": None, "days_until_full_high": None}
-    c = disk_forecast_condition("My-Node", no_range, S)
+    c = disk_forecast_condition("My-Node", no_range, TH)
     assert c is not None and c.message.startswith("Disk will be full in 5.0 days at 10.00 GB/day")
     no_rate = {**forecast(5.0), "growth_rate_bytes_per_day": None}
-    c = disk_forecast_condition("My-Node", no_rate, S)
+    c = disk_forecast_condition("My-Node", no_rate, TH)
     assert c is not None and " at 0.00 GB/day " in c.message
     assert c.details["growth_rate_bytes_per_day"] is None
-    assert disk_forecast_condition("My-Node", {"status": "filling"}, S) is None
+    assert disk_forecast_condition("My-Node", {"status": "filling"}, TH) is None
 
 
 def test_forecast_thresholds_are_configurable() -> None:
-    settings = S.replace(storage_forecast_critical_days=2, storage_forecast_warning_days=10)
+    settings = thresholds_from(
+        S.replace(storage_forecast_critical_days=2, storage_forecast_warning_days=10)
+    )
     assert disk_forecast_condition("n", forecast(10.0), settings) is None
     c = disk_forecast_condition("n", forecast(2.0), settings)
     assert c is not None and c.severity == "warning" and "(threshold: 10 days)" in c.message
@@ -301,15 +303,15 @@ def test_forecast_thresholds_are_configurable() -> None:
 
 
 def test_storage_conditions_usage_first_then_forecast() -> None:
-    assert storage_conditions("n", None, None, S) == []
-    only_fc = storage_conditions("n", None, forecast(20.0), S)
+    assert storage_conditions("n", None, None, TH) == []
+    only_fc = storage_conditions("n", None, forecast(20.0), TH)
     assert [(c.node_name, c.kind) for c in only_fc] == [("n", "disk_forecast")]
-    both = storage_conditions("n", snap(85.0, 1e9), forecast(20.0), S)
+    both = storage_conditions("n", snap(85.0, 1e9), forecast(20.0), TH)
     assert [(c.kind, c.severity) for c in both] == [
         ("disk_usage", "warning"),
         ("disk_forecast", "warning"),
     ]
-    only_usage = storage_conditions("n", snap(85.0, 1e9), forecast(40.0), S)
+    only_usage = storage_conditions("n", snap(85.0, 1e9), forecast(40.0), TH)
     assert [c.kind for c in only_usage] == ["disk_usage"]
     other = AlertCondition("n", "audit_score", "k", "warning", "t", "m")
     assert storage_alerts_payload([*both, other]) == [
