@@ -76,6 +76,7 @@ EQUIVALENT: dict[str, str] = {
     _SK + "x_merge__mutmut_2": "index and count arrays always have the same length",
     _SK + "x_merge_encoded__mutmut_31": "float64 counts are exact below 2**53; encode casts back",
     _SK + "x_merge_encoded__mutmut_33": "float64 counts are exact below 2**53; encode casts back",
+    _SK + "x_merge_encoded__mutmut_36": "one more zero cell: flatnonzero skips it",
     _SK + "x_merge_encoded__mutmut_45": "float indexes: encode casts them to int16",
     _SK + "x_quantiles__mutmut_11": "indexes are unique: every sort kind gives one order",
     _SK + "x_quantiles__mutmut_13": "indexes are unique: every sort kind gives one order",
@@ -97,6 +98,18 @@ EQUIVALENT: dict[str, str] = {
     _RP + "24": _LOOPS,
     _RP + "14": _NO_INPUT,
     _RP + "22": _NO_INPUT,
+    **{
+        f"storj_monitor.analytics.reputation.x_classify__mutmut_{n}": (
+            "Threshold.level() reads neither name, label nor unit"
+        )
+        for n in (2, 3, 4, 14, 15, 16, 17, 18)
+    },
+    **{
+        f"storj_monitor.analytics.reputation.x_classify__mutmut_{n}": (
+            "Threshold.level() treats every direction but 'above' as 'below'"
+        )
+        for n in (7, 19, 20)
+    },
     _CP + "x__thin__mutmut_1": "thinning n points to n keeps them all",
     _CP + "x_fit_series__mutmut_33": "the points are floats already",
     _CP + "x_fit_series__mutmut_35": "the points are floats already",
@@ -133,6 +146,7 @@ EQUIVALENT: dict[str, str] = {
     _LT + "x_build_histogram__mutmut_45": _ZIP,
     _LT + "x_build_histogram__mutmut_46": _ZIP,
     _LT + "x_durations_by_category__mutmut_27": "'' and 'XXXX' are both category 'other'",
+    _LT + "x_iso_z__mutmut_3": "iso_utc() of a float is never empty: the fallback is unused",
     _LT + "x_stats_from_sketch__mutmut_5": "index and count arrays always have the same length",
     _TR + "x__empty_ops__mutmut_12": "total is always recomputed by _finish_ops",
     _TR + "x_summarize_sizes__mutmut_29": _ZIP,

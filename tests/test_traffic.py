@@ -489,3 +489,13 @@ def test_iso_utc_ignores_the_local_timezone(monkeypatch: pytest.MonkeyPatch) -> 
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_summarize_cities_unnamed_city_sorts_last_on_a_tie_and_no_size_is_zero() -> None:
+    places = {
+        "1.1.1.1": {"city": None, "country": "US", "latitude": 37.8, "longitude": -97.8},
+        "2.2.2.2": {"city": "Zwolle", "country": "NL", "latitude": 52.5, "longitude": 6.1},
+    }
+    rows = [("1.1.1.1", 2, None), ("2.2.2.2", 2, None)]
+    out = summarize_cities(rows, places.get)
+    assert [(c["city"], c["bytes"]) for c in out] == [("Zwolle", 0), (None, 0)]
