@@ -134,3 +134,36 @@ def test_conditions_keep_going_after_a_missing_category() -> None:
 @pytest.mark.parametrize(("ms", "text"), [(999.4, "999 ms"), (1949.0, "1.9 s"), (1951.0, "2.0 s")])
 def test_seconds_text_rounding(ms: float, text: str) -> None:
     assert seconds_text(ms) == text
+
+
+def test_hold_inside_the_hysteresis_band_below_warning() -> None:
+    def cond(p99: float) -> object:
+        stats = {"count": 100, "p99": p99}
+        return latency_condition(
+            "My-Node", "put", stats, warning_ms=W, critical_ms=C, hysteresis_ms=500.0
+        )
+
+    held = cond(4600.0)
+    assert held is not None
+    assert (held.node_name, held.kind, held.key, held.severity, held.hold) == (  # type: ignore[attr-defined]
+        "My-Node",
+        "latency",
+        "latency:put",
+        "warning",
+        True,
+    )
+    assert cond(4500.0) is None  # the band is open at its far end
+    assert cond(5000.0).hold  # type: ignore[union-attr]  # at warning: not an alert yet
+    assert cond(5000.1).hold is False  # type: ignore[union-attr]
+    no_band = latency_condition(
+        "N", "put", {"count": 100, "p99": 4600.0}, warning_ms=W, critical_ms=C
+    )
+    assert no_band is None
+    conds = latency_conditions(
+        "N",
+        {"get": {"count": 100, "p99": 4600.0}},
+        warning_ms=W,
+        critical_ms=C,
+        hysteresis_ms=500.0,
+    )
+    assert [(c.key, c.hold) for c in conds] == [("latency:get", True)]

@@ -317,3 +317,17 @@ def test_storage_conditions_usage_first_then_forecast() -> None:
     assert storage_alerts_payload([*both, other]) == [
         {"severity": c.severity, "title": c.title, "message": c.message} for c in both
     ]
+
+
+def test_storage_conditions_hold_inside_the_hysteresis_bands() -> None:
+    # disk usage: warning above 80 %, band 1 point; forecast: warning below 30 days, band 2 days
+    held = storage_conditions("My-Node", snap(79.5, 1e9), forecast(31.0), TH)
+    assert [(c.node_name, c.kind, c.key, c.severity, c.hold) for c in held] == [
+        ("My-Node", "disk_usage", "disk_usage", "warning", True),
+        ("My-Node", "disk_forecast", "disk_forecast", "warning", True),
+    ]
+    assert storage_conditions("My-Node", snap(79.0, 1e9), forecast(32.0), TH) == []
+    assert storage_conditions("My-Node", None, forecast(31.0, "not filling"), TH) == []
+    assert storage_conditions("My-Node", {"used_percent": None}, None, TH) == []
+    alerting = storage_conditions("My-Node", snap(80.5, 1e9), forecast(29.0), TH)
+    assert [(c.kind, c.hold) for c in alerting] == [("disk_usage", False), ("disk_forecast", False)]
