@@ -172,6 +172,10 @@ def test_node_offline_every_field_and_the_threshold_at_equality() -> None:
     assert fifty is not None and "for 50 minutes." in fifty.message
     soon = node_offline_condition("N", "http://x", 0.0, 59.0, 30.0)
     assert soon is not None and "for less than a minute." in soon.message
+    one = node_offline_condition("N", "http://x", 0.0, 60.0, 30.0)
+    assert one is not None and "for 1 minutes." in one.message
+    almost_two = node_offline_condition("N", "http://x", 0.0, 119.0, 30.0)
+    assert almost_two is not None and "for 2 minutes." in almost_two.message
     page = node_offline_condition(
         "N", "http://x", 0.0, 960.0, 900.0, "answered HTTP 500", answered=True
     )

@@ -314,5 +314,7 @@ def test_scores_exactly_at_the_warning_threshold_only_hold(kind: str) -> None:
     warning = {"audit_score": 98.0, "suspension_score": 80.0, "online_score": 80.0}[kind]
     # not an alert (strictly below warning alerts), only "keep an open one open" (hysteresis)
     conds = score_conditions(score(**{kind: warning}), TH)
-    assert [(c.kind, c.hold) for c in conds] == [(kind, True)]
+    assert [(c.node_name, c.kind, c.key, c.hold) for c in conds] == [
+        ("My-Node", kind, f"{kind}:{SAT}", True)
+    ]
     assert score_conditions(score(**{kind: None}), TH) == []
