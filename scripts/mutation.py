@@ -157,9 +157,15 @@ EQUIVALENT: dict[str, str] = {
     _PA + "__init____mutmut_21": "float('-INF') == float('-inf')",
     _PA + "finish__mutmut_50": "a duration of exactly 0.0 is returned as 0.0 either way",
     _PA + "start__mutmut_9": "bound() drops nothing when the count is at the limit",
-    _ST + "x_disk_forecast_condition__mutmut_24": "1 byte/day prints as 0.00 GB/day",
-    _ST + "x_disk_usage_condition__mutmut_18": "1 byte prints as 0.00 GB",
+    _ST + "x_disk_forecast_condition__mutmut_27": "1 byte/day prints as 0.00 GB/day",
+    _ST + "x_disk_usage_condition__mutmut_43": "1 byte prints as 0.00 GB",
     _ST + "x_storage_conditions__mutmut_4": "the usage rule returns None for None anyway",
+    **{
+        f"storj_monitor.alerts.latency_rules.x_latency_condition__mutmut_{n}": (
+            "Threshold.breach()/holds() read neither name, label nor unit"
+        )
+        for n in (22, 23, 24, 37, 38, 39, 40, 41, 42)
+    },
     "storj_monitor.alerts.log_rules.x_failed_audit_condition__mutmut_17": (
         "'xxxx' contains none of the missing-piece hints"
     ),

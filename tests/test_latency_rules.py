@@ -167,3 +167,8 @@ def test_hold_inside_the_hysteresis_band_below_warning() -> None:
         hysteresis_ms=500.0,
     )
     assert [(c.key, c.hold) for c in conds] == [("latency:get", True)]
+
+
+def test_no_hysteresis_band_by_default() -> None:
+    stats = {"get": {"count": 100, "p99": W - 0.5}}
+    assert latency_conditions("N", stats, warning_ms=W, critical_ms=C) == []
