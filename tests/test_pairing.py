@@ -385,3 +385,18 @@ def test_a_result_without_status_is_failed() -> None:
     pairer = Pairer("n")
     event = pairer.feed(piece(False, 1.0, status=None))
     assert event is not None and event.status == "failed"
+
+
+def test_direct_start_and_finish_default_to_whole_second_log_times() -> None:
+    # the fast path calls start()/finish() itself: without fine= the log time is not trusted
+    # to the millisecond, so the source is "log_seconds", never "log_millis"
+    pairer = Pairer("n")
+    key = ("P", SAT, "GET", "1.2.3.4:5")
+    pairer.start(key, 10.0, None, None)
+    assert pairer.finish(key, 12.5, None, None) == (2500.0, "log_seconds")
+    pairer.start(key, 10.0, None, None, True)
+    assert pairer.finish(key, 12.5, None, None) == (2500.0, "log_seconds")
+    pairer.start(key, 10.0, None, None)
+    assert pairer.finish(key, 12.5, None, None, True) == (2500.0, "log_seconds")
+    pairer.start(key, 10.0, None, None, True)
+    assert pairer.finish(key, 12.5, None, None, True) == (2500.0, "log_millis")
