@@ -138,10 +138,15 @@ def test_ping_failed_every_field() -> None:
         "Satellite Cannot Reach My-Node",
     )
     assert c.message == (
-        f"Satellite {SAT[:12]} failed to ping the node: {'x' * 300}. Check port forwarding and "
-        "the firewall; the online score drops while the node is unreachable."
+        f"Satellite {SAT[:12]} failed to ping the node (last error: {'x' * 300}). Check port "
+        "forwarding and the firewall; the online score drops while the node is unreachable."
     )
-    assert c.details == {"satellite_id": SAT, "timestamp": 100.0}
+    assert c.details == {"satellite_id": SAT, "timestamp": 100.0, "failures": 1, "error": "x" * 400}
+    burst = ping_failed_condition(rec, failures=3, window_s=1800.0)
+    assert burst is not None
+    assert (
+        f"failed to ping the node 3 times in 30 minutes (last error: {'x' * 300})" in burst.message
+    )
     bare = ping_failed_condition(LogRecord(1.0, "N", "ping_failed", "ERROR", "ping"))
     assert bare is not None and bare.key == "ping_failed:"
     assert bare.message.startswith("Satellite unknown sate failed to ping the node. Check port")
