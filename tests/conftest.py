@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 import threading
 import time
@@ -45,6 +46,11 @@ def _owned_by_wider_scope(t: threading.Thread) -> bool:
     """Started by a module/session fixture, or named after such a thread (its loop's
     executor ``dashboard-loop-executor_0`` belongs to ``dashboard-loop``)."""
     if t in _WIDER_SCOPE_THREADS:
+        return True
+    # ``asyncio_N``: the default executor of an event loop that outlives the test (a test's
+    # own pytest-asyncio loop shuts its executor down before this check), e.g. the loop of
+    # the module-scoped Playwright browser.
+    if re.fullmatch(r"asyncio_\d+", t.name):
         return True
     return any(t.name.startswith(o.name + "-") for o in _WIDER_SCOPE_THREADS if o.is_alive())
 
