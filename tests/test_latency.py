@@ -181,3 +181,108 @@ def test_histogram_from_sketch_totals() -> None:
     h = latency.histogram_from_sketch(sketch.from_values(values), 100)
     assert h["total"] == 4
     assert [(b["start_ms"], b["count"]) for b in h["buckets"]] == [(0, 1), (100, 2), (5000, 1)]
+
+
+def test_stats_from_sketch_exactly() -> None:
+    hist = (np.array([sketch.ZERO_INDEX, 100, 200], np.int16), np.array([1, 2, 97], np.int64))
+    v100, v200 = sketch.bucket_value(100), sketch.bucket_value(200)
+    stats = latency.stats_from_sketch(hist, count=100, sum_ms=5000.0, min_ms=0.0, max_ms=50.0)
+    assert v200 > 50.0
+    assert stats == {
+        "count": 100,
+        "mean": 50.0,
+        "median": 50.0,  # clamped to the exact maximum
+        "p50": 50.0,
+        "p95": 50.0,
+        "p99": 50.0,
+        "min": 0.0,
+        "max": 50.0,
+    }
+    low = (np.array([100, 200], np.int16), np.array([60, 40], np.int64))
+    stats = latency.stats_from_sketch(low, count=100, sum_ms=1234.567, min_ms=None, max_ms=None)
+    assert (stats["p50"], stats["p95"], stats["min"]) == (round(v100, 2), round(v200, 2), None)
+    assert stats["mean"] == 12.35
+    empty = latency.empty_stats()
+    assert latency.stats_from_sketch(hist, count=0, sum_ms=0.0, min_ms=None, max_ms=None) == empty
+    assert latency.stats_from_sketch(sketch.EMPTY, count=5, sum_ms=1.0, min_ms=0, max_ms=1) == empty
+
+
+def test_histogram_from_sketch_exactly() -> None:
+    hist = sketch.from_values([10.0, 120.0, 130.0, 5000.0])
+    assert latency.histogram_from_sketch(hist) == latency.histogram_from_sketch(hist, 100)
+    h = latency.histogram_from_sketch(hist, 1000.0)
+    assert h == {
+        "buckets": [
+            {"start_ms": 0.0, "end_ms": 1000.0, "count": 3},
+            {"start_ms": 5000.0, "end_ms": 6000.0, "count": 1},
+        ],
+        "bucket_size_ms": 1000.0,
+        "total": 4,
+    }
+    for bad in (0.0, -5.0, float("nan")):
+        with pytest.raises(ValueError, match="bucket_size_ms must be > 0"):
+            latency.histogram_from_sketch(hist, bad)
+
+
+def test_stats_from_sketch_percentiles_and_min_clamp() -> None:
+    hist = (np.array([100, 200, 300], np.int16), np.array([96, 3, 1], np.int64))
+    v100, v200, v300 = (sketch.bucket_value(i) for i in (100, 200, 300))
+    stats = latency.stats_from_sketch(hist, count=100, sum_ms=1.0, min_ms=None, max_ms=None)
+    assert (stats["p50"], stats["p95"], stats["p99"]) == (
+        round(v100, 2),
+        round(v100, 2),
+        round(v200, 2),
+    )
+    assert v300 > v200
+    floor = v100 + 1.0  # the exact minimum lies above the first bucket's value: clamp up
+    stats = latency.stats_from_sketch(hist, count=100, sum_ms=1.0, min_ms=floor, max_ms=None)
+    assert (stats["p50"], stats["min"]) == (round(floor, 2), round(floor, 2))
+
+
+def test_percentiles_accept_numpy_arrays_and_validate_empty_input() -> None:
+    got = latency.calculate_percentiles(np.array([3.0, np.nan, 1.0, 2.0]), [0, 50, 100])
+    assert got == {"p0": 1.0, "p50": 2.0, "p100": 3.0}
+    assert latency.calculate_percentiles([], [0, 100]) == {"p0": None, "p100": None}
+    for bad in (-0.5, 100.5):
+        with pytest.raises(ValueError, match=rf"^percentile {bad} is outside 0\.\.100$"):
+            latency.calculate_percentiles([], [bad])
+
+
+def test_histogram_defaults_and_messages() -> None:
+    assert latency.build_histogram([]) == {"buckets": [], "bucket_size_ms": 100, "total": 0}
+    h = latency.build_histogram([150.0, -3.0])
+    assert h["bucket_size_ms"] == 100
+    assert [(b["start_ms"], b["end_ms"], b["count"]) for b in h["buckets"]] == [
+        (0.0, 100.0, 1),
+        (100.0, 200.0, 1),
+    ]
+    with pytest.raises(ValueError, match=r"^bucket_size_ms must be > 0, got 0$"):
+        latency.build_histogram([1.0], 0)
+    half = latency.histogram_from_sketch(sketch.from_values([0.7]), 0.5)
+    assert half["buckets"] == [{"start_ms": 0.5, "end_ms": 1.0, "count": 1}]
+
+
+def test_slow_operations_defaults_are_5000_ms_and_ten() -> None:
+    events = [
+        {"timestamp": 1.0 + i, "action": "GET", "duration_ms": 5000.5 + i, "status": "success"}
+        for i in range(12)
+    ]
+    events.append({"timestamp": 0.0, "action": "GET", "duration_ms": 5000.0})
+    slow = latency.detect_slow_operations(events)
+    assert len(slow) == 10
+    assert slow[-1]["duration_ms"] == 5002.5
+    just_over = latency.detect_slow_operations(events[:1] + events[-1:])
+    assert [s["duration_ms"] for s in just_over] == [5000.5]
+
+
+def test_timestamps_are_utc_whatever_the_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "EST+5")  # a POSIX zone string: needs no tz database
+    time.tzset()
+    try:
+        assert time.timezone == 5 * 3600
+        assert latency.iso_z(1736000000.7) == "2025-01-04T14:13:20Z"
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -278,3 +278,125 @@ def test_invariants(lines: list[tuple[bool, int, float, float | None]], max_pend
             assert event.duration_ms is None or event.duration_ms >= 0.0
             assert (event.duration_ms is None) == (event.duration_source is None)
     assert pairer.paired + pairer.unmatched == results
+
+
+# -- the size bound and the ttl, exactly ----------------------------------------------------------
+
+
+def test_defaults() -> None:
+    pairer = Pairer("n")
+    assert (pairer.max_pending, pairer.ttl_seconds) == (200_000, 3600.0)
+    assert Pairer("n", max_pending=0).max_pending == 1
+
+
+@pytest.mark.parametrize(
+    ("max_pending", "starts", "left"),
+    [
+        # one over the bound drops the excess plus a tenth of the bound, oldest first
+        (20, 21, 18),
+        (100, 101, 90),
+        # below ten the tenth is 0: exactly the excess goes
+        (5, 6, 5),
+        (1, 2, 1),
+        # at the bound nothing is dropped
+        (20, 20, 20),
+    ],
+)
+def test_bound_drops_exactly_the_excess_and_a_tenth(
+    max_pending: int, starts: int, left: int
+) -> None:
+    pairer = Pairer("n", max_pending=max_pending)
+    for i in range(starts):
+        pairer.feed(piece(True, 1.0, f"P{i}"))
+    assert pairer.pending == left
+    assert pairer.expired == starts - left
+    assert [k[0] for k in pairer.waiting] == [f"P{i}" for i in range(starts - left, starts)]
+
+
+def test_bound_called_at_the_limit_keeps_everything() -> None:
+    pairer = Pairer("n", max_pending=10)
+    for i in range(10):
+        pairer.waiting[(f"P{i}", SAT, "GET", None)] = (1.0, None, None)
+    pairer.bound()
+    assert pairer.pending == 10 and pairer.expired == 0
+    pairer.waiting[("P10", SAT, "GET", None)] = (1.0, None, None)
+    pairer.bound()
+    assert pairer.pending == 9 and pairer.expired == 2
+
+
+def test_a_repeated_start_moves_to_the_back() -> None:
+    pairer = Pairer("n", max_pending=2)
+    pairer.feed(piece(True, 1.0, "A"))
+    pairer.feed(piece(True, 2.0, "B"))
+    pairer.feed(piece(True, 3.0, "A"))
+    assert [k[0] for k in pairer.waiting] == ["B", "A"]
+    pairer.feed(piece(True, 4.0, "C"))  # over the bound: B, now the oldest, goes
+    assert [k[0] for k in pairer.waiting] == ["A", "C"]
+
+
+def test_a_start_exactly_ttl_old_still_pairs() -> None:
+    pairer = Pairer("n", ttl_seconds=100.0)
+    pairer.feed(piece(True, 0.0, "EDGE"))
+    event = pairer.feed(piece(False, 100.0, "EDGE"))
+    assert event is not None and event.duration_ms == 100_000.0
+    assert pairer.expired == 0
+
+
+def test_sweeps_run_every_tenth_of_the_ttl_on_log_time() -> None:
+    pairer = Pairer("n", ttl_seconds=3600.0)
+    assert pairer.next_sweep == float("-inf")
+    pairer.feed(piece(True, 1000.0, "A"))
+    assert pairer.next_sweep == 1360.0
+    assert pairer.sweep(2000.0) == 2360.0
+    short = Pairer("n", ttl_seconds=5.0)  # a tenth would be 0.5 s: at least 1 s
+    short.feed(piece(True, 10.0, "A"))
+    assert short.next_sweep == 11.0
+
+
+@pytest.mark.parametrize("started", [True, False])
+def test_a_line_at_exactly_next_sweep_sweeps(started: bool) -> None:
+    pairer = Pairer("n", ttl_seconds=10.0)  # sweeps every 1 s
+    pairer.feed(piece(True, 0.0, "OLD"))
+    pairer.feed(piece(False, 9.5, "X"))  # sweep at 9.5: nothing is 10 s old yet
+    assert pairer.next_sweep == 10.5 and pairer.pending == 1
+    pairer.feed(piece(started, 10.5, "Y"))  # exactly next_sweep: OLD (10.5 s) expires
+    assert pairer.expired == 1
+    assert ("OLD", SAT, "GET", "1.2.3.4:5") not in pairer.waiting
+
+
+def test_expired_counts_accumulate_over_sweeps() -> None:
+    pairer = Pairer("n", ttl_seconds=10.0)
+    pairer.feed(piece(True, 0.0, "A"))
+    pairer.feed(piece(True, 0.5, "B"))
+    pairer.feed(piece(True, 20.0, "C"))  # A and B expire
+    pairer.feed(piece(True, 40.0, "D"))  # C expires
+    assert pairer.expired == 3 and pairer.pending == 1
+
+
+def test_sub_millisecond_durations_are_kept() -> None:
+    pairer = Pairer("n")
+    pairer.feed(piece(True, 1.0, precise=1.0))
+    event = pairer.feed(piece(False, 1.0, precise=1.0005))
+    assert event is not None and event.duration_source == "precise"
+    assert event.duration_ms == pytest.approx(0.5)
+
+
+def test_a_result_without_status_is_failed() -> None:
+    pairer = Pairer("n")
+    event = pairer.feed(piece(False, 1.0, status=None))
+    assert event is not None and event.status == "failed"
+
+
+def test_direct_start_and_finish_default_to_whole_second_log_times() -> None:
+    # the fast path calls start()/finish() itself: without fine= the log time is not trusted
+    # to the millisecond, so the source is "log_seconds", never "log_millis"
+    pairer = Pairer("n")
+    key = ("P", SAT, "GET", "1.2.3.4:5")
+    pairer.start(key, 10.0, None, None)
+    assert pairer.finish(key, 12.5, None, None) == (2500.0, "log_seconds")
+    pairer.start(key, 10.0, None, None, True)
+    assert pairer.finish(key, 12.5, None, None) == (2500.0, "log_seconds")
+    pairer.start(key, 10.0, None, None)
+    assert pairer.finish(key, 12.5, None, None, True) == (2500.0, "log_seconds")
+    pairer.start(key, 10.0, None, None, True)
+    assert pairer.finish(key, 12.5, None, None, True) == (2500.0, "log_millis")

@@ -16,7 +16,7 @@ from storj_monitor.alerts.storage_rules import (
     storage_alerts_payload,
     storage_conditions,
 )
-from storj_monitor.model import Event, LogRecord
+from storj_monitor.model import AlertCondition, Event, LogRecord, StorageSnapshot
 from storj_monitor.settings import defaults
 from storj_monitor.thresholds import thresholds_from
 
@@ -172,3 +172,162 @@ def test_node_problem_conditions(kind: str, level: str, message: str, severity: 
         cond, resolve_after = found
         assert cond.key == kind and "My-Node" in cond.title and cond.message.endswith("boom")
         assert resolve_after > 0
+
+
+# -- exact fields and thresholds at equality -----------------------------------------------------
+
+
+def fields(c: AlertCondition | None) -> tuple | None:
+    return None if c is None else (c.node_name, c.kind, c.key, c.severity, c.title)
+
+
+@pytest.mark.parametrize(
+    ("pct", "expected"),
+    [
+        (80.0, None),
+        (
+            80.000001,
+            ("My-Node", "disk_usage", "disk_usage", "warning", "High Disk Usage on My-Node"),
+        ),
+        (95.0, ("My-Node", "disk_usage", "disk_usage", "warning", "High Disk Usage on My-Node")),
+        (
+            95.000001,
+            ("My-Node", "disk_usage", "disk_usage", "critical", "Critical Disk Usage on My-Node"),
+        ),
+    ],
+)
+def test_usage_condition_fields_at_the_thresholds(pct: float, expected: tuple | None) -> None:
+    assert fields(disk_usage_condition("My-Node", snap(pct, 1e9), TH)) == expected
+
+
+def test_usage_condition_details_and_messages() -> None:
+    crit = disk_usage_condition("My-Node", snap(96.123, 70e9), TH)
+    assert crit is not None
+    assert crit.details == {"used_percent": 96.12, "available_bytes": 70e9, "threshold": 95.0}
+    warn = disk_usage_condition("My-Node", snap(82.346, 354e9), TH)
+    assert warn is not None
+    assert warn.details == {"used_percent": 82.35, "available_bytes": 354e9, "threshold": 80.0}
+    assert warn.message == (
+        "Disk is 82.3% full (threshold: 80.0%). Free space: 354.00 GB. Plan to add capacity soon."
+    )
+
+
+def test_usage_condition_reads_a_storage_snapshot_object() -> None:
+    s = StorageSnapshot(0.0, "My-Node", 2_000_000_000_000, 1_930_000_000_000, 70_000_000_000,
+                        0, 96.5, 0.0, 3.5)  # fmt: skip
+    c = disk_usage_condition("My-Node", s, TH)
+    assert c is not None and c.severity == "critical"
+    assert "Free space: 70.00 GB." in c.message
+    assert c.details["available_bytes"] == 70_000_000_000
+    assert disk_usage_condition("My-Node", object(), TH) is None  # no used_percent at all
+
+
+def test_usage_condition_without_free_space_says_zero() -> None:
+    c = disk_usage_condition("My-Node", {"used_percent": 99.0}, TH)
+    assert c is not None and "Free space: 0.00 GB." in c.message
+    assert c.details["available_bytes"] is None
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [
+        (30.0, None),
+        (29.999, "warning"),
+        (7.0, "warning"),
+        (6.999, "critical"),
+        (0.0, "critical"),
+    ],
+)
+def test_forecast_thresholds_at_exactly_7_and_30_days(days: float, expected: str | None) -> None:
+    c = disk_forecast_condition("My-Node", forecast(days), TH)
+    assert (c.severity if c else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("days", "severity", "title", "threshold", "tail"),
+    [
+        (20.0, "warning", "Disk Filling Up on My-Node", 30.0, "Plan capacity expansion."),
+        (
+            5.0,
+            "critical",
+            "Disk Almost Full on My-Node",
+            7.0,
+            "Immediate action required to prevent downtime.",
+        ),
+    ],
+)
+def test_forecast_condition_exactly(
+    days: float, severity: str, title: str, threshold: float, tail: str
+) -> None:
+    fc = forecast(days)
+    c = disk_forecast_condition("My-Node", fc, TH)
+    assert fields(c) == ("My-Node", "disk_forecast", "disk_forecast", severity, title)
+    assert c is not None
+    assert c.message == (
+        f"Disk will be full in {days:.1f} days (likely {days * 0.8:.1f}–{days * 1.3:.1f} days) "
+        f"at 10.00 GB/day (threshold: {threshold:.0f} days). {tail}"
+    )
+    assert c.details == {
+        "days_until_full": days,
+        "days_until_full_low": days * 0.8,
+        "days_until_full_high": days * 1.3,
+        "growth_rate_bytes_per_day": 10e9,
+        "threshold": threshold,
+    }
+
+
+def test_forecast_range_text_variants() -> None:
+    open_ended = {**forecast(5.0), "days_until_full_high": None}
+    c = disk_forecast_condition("My-Node", open_ended, TH)
+    assert c is not None
+    assert c.message.startswith("Disk will be full in 5.0 days (at least 4.0 days) at 10.00 GB/day")
+    no_range = {**forecast(5.0), "days_until_full_low": None, "days_until_full_high": None}
+    c = disk_forecast_condition("My-Node", no_range, TH)
+    assert c is not None and c.message.startswith("Disk will be full in 5.0 days at 10.00 GB/day")
+    no_rate = {**forecast(5.0), "growth_rate_bytes_per_day": None}
+    c = disk_forecast_condition("My-Node", no_rate, TH)
+    assert c is not None and " at 0.00 GB/day " in c.message
+    assert c.details["growth_rate_bytes_per_day"] is None
+    assert disk_forecast_condition("My-Node", {"status": "filling"}, TH) is None
+
+
+def test_forecast_thresholds_are_configurable() -> None:
+    settings = thresholds_from(
+        S.replace(storage_forecast_critical_days=2, storage_forecast_warning_days=10)
+    )
+    assert disk_forecast_condition("n", forecast(10.0), settings) is None
+    c = disk_forecast_condition("n", forecast(2.0), settings)
+    assert c is not None and c.severity == "warning" and "(threshold: 10 days)" in c.message
+    c = disk_forecast_condition("n", forecast(1.9), settings)
+    assert c is not None and c.severity == "critical" and "(threshold: 2 days)" in c.message
+
+
+def test_storage_conditions_usage_first_then_forecast() -> None:
+    assert storage_conditions("n", None, None, TH) == []
+    only_fc = storage_conditions("n", None, forecast(20.0), TH)
+    assert [(c.node_name, c.kind) for c in only_fc] == [("n", "disk_forecast")]
+    both = storage_conditions("n", snap(85.0, 1e9), forecast(20.0), TH)
+    assert [(c.kind, c.severity) for c in both] == [
+        ("disk_usage", "warning"),
+        ("disk_forecast", "warning"),
+    ]
+    only_usage = storage_conditions("n", snap(85.0, 1e9), forecast(40.0), TH)
+    assert [c.kind for c in only_usage] == ["disk_usage"]
+    other = AlertCondition("n", "audit_score", "k", "warning", "t", "m")
+    assert storage_alerts_payload([*both, other]) == [
+        {"severity": c.severity, "title": c.title, "message": c.message} for c in both
+    ]
+
+
+def test_storage_conditions_hold_inside_the_hysteresis_bands() -> None:
+    # disk usage: warning above 80 %, band 1 point; forecast: warning below 30 days, band 2 days
+    held = storage_conditions("My-Node", snap(79.5, 1e9), forecast(31.0), TH)
+    assert [(c.node_name, c.kind, c.key, c.severity, c.hold) for c in held] == [
+        ("My-Node", "disk_usage", "disk_usage", "warning", True),
+        ("My-Node", "disk_forecast", "disk_forecast", "warning", True),
+    ]
+    assert storage_conditions("My-Node", snap(79.0, 1e9), forecast(32.0), TH) == []
+    assert storage_conditions("My-Node", None, forecast(31.0, "not filling"), TH) == []
+    assert storage_conditions("My-Node", {"used_percent": None}, None, TH) == []
+    alerting = storage_conditions("My-Node", snap(80.5, 1e9), forecast(29.0), TH)
+    assert [(c.kind, c.hold) for c in alerting] == [("disk_usage", False), ("disk_forecast", False)]

@@ -14,6 +14,7 @@ from storj_monitor.analytics.traffic import (
     series_step,
     size_bucket_index,
     size_bucket_labels,
+    summarize_cities,
     summarize_countries,
     summarize_sizes,
     summarize_traffic,
@@ -309,3 +310,192 @@ def test_details_cover_only_the_newest_operations_per_node(store: Store) -> None
     )
     out = store.read_sync(lambda c: get_traffic_stats(c, ["A", "B"], 1, NOW))
     assert out["details_start"] == "2025-01-04T13:13:20Z" and out["details_window_hours"] == 1
+
+
+# --- the pure summaries, pinned -------------------------------------------------------------
+
+
+def ops(success: int = 0, failed: int = 0, canceled: int = 0) -> dict:
+    total = success + failed + canceled
+    rate = round(success * 100.0 / total, 2) if total else None
+    return {
+        "success": success,
+        "failed": failed,
+        "canceled": canceled,
+        "total": total,
+        "success_rate": rate,
+    }
+
+
+def test_summarize_traffic_adds_up_repeated_rows_and_skips_unknown_statuses() -> None:
+    rows = [
+        (SAT_B, "GET", "weird", "x", 1000, 1000),  # an unknown status first: skipped, not the end
+        (SAT_B, "GET", "success", "", 2, None),  # no size known: 0 bytes
+        (SAT_B, "GET", "success", "", 3, 20),
+        (SAT_B, "GET", "success", "", 0, 10),
+        (SAT_B, "PUT", "success", "", 1, 7),
+        (SAT_B, "PUT", "success", "", 1, 8),
+        (None, "GET", "failed", "timeout", 2, 99),
+        ("", "DELETE", "success", "", 4, 50),  # neither ingress nor egress
+        (SAT_A, "GET", "failed", "b-error", 3, 0),
+        (SAT_A, "GET", "failed", "a-error", 3, 0),
+        (SAT_A, "GET", "failed", "0-rare", 0, 0),
+        (SAT_A, "PUT_REPAIR", "success", "", 1, 11),
+    ]
+    out = summarize_traffic(rows)
+    assert out["operations"] == {
+        "get": ops(success=5, failed=8),
+        "put": ops(success=2),
+        "audit": ops(),
+        "repair": ops(success=1),
+        "other": ops(success=4),
+    }
+    assert out["bandwidth"] == {"ingress_bytes": 7 + 8 + 11, "egress_bytes": 30}
+    assert out["satellites"][0]["egress_bytes"] == 30
+    sat_b, sat_a, unknown = out["satellites"]  # A and B tie on 7: by id ("121R" < "12Ea")
+    assert sat_a["satellite_id"] == SAT_A and sat_a["total"] == 7
+    assert (sat_a["ingress_bytes"], sat_a["egress_bytes"]) == (11, 0)
+    assert sat_b["satellite_id"] == SAT_B and sat_b["total"] == 7
+    assert sat_b["operations"]["get"] == ops(success=5)
+    assert (sat_b["ingress_bytes"], sat_b["egress_bytes"]) == (15, 30)
+    assert unknown["satellite_id"] is None and unknown["total"] == 6  # None and "" together
+    assert out["errors"] == [
+        {"category": "a-error", "count": 3},
+        {"category": "b-error", "count": 3},
+        {"category": "timeout", "count": 2},
+        {"category": "0-rare", "count": 0},
+    ]
+    assert out["total_operations"] == 20
+
+
+def test_summarize_traffic_keeps_the_ten_most_frequent_errors() -> None:
+    rows = [(SAT_A, "GET", "failed", f"e{i:02d}", 100 + i, 0) for i in range(12)]
+    out = summarize_traffic(rows)
+    assert [e["category"] for e in out["errors"]] == [f"e{i:02d}" for i in range(11, 1, -1)]
+    assert len(summarize_traffic(rows, top_errors=3)["errors"]) == 3
+
+
+def test_satellites_tie_on_total_sorted_by_id_unknown_first() -> None:
+    rows = [(SAT_A, "GET", "success", "", 1, 0), (None, "GET", "success", "", 1, 0),
+            (SAT_B, "GET", "success", "", 1, 0)]  # fmt: skip
+    out = summarize_traffic(rows)
+    assert [s["satellite_id"] for s in out["satellites"]] == [None, SAT_B, SAT_A]
+
+
+def test_summarize_sizes_adds_up_and_clamps_indexes() -> None:
+    out = summarize_sizes([("GET", 3, 2), ("GET", 3, 5), ("PUT", -4, 1), ("DELETE", 99, 6)])
+    assert out[3]["get"] == 7
+    assert out[0]["put"] == 1
+    assert out[7]["other"] == 6
+    assert sum(sum(v for k, v in p.items() if k != "bucket") for p in out) == 14
+
+
+def test_traffic_series_edges_and_sums() -> None:
+    rows = [
+        (-30, "GET", "success", 100, 100),  # before the first bucket (skipped, not the end)
+        (0, "GET", "success", 1, 10),  # the first bucket
+        (0, "GET", "success", 2, None),
+        (180, "PUT", "success", 1, 5),  # the last bucket
+        (180, "PUT", "success", 1, 6),
+        (180, "PUT", "success", 0, None),
+        (180, "PUT", "failed", 1, 70),
+        (180, "GET", "canceled", 2, 70),
+        (60, "DELETE", "success", 3, 40),  # neither ingress nor egress
+        (240, "GET", "success", 100, 100),  # after the last
+    ]
+    points = traffic_series(rows, start=0, end=180, step=60)
+    assert len(points) == 4
+    assert points[0] == {"timestamp": "1970-01-01T00:00:00Z", "get": 3, "put": 0, "audit": 0,
+                         "repair": 0, "other": 0, "failed": 0, "ingress_bytes": 0,
+                         "egress_bytes": 10}  # fmt: skip
+    assert points[1]["other"] == 3 and points[1]["ingress_bytes"] == 0
+    assert points[1]["egress_bytes"] == 0
+    assert (points[3]["put"], points[3]["get"], points[3]["failed"]) == (2 + 1, 2, 3)
+    assert points[3]["ingress_bytes"] == 11 and points[3]["egress_bytes"] == 0
+
+
+def test_traffic_series_empty_when_the_window_is_inverted() -> None:
+    assert traffic_series([], start=600, end=500, step=60) == []
+    assert traffic_series([], start=600, end=590, step=60) == []
+    assert len(traffic_series([], start=600, end=600, step=60)) == 1
+
+
+@pytest.mark.parametrize(
+    ("hours", "step"),
+    [(6 + 1 / 60, 300), (30, 300), (30.1, 900), (90, 900), (360, 3600), (1080, 3 * 3600),
+     (1080.5, 6 * 3600), (5000, 6 * 3600)],
+)  # fmt: skip
+def test_series_step_boundaries(hours: float, step: int) -> None:
+    assert series_step(hours) == step
+
+
+def test_summarize_countries_ties_and_missing_sizes() -> None:
+    table = {"1.1.1.1": "ZA", "2.2.2.2": "DE", "3.3.3.3": "AU"}
+
+    def lookup(ip: str) -> str | None:
+        assert ip, "lookup is not asked about a missing address"
+        return table.get(ip)
+
+    rows = [("1.1.1.1", 2, None), ("3.3.3.3", 2, 1), ("2.2.2.2", 2, 500),
+            (None, 1, 7), ("9.9.9.9", 1, 0)]  # fmt: skip
+    out = summarize_countries(rows, lookup)
+    assert [(c["country"], c["bytes"], c["addresses"]) for c in out] == [
+        ("AU", 1, 1),
+        ("DE", 500, 1),
+        ("ZA", 0, 1),
+        (None, 7, 2),
+    ]
+
+
+def test_summarize_cities_every_field_order_and_limit() -> None:
+    places = {
+        "1.1.1.1": {"city": "Zurich", "country": "CH", "latitude": 47.4, "longitude": 8.5},
+        "2.2.2.2": {"city": "Aachen", "country": "DE", "latitude": 50.8, "longitude": 6.1},
+        "3.3.3.3": {"city": None, "country": "US", "latitude": 37.8, "longitude": -97.8},
+        "4.4.4.4": {"city": "Nowhere", "country": "XX", "latitude": 1.0, "longitude": None},
+        "5.5.5.5": {"city": "Nowhere", "country": "XX", "latitude": None, "longitude": 1.0},
+    }
+
+    def lookup(ip: str) -> dict | None:
+        assert ip, "lookup is not asked about a missing address"
+        return places.get(ip)
+
+    rows = [("1.1.1.1", 3, 4), ("1.1.1.1", 2, 10), ("2.2.2.2", 5, 1), ("3.3.3.3", 4, 2),
+            ("4.4.4.4", 50, 0), ("5.5.5.5", 50, 0), ("9.9.9.9", 50, 0), (None, 50, 0)]  # fmt: skip
+    out = summarize_cities(rows, lookup)
+    assert out == [
+        {"city": "Aachen", "country": "DE", "latitude": 50.8, "longitude": 6.1,
+         "operations": 5, "bytes": 1},
+        {"city": "Zurich", "country": "CH", "latitude": 47.4, "longitude": 8.5,
+         "operations": 5, "bytes": 14},
+        {"city": None, "country": "US", "latitude": 37.8, "longitude": -97.8,
+         "operations": 4, "bytes": 2},
+    ]  # fmt: skip
+    many = {f"10.0.{i // 256}.{i % 256}": {"city": f"c{i}", "country": "DE", "latitude": i,
+                                            "longitude": 0.0} for i in range(205)}  # fmt: skip
+    rows = [(ip, 1, 0) for ip in many]
+    assert len(summarize_cities(rows, many.get)) == 200
+    assert len(summarize_cities(rows, many.get, limit=3)) == 3
+
+
+def test_iso_utc_ignores_the_local_timezone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "JST-9")  # a POSIX zone string: needs no tz database
+    time.tzset()
+    try:
+        assert time.timezone == -9 * 3600
+        assert iso_utc(1736000000.7) == "2025-01-04T14:13:20Z"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_summarize_cities_unnamed_city_sorts_last_on_a_tie_and_no_size_is_zero() -> None:
+    places = {
+        "1.1.1.1": {"city": None, "country": "US", "latitude": 37.8, "longitude": -97.8},
+        "2.2.2.2": {"city": "Zwolle", "country": "NL", "latitude": 52.5, "longitude": 6.1},
+    }
+    rows = [("1.1.1.1", 2, None), ("2.2.2.2", 2, None)]
+    out = summarize_cities(rows, places.get)
+    assert [(c["city"], c["bytes"]) for c in out] == [("Zwolle", 0), (None, 0)]

@@ -9,8 +9,9 @@ Durations ≤ 0 go to a separate zero bucket. Buckets are fixed, so merging two 
 (minutes into hours, nodes into "Aggregate") is adding counts per index.
 
 A histogram is a pair of numpy arrays ``(index int16, count int64)``, index sorted and
-unique. Stored form (``encode``/``decode``): one byte = count width (1, 2 or 4 bytes), then
-the indexes as little-endian int16, then the counts in that width. A minute with a
+unique. Stored form (``encode``/``decode``): one byte = count width (1, 2, 4 or 8 bytes: the
+narrowest that holds the largest count), then the indexes as little-endian int16, then the
+counts in that width. A minute with a
 hundred distinct buckets costs ~300 bytes.
 """
 
@@ -107,7 +108,11 @@ def total(hist: Hist) -> int:
 
 
 def encode(hist: Hist) -> bytes:
-    """Compact blob: width byte, int16 indexes, counts in 1/2/4 bytes."""
+    """Compact blob: width byte, int16 indexes, counts in 1/2/4/8 bytes.
+
+    The width is chosen from the largest count; 8 bytes only past 2³² − 1 (a bucket of an
+    hour or month rollup on a busy node can get there), where 4 bytes would wrap silently.
+    """
     idx, counts = hist
     if not idx.size:
         return b""
@@ -116,12 +121,14 @@ def encode(hist: Hist) -> bytes:
         width, dtype = 1, "<u1"
     elif top < 65536:
         width, dtype = 2, "<u2"
-    else:
+    elif top < 2**32:
         width, dtype = 4, "<u4"
+    else:
+        width, dtype = 8, "<u8"
     return bytes((width,)) + idx.astype("<i2").tobytes() + counts.astype(dtype).tobytes()
 
 
-_WIDTH_DTYPE = {1: "<u1", 2: "<u2", 4: "<u4"}
+_WIDTH_DTYPE = {1: "<u1", 2: "<u2", 4: "<u4", 8: "<u8"}
 
 
 def decode(blob: bytes | None) -> Hist:

@@ -251,6 +251,12 @@ def payout_rows(state: FakeNodeState) -> list[dict[str, Any]]:
 
 def make_app(state: FakeNodeState) -> web.Application:
     """The aiohttp app; every request reads ``state`` at that moment."""
+    # A hanging request ends when the server shuts down (503), so stopping the server
+    # leaves no handler task pending on the loop.
+    stopping = asyncio.Event()
+
+    async def on_shutdown(app: web.Application) -> None:
+        stopping.set()
 
     def reply(payload: Any) -> web.StreamResponse:
         body = orjson.dumps(payload)
@@ -266,7 +272,8 @@ def make_app(state: FakeNodeState) -> web.Application:
         state.requests += 1
         mode = state.path_modes.get(request.path, state.mode)
         if mode == "hang":
-            await asyncio.Event().wait()  # until the client gives up / the server stops
+            await stopping.wait()  # until the server stops (the client gives up sooner)
+            return web.Response(status=503, text="fake node API stopping")
         if mode == "http500":
             return web.json_response({"error": "console: internal error"}, status=500)
         if mode == "http404":
@@ -342,6 +349,7 @@ def make_app(state: FakeNodeState) -> web.Application:
         return web.Response(body=HTML, content_type="text/html")  # the dashboard, as the node does
 
     app = web.Application(middlewares=[failure_modes])
+    app.on_shutdown.append(on_shutdown)
     app.router.add_get("/api/sno/", sno)
     app.router.add_get("/api/sno", sno_redirect)
     app.router.add_get("/api/sno/satellites", satellites)

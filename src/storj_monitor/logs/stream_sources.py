@@ -148,6 +148,9 @@ class DockerFollower(_StreamFollower):
             with contextlib.suppress(OSError):
                 proc.kill()
             proc.wait()
+            if proc.stdout is not None:  # the pipe: else one file descriptor leaks per restart
+                with contextlib.suppress(OSError):
+                    proc.stdout.close()
             with self._lock:
                 self._proc = None
             if self._stop.is_set():
