@@ -125,8 +125,8 @@ def runs_from_records(records: Iterable[LogRecord]) -> list[MaintenanceRun]:
     last_done: dict[tuple[str, str | None, str | None], int] = {}
     for r in records:
         if r.kind == "startup" and r.message in _RESTART_MESSAGES:
-            for run in running.values():
-                done.append(replace(run, status="interrupted", finished_at=r.timestamp))
+            for open_run in running.values():
+                done.append(replace(open_run, status="interrupted", finished_at=r.timestamp))
             running.clear()
             continue
         rule = _MESSAGES.get(r.message)
