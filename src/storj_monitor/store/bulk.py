@@ -42,10 +42,10 @@ from typing import Any, Protocol
 
 from storj_monitor.model import LogRecord, SatelliteScore
 
-try:
+if sys.platform == "win32":
+    fcntl = None
+else:
     import fcntl
-except ImportError:  # Windows
-    fcntl = None  # type: ignore[assignment]
 from storj_monitor.store.bad_lines import BadLine
 from storj_monitor.store.database import connect, transaction
 from storj_monitor.store.events import (
@@ -150,7 +150,16 @@ class InlineWriter:
         self._deferred = _begin(self._conn, defer_indexes)
         self._replies: deque[Reply] = deque()
 
-    def submit(self, rows, records, offset, expected, raw_since=None, bad=(), scores=()) -> None:  # type: ignore[no-untyped-def]
+    def submit(
+        self,
+        rows: Sequence[Row],
+        records: Sequence[LogRecord],
+        offset: LogOffset,
+        expected: int | None,
+        raw_since: float | None = None,
+        bad: Sequence[BadLine] = (),
+        scores: Sequence[SatelliteScore] = (),
+    ) -> None:
         reply = _write(self._conn, rows, records, offset, expected, raw_since, bad, scores)
         self._replies.append(reply)
 
@@ -232,7 +241,16 @@ class ProcessWriter:
         self._proc.stdout.close()
         self._in_flight = 0
 
-    def submit(self, rows, records, offset, expected, raw_since=None, bad=(), scores=()) -> None:  # type: ignore[no-untyped-def]
+    def submit(
+        self,
+        rows: Sequence[Row],
+        records: Sequence[LogRecord],
+        offset: LogOffset,
+        expected: int | None,
+        raw_since: float | None = None,
+        bad: Sequence[BadLine] = (),
+        scores: Sequence[SatelliteScore] = (),
+    ) -> None:
         try:  # rows pickled on their own, into one buffer (see the module docstring)
             self._out.send((records, offset, expected, raw_since, bad, scores))
             self._out.send_bytes(pickle.dumps(rows, pickle.HIGHEST_PROTOCOL))

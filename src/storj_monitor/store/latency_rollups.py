@@ -134,7 +134,7 @@ def rollup_hists(
         add = np.bincount(idx[ok], weights=cnt[ok], minlength=_DENSE)
         dense[cat] = dense.get(cat, 0) + add
     if dense:
-        dense["all"] = sum(dense.values())  # type: ignore[assignment]
+        dense["all"] = sum(dense.values(), np.zeros(_DENSE))
     return dense
 
 

@@ -26,7 +26,6 @@ from typing import Any
 
 from storj_monitor.analytics.traffic import (
     SIZE_BUCKET_EDGES,
-    iso_utc,
     series_step,
     summarize_cities,
     summarize_countries,
@@ -34,6 +33,7 @@ from storj_monitor.analytics.traffic import (
     summarize_traffic,
     traffic_series,
 )
+from storj_monitor.model import iso_utc
 
 #: Windows longer than this read whole hours from ``rollups_hour`` (minutes at the edges).
 HOUR_ROLLUPS_FROM_HOURS = 3.0
