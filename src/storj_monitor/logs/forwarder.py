@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 try:
     from storj_monitor.logs.tail import FileFollower
 except ImportError:  # copied next to tail.py on a host without storj_monitor
-    from tail import FileFollower  # type: ignore[no-redef]
+    from tail import FileFollower  # type: ignore[no-redef, import-not-found]  # standalone copy
 
 log = logging.getLogger("storj_monitor.forwarder")
 
@@ -228,9 +228,9 @@ class Forwarder:
 
     def _advance(self, sel: selectors.BaseSelector, p: _Pending) -> None:
         try:
-            if not p.handshaken:
+            if not p.handshaken and isinstance(p.sock, ssl.SSLSocket):  # only TLS starts so
                 try:
-                    p.sock.do_handshake()  # type: ignore[attr-defined]
+                    p.sock.do_handshake()
                 except ssl.SSLWantReadError:
                     return
                 except ssl.SSLWantWriteError:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from itertools import islice
 
 from storj_monitor.logs.piece_lines import PieceLine
-from storj_monitor.model import Event
+from storj_monitor.model import DurationSource, Event
 
 __all__ = ["Pairer", "PendingKey"]
 
@@ -100,7 +100,7 @@ class Pairer:
             piece.timestamp,
             self.node_name,
             piece.action,
-            piece.status or "failed",  # type: ignore[arg-type]
+            piece.status or "failed",
             piece.size,
             piece.satellite_id,
             piece.piece_id,
@@ -108,7 +108,7 @@ class Pairer:
             piece.error,
             piece.error_category,
             duration_ms,
-            source,  # type: ignore[arg-type]
+            source,
         )
 
     def start(
@@ -137,7 +137,7 @@ class Pairer:
         precise: float | None,
         arrival: float | None,
         fine: bool = False,
-    ) -> tuple[float | None, str | None]:
+    ) -> tuple[float | None, DurationSource | None]:
         """A result line: (duration ms, duration source) from its start, or (None, None)."""
         if timestamp >= self._next_sweep:
             self._expire(timestamp)
@@ -147,6 +147,7 @@ class Pairer:
             return None, None
         self.paired += 1
         start_ts, start_precise, start_arrival, start_fine = start
+        source: DurationSource
         if start_precise is not None and precise is not None:
             duration_ms, source = (precise - start_precise) * 1000.0, "precise"
         elif fine and start_fine:

@@ -68,7 +68,7 @@ from storj_monitor.logs.timestamps import (
     split_wrapper_prefix,
     wrapper_prefix_time,
 )
-from storj_monitor.model import LogRecord
+from storj_monitor.model import LogRecord, Status
 
 _loads = orjson.loads
 
@@ -318,7 +318,7 @@ class LineParser:
         timestamp: float,
         precise: float | None,
         level: str,
-        spec: tuple[bool, str | None, int],
+        spec: tuple[bool, Status | None, int],
         fields: dict[str, Any],
         fine: bool,
     ) -> PieceLine | bool | None:

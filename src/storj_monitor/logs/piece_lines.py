@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, final
+
+from storj_monitor.model import Status
 
 __all__ = ["LEVELS", "PIECE_MESSAGES", "PLAIN", "PieceLine", "split_remote_ip"]
 
 
+@final  # the parsers test ``type(x) is PieceLine``: no subclasses (mypy narrows on it)
 @dataclass(slots=True)
 class PieceLine:
     """One piecestore transfer line: a ``... started`` line or the transfer's result line.
@@ -31,7 +34,7 @@ class PieceLine:
     precise_ts: float | None
     level: str
     action: str
-    status: str | None
+    status: Status | None
     size: int | None
     satellite_id: str | None
     piece_id: str | None
@@ -51,7 +54,7 @@ PLAIN, RACE_LOST, CANCELED, DELETE, UPLOAD_FAILED, RACE_LOST_PUT = 0, 1, 2, 3, 4
 RACE_LOST_ACTION = {RACE_LOST: "GET", RACE_LOST_PUT: "PUT"}
 
 #: message -> (is a start line, status of a result line, special handling)
-PIECE_MESSAGES: dict[str, tuple[bool, str | None, int]] = {
+PIECE_MESSAGES: dict[str, tuple[bool, Status | None, int]] = {
     "upload started": (True, None, PLAIN),
     "download started": (True, None, PLAIN),
     "uploaded": (False, "success", PLAIN),

@@ -265,7 +265,7 @@ class LineProcessor:
             elif item.available_space is not None:
                 space = (item.timestamp, item.available_space)
         else:
-            out.records.append(item)  # type: ignore[arg-type]
+            out.records.append(item)
         return space, pairer.next_sweep
 
     @property

@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import logging
 import os
 import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import BinaryIO, NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -171,7 +172,10 @@ def oldest_first(ranked: list[tuple[tuple[str, tuple[int, ...]], float, T]]) -> 
 def _preferred(a: Member, b: Member) -> Member:
     """Of two members with one identity: the current file (it is followed), else an
     uncompressed one (a ``.gz`` may still be being written), else the larger."""
-    key = lambda m: (m.current, not m.compressed, m.size)  # noqa: E731
+
+    def key(m: Member) -> tuple[bool, bool, int]:
+        return (m.current, not m.compressed, m.size)
+
     return a if key(a) >= key(b) else b
 
 
@@ -200,7 +204,7 @@ class Opened(NamedTuple):
 
     path: str
     fd: int
-    stream: BinaryIO | None
+    stream: io.BufferedIOBase | None
 
 
 def open_member(member: Member, offset: int) -> Opened | None:
@@ -241,10 +245,10 @@ def _open_at(path: str, compressed: bool, fingerprint: str, offset: int) -> Open
     except BaseException:
         gz.close()
         raise
-    return Opened(path, gz.fileno(), gz)  # type: ignore[arg-type]
+    return Opened(path, gz.fileno(), gz)
 
 
-def read_block(stream: BinaryIO, size: int) -> bytes:
+def read_block(stream: io.BufferedIOBase, size: int) -> bytes:
     """Up to ``size`` bytes of a decompressing stream; a corrupt or truncated ``.gz`` raises
     OSError (like a plain read), so the caller logs it and moves on."""
     try:

@@ -277,9 +277,10 @@ class RemoteFollower(ThreadedSource):
                     raise ConnectionError("forwarder closed the connection mid-frame")
                 self._deliver(header, payload)
 
-    def _deliver(self, header: dict[str, object], payload: bytes) -> None:
-        fp, fpl = str(header["fp"]), int(header["fpl"])  # type: ignore[call-overload]
-        end = int(header["end"])  # type: ignore[call-overload]
+    def _deliver(self, header: dict[str, Any], payload: bytes) -> None:
+        """``header`` is the frame's decoded JSON (``json.loads``: values untyped)."""
+        fp, fpl = str(header["fp"]), int(header["fpl"])
+        end = int(header["end"])
         lines, _ = split_lines(payload)
         arrival = header.get("t")
         if arrival is not None:
@@ -287,9 +288,9 @@ class RemoteFollower(ThreadedSource):
         chunk = Chunk(
             lines,
             FileIdentity(f"{self.address}:{header.get('path')}", fp, fpl),
-            int(header["start"]),  # type: ignore[call-overload]
+            int(header["start"]),
             end,
-            float(arrival) if arrival is not None else None,  # type: ignore[arg-type]
+            float(arrival) if arrival is not None else None,
         )
         self._put(chunk)
         with self._lock:

@@ -33,18 +33,19 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import logging
 import os
 import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
 try:
     from storj_monitor.logs import rotation
 except ImportError:  # copied next to rotation.py on a host without storj_monitor
-    import rotation  # type: ignore[no-redef]
+    import rotation  # type: ignore[no-redef, import-not-found]  # standalone copy
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,13 @@ class _Open:
     __slots__ = ("fd", "final", "held", "identity", "ino", "path", "pos", "stream")
 
     def __init__(
-        self, path: str, fd: int, pos: int, *, final: bool = False, stream: BinaryIO | None = None
+        self,
+        path: str,
+        fd: int,
+        pos: int,
+        *,
+        final: bool = False,
+        stream: io.BufferedIOBase | None = None,
     ):
         self.path = path
         self.final = final  # a rotated file: read to its end, then move on
@@ -259,8 +266,9 @@ class FileFollower:
             return []
         chunks: list[Chunk] = []
         self.drained = False
-        if not self._cur.final:
-            self._check_truncated(self._cur, verify=True)
+        opened = self._cur  # set by _open_next() when it was None
+        if opened is not None and not opened.final:
+            self._check_truncated(opened, verify=True)
         budget = self.max_bytes_per_poll
         while budget > 0 and self._cur is not None:
             cur = self._cur
