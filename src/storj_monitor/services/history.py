@@ -234,7 +234,7 @@ class _Importer:
         r, source, processor = self.result, self.source, self.processor
         reader = BlockLines(source.file, block_bytes)
         rows: list[tuple[object, ...]] = []
-        records: list = []
+        records: list[LogRecord] = []
         # this file's counts: a processor may have read other files (or a follower's lines)
         lines0, unparseable0 = processor.lines, processor.unparseable
         ignored0, rejected0 = processor.ignored, processor.rejected
@@ -287,7 +287,13 @@ class _Importer:
         node_name, path, now = self.result.node_name, self.result.path, self.clock()
         self.bad += [BadLine(node_name, path, offset, raw, why, now) for raw, why in bad]
 
-    def _submit(self, rows: list, records: list, end: int, expected: int | None) -> None:
+    def _submit(
+        self,
+        rows: list[tuple[object, ...]],
+        records: list[LogRecord],
+        end: int,
+        expected: int | None,
+    ) -> None:
         node_name, path = self.result.node_name, self.result.path
         offset = LogOffset(node_name, path, self.fp[0], self.fp[1], end, self.clock())
         scores = _scores(records)

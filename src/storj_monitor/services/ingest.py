@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import sqlite3
@@ -29,7 +30,7 @@ from storj_monitor.logs.rejects import BAD_SIZE, BAD_TIME
 from storj_monitor.logs.sources import LogSource, forwarder_tls, open_source
 from storj_monitor.logs.tail import Chunk, FileFollower, LogState
 from storj_monitor.logs.watcher import Watch, open_watch
-from storj_monitor.model import NodeSpec
+from storj_monitor.model import Event, LogRecord, NodeSpec
 from storj_monitor.services.bus import Bus
 from storj_monitor.services.history import LogImportError, import_log
 from storj_monitor.services.live_writer import group_writer
@@ -69,8 +70,8 @@ class _Batch:
     __slots__ = ("bad", "events", "offsets", "records", "since")
 
     def __init__(self) -> None:
-        self.events: list = []
-        self.records: list = []
+        self.events: list[Event] = []
+        self.records: list[LogRecord] = []
         self.bad: list[BadLine] = []  # lines the parser rejected, for bad_lines
         self.offsets: dict[str, LogOffset] = {}  # source key → newest offset
         self.since = 0.0  # monotonic time of the first pending item
@@ -396,7 +397,7 @@ class NodeIngest:
         """When a batch must be written (monotonic s): the first multiple of
         ``DB_COMMIT_INTERVAL`` after its first line, the same instants for every node, so
         their batches share a transaction (services.live_writer)."""
-        interval = self.settings.db_commit_interval
+        interval: float = self.settings.db_commit_interval  # s (Settings values are Any)
         return (batch.since // interval + 1) * interval
 
     def _publish(self, out: Processed, *, live: bool) -> None:
@@ -419,7 +420,7 @@ class NodeIngest:
             with contextlib.suppress(RuntimeError):  # the loop is closed: shutting down
                 self._loop.call_soon_threadsafe(self._deliver, events, records)
 
-    def _deliver(self, events: list, records: list) -> None:
+    def _deliver(self, events: list[Event], records: list[LogRecord]) -> None:
         if events:
             self.bus.publish("events", self.node.name, events)
         if records:
@@ -500,7 +501,7 @@ class NodeIngest:
         """After a failed write: re-read the stored offsets and continue from them."""
         assert self._source is not None
         for key, new in batch.offsets.items():
-            stored = self.store.read_sync(lambda c, k=key: store_events.get_offset(c, k))
+            stored = self.store.read_sync(functools.partial(store_events.get_offset, source=key))
             self._committed[key] = stored.offset if stored is not None else None
             offset = stored.offset if stored is not None else 0
             if not self._source.reposition(new.fingerprint, offset):

@@ -24,8 +24,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from storj_monitor.analytics.traffic import iso_utc, summarize_traffic, traffic_series
-from storj_monitor.model import EGRESS_ACTIONS, INGRESS_ACTIONS, Event
+from storj_monitor.analytics.traffic import summarize_traffic, traffic_series
+from storj_monitor.model import EGRESS_ACTIONS, INGRESS_ACTIONS, Event, iso_utc
 from storj_monitor.services.bus import Bus
 from storj_monitor.services.hub import Client, Hub
 from storj_monitor.services.transitions import FailureLog

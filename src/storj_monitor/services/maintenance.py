@@ -9,6 +9,7 @@ the rollups module.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -32,7 +33,7 @@ async def prune_raw_data(store: Store, cutoff: float) -> tuple[int, int]:
     for delete in (store_events.delete_events_before, store_events.delete_records_before):
         total = 0
         while True:
-            n = await store.write(lambda c, d=delete: d(c, cutoff, DELETE_CHUNK))
+            n = await store.write(functools.partial(delete, cutoff=cutoff, limit=DELETE_CHUNK))
             total += n
             if n < DELETE_CHUNK:
                 break
