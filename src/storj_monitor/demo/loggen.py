@@ -43,7 +43,7 @@ import random
 import time
 from collections.abc import Iterator
 from itertools import accumulate
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 
 import orjson
 
@@ -128,6 +128,16 @@ def _head(keys: tuple[str, ...], piece: str, sat: str, action: str) -> str:
 
 def _json_str(value: str) -> str:
     return orjson.dumps(value).decode()
+
+
+class TransferOptions(TypedDict, total=False):
+    """The keyword arguments of :meth:`LogGenerator.transfer` that ``failure_line`` passes on."""
+
+    dialect: Literal["old", "new"] | None
+    satellite_id: str | None
+    piece_id: str | None
+    remote_address: str | None
+    size: int | None
 
 
 class LogGenerator:
@@ -253,11 +263,11 @@ class LogGenerator:
         action: str = "GET_AUDIT",
         error: str = "file does not exist",
         at: float | None = None,
-        **kwargs: object,
+        **kwargs: Unpack[TransferOptions],
     ) -> str:
         """One ``download failed``/``upload failed`` line with exactly this error text (any
         text: it is JSON-escaped like zap does). Keyword arguments as for :meth:`transfer`."""
-        lines = self.transfer(action, "failed", error, at=at, latency=0.0, debug=False, **kwargs)  # type: ignore[arg-type]
+        lines = self.transfer(action, "failed", error, at=at, latency=0.0, debug=False, **kwargs)
         return lines[-1]
 
     # -- transfers -----------------------------------------------------------------------
