@@ -36,7 +36,7 @@ class GeoIP:
             self._iptocc = None
         if city_db:
             try:
-                import maxminddb  # type: ignore[import-not-found]
+                import maxminddb
 
                 self._reader = maxminddb.open_database(city_db)
             except ImportError:
@@ -49,9 +49,8 @@ class GeoIP:
         return self._reader is not None
 
     def country(self, ip: str) -> str | None:
-        cached = self._countries.get(ip, _MISSING)
-        if cached is not _MISSING:
-            return cached  # type: ignore[return-value]
+        if ip in self._countries:  # None is a cached answer too (no country known)
+            return self._countries[ip]
         cc = self._lookup(ip)
         self._countries[ip] = cc
         if len(self._countries) > _CACHE_SIZE:
@@ -93,5 +92,3 @@ class GeoIP:
             self._reader.close()
             self._reader = None
 
-
-_MISSING = object()
