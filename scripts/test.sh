@@ -3,7 +3,7 @@
 # Python packages go into the project's own virtual environment (.venv, made on first use,
 # reused after; STORJ_MONITOR_VENV names another), never into the system Python, which
 # Debian 12 and Ubuntu 24.04 refuse to install into (externally-managed-environment).
-# Exit status is non-zero on any lint error, any failed test, or when no test ran.
+# Exit status is non-zero on any lint or type error, any failed test, or when no test ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +28,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 "$py" -m pip install -q --disable-pip-version-check -e '.[test]'
 
 "$py" -m ruff check src tests bench
+"$py" -m mypy  # the whole package, settings in pyproject.toml [tool.mypy]
 set +e
 "$py" -m pytest -p no:cacheprovider "$@"
 status=$?
