@@ -8,9 +8,21 @@ from __future__ import annotations
 
 import codecs
 import os
-from typing import BinaryIO
+from typing import Protocol
 
 from storj_monitor.logs.tail import MAX_LINE_BYTES
+
+
+class ByteStream(Protocol):
+    """What a bulk read needs of a file: a plain unbuffered one (``FileIO``) or a
+    decompressing one (``GzipFile``, ``BZ2File``, ``LZMAFile``), which share no base class
+    that has ``readinto``."""
+
+    def readinto(self, buffer: bytearray | memoryview, /) -> int | None: ...
+    def read(self, size: int = -1, /) -> bytes: ...
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+    def fileno(self) -> int: ...
+    def close(self) -> None: ...
 
 
 class BlockLines:
@@ -22,7 +34,7 @@ class BlockLines:
     decompressing one of ``logs.compressed``); ``reset()`` after a seek.
     """
 
-    def __init__(self, fd: int | BinaryIO, block_bytes: int):
+    def __init__(self, fd: int | ByteStream, block_bytes: int):
         self._file = os.fdopen(fd, "rb", buffering=0, closefd=False) if isinstance(fd, int) else fd
         self._buf = bytearray(block_bytes)
         self.held = 0  # bytes of an unfinished line at the front of the buffer

@@ -21,11 +21,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from storj_monitor.logs.blocks import ByteStream
 from storj_monitor.logs.tail import FINGERPRINT_BYTES, open_log, read_prefix
 
 #: Compression kind → a decompressing binary stream over an open file (closing it leaves the
 #: file open), the suffix logrotate gives it and the magic bytes its data starts with.
-OPENERS: dict[str, Callable[[BinaryIO], BinaryIO]] = {
+OPENERS: dict[str, Callable[[BinaryIO], ByteStream]] = {
     "gzip": lambda f: gzip.GzipFile(fileobj=f, mode="rb"),
     "bzip2": lambda f: bz2.BZ2File(f, "rb"),
     "xz": lambda f: lzma.LZMAFile(f, "rb"),  # noqa: SIM115 (the caller closes them)
@@ -69,7 +70,7 @@ def kind_of(path: str, head: bytes) -> str | None:
     return next((k for m, k in _MAGIC.items() if head.startswith(m)), None)
 
 
-def open_stream(raw: BinaryIO, kind: str) -> BinaryIO:
+def open_stream(raw: BinaryIO, kind: str) -> ByteStream:
     """A seekable stream of the decompressed bytes of ``raw`` (compressed as ``kind``);
     seeking decompresses up to there, seeking back starts over."""
     return OPENERS[kind](raw)
@@ -80,7 +81,7 @@ def why_corrupt(path: str, kind: str, exc: BaseException) -> CorruptArchiveError
     return CorruptArchiveError(f"{path}: not a valid {kind} file ({exc or type(exc).__name__})")
 
 
-def check(stream: BinaryIO, path: str, kind: str, block_bytes: int = 1 << 20) -> int:
+def check(stream: ByteStream, path: str, kind: str, block_bytes: int = 1 << 20) -> int:
     """Read ``stream`` (of the file ``path``, ``kind``) through from where it is; the number of
     decompressed bytes. The caller seeks back before reading it again.
 
@@ -90,7 +91,7 @@ def check(stream: BinaryIO, path: str, kind: str, block_bytes: int = 1 << 20) ->
     buf = bytearray(block_bytes)
     size = 0
     try:
-        while n := stream.readinto(buf):  # type: ignore[attr-defined]
+        while n := stream.readinto(buf):
             size += n
     except DATA_ERRORS as exc:
         raise why_corrupt(path, kind, exc) from None
@@ -106,7 +107,7 @@ class LogStream:
     """A log open for a bulk read: ``file`` is unbuffered (plain) or decompressing; ``size``
     and every offset are in (decompressed) bytes; ``prefix`` the bytes a fingerprint covers."""
 
-    file: BinaryIO
+    file: ByteStream
     size: int
     prefix: bytes
     raw: BinaryIO | None = None  # the compressed file under a decompressing ``file``
