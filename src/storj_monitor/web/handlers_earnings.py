@@ -16,6 +16,7 @@ All money is USD, sizes bytes, times UTC. Each has a CSV form on its REST twin (
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -184,7 +185,7 @@ def _traffic_csv(body: dict[str, Any]) -> Table:
 @csv_export("get_earnings_data")
 def _earnings_csv(body: dict[str, Any]) -> Table:
     cols = ("node_name", "period", "source", *SATELLITE_FIELDS)
-    rows = [
+    rows: list[Sequence[Any]] = [
         [node["node_name"], node["period"], node["source"], *(s.get(c) for c in SATELLITE_FIELDS)]
         for node in body["data"]
         for s in node["satellites"]

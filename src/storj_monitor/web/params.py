@@ -132,10 +132,13 @@ def day_range(
     ending at ``now`` if later), or None when neither was given. ``from`` alone runs to now,
     ``to`` alone covers that one day."""
     first, last = p.get("from"), p.get("to")
-    if first is None and last is None:
+    if last is not None:
+        end = min(float(last) + 86_400.0, now)
+        start = float(first) if first is not None else float(last)
+    elif first is not None:
+        end, start = now, float(first)
+    else:
         return None
-    end = now if last is None else min(float(last) + 86_400.0, now)
-    start = float(first) if first is not None else float(last)
     if start >= end:
         raise ParamError("'from' must not be after 'to' (or in the future)")
     if end - start > max_days * 86_400.0:
