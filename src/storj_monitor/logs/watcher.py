@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 try:  # Linux only (see pyproject's marker); the stat fallback covers the rest
     import inotify_simple
 except ImportError:  # pragma: no cover - depends on the platform
-    inotify_simple = None  # type: ignore[assignment]
+    inotify_simple = None
 
 #: Seconds the dispatcher waits after the first event before reading (followers wait longer).
 DISPATCH_DELAY = 0.01
@@ -159,7 +159,7 @@ class ChangeNotifier:
         return w
 
     def _add(self, path: str, mask: int, w: InotifyWatch) -> int:
-        wd = self._ino.add_watch(path, mask)  # one inode, one wd (shared by its users)
+        wd: int = self._ino.add_watch(path, mask)  # one inode, one wd (shared by its users)
         self._by_wd.setdefault(wd, set()).add(w)
         return wd
 
@@ -217,8 +217,8 @@ class ChangeNotifier:
         with self._lock:
             for ev in events:
                 if ev.mask & flags.Q_OVERFLOW:
-                    for users in self._by_wd.values():
-                        fired |= users
+                    for watchers in self._by_wd.values():
+                        fired |= watchers
                     continue
                 users = self._by_wd.get(ev.wd)
                 if not users:

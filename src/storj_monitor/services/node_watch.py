@@ -19,6 +19,7 @@ Every ``interval`` seconds (10 s), per node, with ``now`` from the injected cloc
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -98,7 +99,7 @@ class NodeWatch:
         since = self.clock() - LOAD_STARTS_DAYS * 86400.0
         for node in self.nodes:
             times = await self.store.read(
-                lambda c, n=node.name: startup_times(c, n, since)  # type: ignore[misc]
+                functools.partial(startup_times, node_name=node.name, since=since)
             )
             self._add_starts(node.name, times)
         self._loaded = True
