@@ -68,7 +68,7 @@ def status_rows(
     """The last and the running run of every job, ordered by task, satellite, store."""
     names = names or {}
     late = {r.key for r, _ in overdue(runs, now=now, factor=factor)}
-    order = {t: i for i, t in enumerate(TASKS)}
+    order: dict[str, int] = {t: i for i, t in enumerate(TASKS)}  # run keys hold a str task
     rows: list[dict[str, Any]] = []
     latest = latest_runs(runs)
     durations: dict[tuple[str, str | None, str | None], list[float]] = {}
