@@ -128,10 +128,11 @@ async def test_every_request_type(tmp_path: Path) -> None:
             assert latency["type"] == hist["type"] == "error"
             assert "not available" in latency["message"]
 
-        storage = await _eventually(
+        storage = await _eventually(  # a poll after the disk filled has been stored
             conv,
             {"type": "get_storage_data", "view": ["A"]},
-            lambda r: r["type"] == "storage_data" and r["data"],
+            lambda r: r["type"] == "storage_data" and r["data"]
+            and r["data"][0]["used_percent"] > 90,
         )
         row = storage["data"][0]
         assert row["node_name"] == "A" and row["used_percent"] == pytest.approx(96.5, abs=0.1)
