@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 
 from storj_monitor.analytics.line_rate import LineRate
 from storj_monitor.logs import rotation
@@ -33,14 +30,14 @@ from storj_monitor.logs.watcher import Watch, open_watch
 from storj_monitor.model import Event, LogRecord, NodeSpec
 from storj_monitor.services.bus import Bus
 from storj_monitor.services.history import LogImportError, import_log
-from storj_monitor.services.live_writer import group_writer
+from storj_monitor.services.ingest_writes import Batch, BatchWrites
 from storj_monitor.services.progress import CatchupProgress
 from storj_monitor.services.transitions import FailureLog
 from storj_monitor.settings import Settings
 from storj_monitor.store import events as store_events
 from storj_monitor.store.bad_lines import BadLine
 from storj_monitor.store.database import Store
-from storj_monitor.store.events import LogOffset, OffsetConflictError
+from storj_monitor.store.events import LogOffset
 
 log = logging.getLogger(__name__)
 
@@ -58,26 +55,6 @@ WATCH_SAFETY_POLL = 5.0
 PROGRESS_MIN_BYTES = 32 << 20  # a first read this large shows progress
 FAST_IMPORT_MIN_BYTES = 64 << 20  # a backlog this large goes through services.history
 LIVE_TAIL_BYTES = 8 << 20  # ... except its last bytes, read (and broadcast) by the follower
-
-
-#: Writes one batch: ``fn(conn, quarantine)`` (see ``store.events.write_batch``).
-_Write = Callable[[sqlite3.Connection, "list[BadLine] | None"], None]
-
-
-class _Batch:
-    """Events, records and offsets not yet handed to the writer."""
-
-    __slots__ = ("bad", "events", "offsets", "records", "since")
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self.records: list[LogRecord] = []
-        self.bad: list[BadLine] = []  # lines the parser rejected, for bad_lines
-        self.offsets: dict[str, LogOffset] = {}  # source key → newest offset
-        self.since = 0.0  # monotonic time of the first pending item
-
-    def __bool__(self) -> bool:
-        return bool(self.offsets)
 
 
 class NodeIngest:
@@ -114,14 +91,8 @@ class NodeIngest:
             max_pending=settings.pairing_max_pending,
             ttl_seconds=settings.pairing_ttl_seconds,
         )
-        self.events = 0
-        self.records = 0
-        self.conflicts = 0
-        self.write_errors = 0
-        self.quarantined = 0
         self.restarts = 0  # times the worker started over after an unexpected error
         # Failures that repeat (a broken disk, a bug on one line) log on transitions only.
-        self._write_failures = FailureLog(log, f"{node.name}: writing events")
         self._follow_failures = FailureLog(log, f"{node.name}: log ingest")
         self._import_backlog_bytes = 0
         self.last_event_time: float | None = None
@@ -132,11 +103,33 @@ class NodeIngest:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._committed: dict[str, int | None] = {}  # source key → offset submitted
-        self._inflight: tuple[Future[None], _Batch, _Write] | None = None
+        #: Batches on their way to the store (services.ingest_writes).
+        self.writes = BatchWrites(node.name, store, source=lambda: self._source,
+                                  stop=self._stop, on_ok=self._follow_failures.ok)  # fmt: skip
         self._watch: Watch | None = None
 
     # --- counters --------------------------------------------------------------------
+    @property
+    def events(self) -> int:
+        """Piece operations stored (live batches and the fast import of a backlog)."""
+        return self.writes.events
+
+    @property
+    def records(self) -> int:
+        return self.writes.records
+
+    @property
+    def conflicts(self) -> int:
+        return self.writes.conflicts
+
+    @property
+    def write_errors(self) -> int:
+        return self.writes.write_errors
+
+    @property
+    def quarantined(self) -> int:
+        return self.writes.quarantined
+
     @property
     def lines(self) -> int:
         return self.processor.lines
@@ -257,9 +250,9 @@ class NodeIngest:
             if progress:
                 progress[0].close()
             self._import_backlog_bytes = 0
-        self.events += result.events
-        self.records += result.records
-        self.quarantined += result.quarantined
+        self.writes.events += result.events
+        self.writes.records += result.records
+        self.writes.quarantined += result.quarantined
 
     def _run(self) -> None:
         """The worker thread: never dies of an error; after one it starts over from the
@@ -275,8 +268,7 @@ class NodeIngest:
                 self._follow_failures.failed(
                     exc, f"starting again from the stored offsets in {RESTART_DELAY:.0f} s"
                 )
-                self._inflight = None
-                self._committed.clear()
+                self.writes.forget()
                 self._stop.wait(RESTART_DELAY)
 
     def _follow(self) -> None:
@@ -294,18 +286,17 @@ class NodeIngest:
         if isinstance(source, FileFollower):  # streams (forwarder, docker, stdin) are polled
             self._watch = open_watch(self.node.log_source, interval=s.log_poll_interval)
         progress: CatchupProgress | None = None
-        batch = _Batch()
+        batch = Batch()
         delay = FAST_POLL
         try:
             while not self._stop.is_set():
                 chunks = source.poll()
                 for chunk in chunks:
                     self._process(chunk, batch)
-                inflight = self._inflight
-                if inflight is not None and inflight[0].done() and not self._wait_inflight():
+                if self.writes.inflight_failed():
                     if batch:  # built on the failed batch: read again from the stored offsets
-                        self._resync(batch)
-                    batch = _Batch()
+                        self.writes.resync(batch)
+                    batch = Batch()
                 backlog = self.backlog_bytes
                 if progress is None and not source.caught_up and backlog >= PROGRESS_MIN_BYTES:
                     progress = CatchupProgress(self.node.name, backlog)
@@ -315,8 +306,8 @@ class NodeIngest:
                         progress.close()
                         progress = None
                 if batch and self._due(batch):
-                    self._submit(batch)
-                    batch = _Batch()
+                    self.writes.submit(batch)
+                    batch = Batch()
                 if chunks and not getattr(source, "drained", False):
                     delay = FAST_POLL
                     continue
@@ -329,8 +320,8 @@ class NodeIngest:
                 self._stop.wait(delay)
                 delay = min(delay * 2, s.log_poll_interval)
             if batch:
-                self._submit(batch)
-            self._wait_inflight()
+                self.writes.submit(batch)
+            self.writes.wait()
         finally:
             if progress is not None:
                 progress.close()
@@ -339,7 +330,7 @@ class NodeIngest:
                 self._watch = None
             source.close()
 
-    def _wait_for_change(self, batch: _Batch) -> None:
+    def _wait_for_change(self, batch: Batch) -> None:
         """Sleep until the file changes (no I/O meanwhile), the safety poll is due or the
         pending batch must be written."""
         assert self._watch is not None
@@ -350,14 +341,12 @@ class NodeIngest:
             self._stop.wait(LIVE_COALESCE)
             self._watch.clear()  # the poll that follows reads what these notices announced
 
-    def _process(self, chunk: Chunk, batch: _Batch) -> None:
+    def _process(self, chunk: Chunk, batch: Batch) -> None:
         now = self.clock()
         out = self.processor.process(chunk.lines, chunk.arrival, now)
         ident = chunk.identity
         key = store_events.source_key(self.node.name, ident.fingerprint)
-        if key not in self._committed:
-            stored = self.store.read_sync(lambda c: store_events.get_offset(c, key))
-            self._committed[key] = stored.offset if stored is not None else None
+        self.writes.remember_offset(key)
         if not batch:
             batch.since = time.monotonic()
         batch.offsets[key] = LogOffset(
@@ -387,13 +376,13 @@ class NodeIngest:
                     )
         self._publish(out, live=chunk.arrival is not None)
 
-    def _due(self, batch: _Batch) -> bool:
+    def _due(self, batch: Batch) -> bool:
         s = self.settings
         if len(batch.events) + len(batch.records) + len(batch.bad) >= s.db_batch_size:
             return True
         return time.monotonic() >= self._deadline(batch)
 
-    def _deadline(self, batch: _Batch) -> float:
+    def _deadline(self, batch: Batch) -> float:
         """When a batch must be written (monotonic s): the first multiple of
         ``DB_COMMIT_INTERVAL`` after its first line, the same instants for every node, so
         their batches share a transaction (services.live_writer)."""
@@ -425,90 +414,6 @@ class NodeIngest:
             self.bus.publish("events", self.node.name, events)
         if records:
             self.bus.publish("records", self.node.name, records)
-
-    # --- writing ---------------------------------------------------------------------
-    def _submit(self, batch: _Batch) -> None:
-        """Hand a batch to the writer after the previous one committed (one in flight)."""
-        if not self._wait_inflight():
-            self._resync(batch)  # the previous batch failed: this one was built on it, too
-            return
-        offsets = [(new, self._committed.get(key)) for key, new in batch.offsets.items()]
-        events, records, bad = batch.events, batch.records, batch.bad
-
-        def write(conn: sqlite3.Connection, quarantine: list[BadLine] | None) -> None:
-            store_events.write_batch(conn, events, records, offsets, bad, quarantine=quarantine)
-
-        # the first attempt shares a transaction with the other nodes' batches; a retry
-        # (write_with_retries) writes this batch alone
-        fut = group_writer(self.store).submit(events, records, offsets, bad)
-        fut.add_done_callback(lambda f: self._count(f, len(events), len(records)))
-        for key, new in batch.offsets.items():
-            self._committed[key] = new.offset
-        self._inflight = (fut, batch, write)
-
-    def _count(self, fut: Future[None], events: int, records: int) -> None:
-        """Counters of stored rows, updated as soon as the writer committed (writer thread)."""
-        if not fut.cancelled() and fut.exception() is None:
-            self.events += events
-            self.records += records
-
-    def _wait_inflight(self) -> bool:
-        """Wait for the batch in flight; False if it failed (and recover from that)."""
-        if self._inflight is None:
-            return True
-        fut, batch, write = self._inflight
-        self._inflight = None
-        try:
-            try:
-                fut.result()
-            except OffsetConflictError:
-                raise
-            except Exception:  # written again, then row by row (write_with_retries)
-                self._retry(batch, write)
-        except OffsetConflictError as exc:
-            self.conflicts += 1
-            log.warning(
-                "%s: another writer stored this log up to byte %s; continuing from there",
-                self.node.name, exc.stored,
-            )  # fmt: skip
-            self._resync(batch)
-            return False
-        except Exception as exc:
-            self.write_errors += 1
-            self._write_failures.failed(exc, f"{len(batch.events)} events; reading them again")
-            self._resync(batch)
-            self._stop.wait(1.0)  # the lines are read again; do not spin on a broken disk
-            return False
-        self._write_failures.ok()
-        self._follow_failures.ok()
-        return True
-
-    def _retry(self, batch: _Batch, write: _Write) -> None:
-        """The batch in flight failed once: write it again, isolating poisonous rows after
-        a second failure (the rest is stored, with the offset); raises if even that fails."""
-        _, quarantined = store_events.write_with_retries(
-            lambda fn: self.store.submit_write(fn).result(),
-            write,
-            failures=1,
-            what=f"{self.node.name}: a batch of {len(batch.events)} events",
-        )
-        bad_events = sum(q.reason.startswith(store_events.EVENT_ROW_FAILED) for q in quarantined)
-        self.quarantined += len(quarantined)
-        self.events += len(batch.events) - bad_events
-        self.records += len(batch.records) - (len(quarantined) - bad_events)
-
-    def _resync(self, batch: _Batch) -> None:
-        """After a failed write: re-read the stored offsets and continue from them."""
-        assert self._source is not None
-        for key, new in batch.offsets.items():
-            stored = self.store.read_sync(functools.partial(store_events.get_offset, source=key))
-            self._committed[key] = stored.offset if stored is not None else None
-            offset = stored.offset if stored is not None else 0
-            if not self._source.reposition(new.fingerprint, offset):
-                log.warning(
-                    "%s: %s is no longer open; lines after byte %d of it are not stored",
-                    self.node.name, new.path, offset,
-                )  # fmt: skip
 
 
 def _log_times(out: Processed, now: float) -> list[float]:
