@@ -10,7 +10,7 @@ tabs and ``orjson.loads`` its JSON column, and prints the import's time as a mul
 nothing.
 
     python bench/bench_ingest.py [--lines N] [--ts seconds|millis|micros|nanos] [--repeat N]
-                                 [--profile] [--keep DIR]
+                                 [--profile] [--keep DIR] [--span-hours H]
     taskset -c 0 python bench/bench_ingest.py ...   # parser and writer process on one core
 """
 
@@ -33,6 +33,7 @@ import orjson
 from storj_monitor.demo.loggen import LogGenerator
 from storj_monitor.services.history import import_log
 from storj_monitor.settings import defaults
+from storj_monitor.store.events import raw_window
 
 
 def _peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
@@ -47,14 +48,20 @@ def _cpu(who: int) -> float:
     return r.ru_utime + r.ru_stime
 
 
-def generate(path: Path, n: int, seed: int = 0, ts: str = "millis") -> float:
+def generate(
+    path: Path, n: int, seed: int = 0, ts: str = "millis", span_hours: float | None = None
+) -> float:
+    """Write ``n`` lines; by default recent times (1M lines span about 3 h, ending an hour or
+    so before now), so every event is inside the detail window and gets a full raw row as
+    well as its rollups. ``span_hours``: the operations spread evenly over that many hours
+    ending about now (168 = the default raw-event retention)."""
     t0 = time.perf_counter()
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         batch: list[str] = []
-        # Recent times (1M lines span about 3 h), so every event is within the raw-event
-        # retention and is stored as a raw row as well as in the rollups.
-        start = time.time() - 6 * 3600
-        for line in LogGenerator(seed=seed, start=start, ts=ts).lines(n):  # type: ignore[arg-type]
+        rate = 50.0 if span_hours is None else n / 2 / (span_hours * 3600.0)
+        start = time.time() - (6 * 3600 if span_hours is None else span_hours * 3600.0)
+        gen = LogGenerator(seed=seed, start=start, ts=ts, ops_per_second=rate)  # type: ignore[arg-type]
+        for line in gen.lines(n):
             batch.append(line)
             if len(batch) >= 10_000:
                 f.write("\n".join(batch) + "\n")
@@ -99,7 +106,10 @@ def import_once(log_path: Path, db_path: Path, profiler: cProfile.Profile | None
         str(log_path),
         max_pending=settings.pairing_max_pending,
         ttl_seconds=settings.pairing_ttl_seconds,
-        raw_since=time.time() - settings.events_retention_days * 86400,
+        raw_since=raw_window(  # as the --ingest-log command does
+            time.time(), settings.events_retention_days, settings.events_detail_hours,
+            settings.latency_warning_ms,
+        ),
         defer_indexes=True,  # as the --ingest-log command does
     )
     if profiler:
@@ -125,17 +135,24 @@ def main() -> int:
     p.add_argument("--repeat", type=int, default=1, help="imports to run (best and median)")
     p.add_argument("--profile", action="store_true", help="print the top of a cProfile run")
     p.add_argument("--keep", metavar="DIR", help="write the log and the DB here and keep them")
+    p.add_argument(
+        "--span-hours",
+        type=float,
+        help="spread the operations over this many hours ending now (168: the default "
+        "raw-event retention; the database is then what that retention keeps)",
+    )
     args = p.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.keep or tmp)
         folder.mkdir(parents=True, exist_ok=True)
         log_path, db_path = folder / "bench.log", folder / "bench.db"
-        gen_s = generate(log_path, args.lines, ts=args.ts)
+        gen_s = generate(log_path, args.lines, ts=args.ts, span_hours=args.span_hours)
         size = log_path.stat().st_size
         rss_before = _peak_rss_mb()
         print(
-            f"generated {args.lines:,} lines ({size / 1e6:.0f} MB, {args.ts} timestamps) "
+            f"generated {args.lines:,} lines ({size / 1e6:.0f} MB, {args.ts} timestamps, "
+            f"{'about 3 h' if args.span_hours is None else f'{args.span_hours:g} h'}) "
             f"in {gen_s:.1f} s; CPUs usable: {len(os.sched_getaffinity(0))}"
         )
         floors: list[float] = []
@@ -164,15 +181,19 @@ def main() -> int:
             os.path.getsize(p) for p in (db_path, Path(f"{db_path}-wal")) if os.path.exists(p)
         )
         conn = sqlite3.connect(db_path)
-        with_d = conn.execute("SELECT COUNT(*) FROM events WHERE duration_ms IS NOT NULL")
-        durations = with_d.fetchone()[0]
-        operations = conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        operations, durations = conn.execute(
+            "SELECT SUM(count), SUM(duration_count) FROM rollups_hour"
+        ).fetchone()
+        raw_rows = conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
         conn.close()
         ratios = sorted(r["wall"] / f for r, f in zip(runs, floors, strict=True))
         print(f"lines read        {result.lines:,}")
         print(f"events stored     {result.events:,}  {dict(result.by_status)}")
-        print(f"raw event rows    {result.raw_events:,} (+ per-minute and per-hour rollups)")
-        print(f"  with duration   {durations:,}")
+        print(
+            f"raw event rows    {raw_rows:,} (+ per-minute and per-hour rollups; older than "
+            f"the detail window only slow operations get one)"
+        )
+        print(f"  with duration   {durations:,} of {operations:,} operations (rollups)")
         print(f"records stored    {result.records:,}")
         print(f"unparseable       {result.unparseable:,}   ignored {result.ignored:,}")
         print(f"lines/s           best {rates[-1]:,.0f}, median {statistics.median(rates):,.0f}")
@@ -188,9 +209,11 @@ def main() -> int:
         print(f"database size     {db_bytes / 1e6:.1f} MB")
         if operations:
             print(
-                f"bytes/operation   {db_bytes / operations:.0f} (database bytes / raw "
-                f"event rows, {operations:,})"
+                f"bytes/operation   {db_bytes / operations:.0f} (database bytes / operations "
+                f"in the log, {operations:,})"
             )
+        if raw_rows:
+            print(f"bytes/raw row     {db_bytes / raw_rows:.0f} (database bytes / raw rows)")
         print("(wall time on a shared machine depends on its load; CPU is per process)")
         if profiler:
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)

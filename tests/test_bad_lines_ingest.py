@@ -76,7 +76,7 @@ def poison_trigger(db: Path | str, pid: str) -> None:
     conn = connect(db)
     migrate(conn)
     conn.execute(
-        f"CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.piece_id = '{pid}' "
+        f"CREATE TRIGGER poison BEFORE INSERT ON piece_ops WHEN NEW.piece = '{pid}' "
         "BEGIN SELECT RAISE(ABORT, 'poisoned row'); END"
     )
     conn.close()

@@ -239,7 +239,7 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_imports_the_rest(
 def _event_indexes(db: Path) -> set[str]:
     conn = sqlite3.connect(db)
     try:
-        rows = conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'events'")
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'piece_ops'")
         return {name for (name,) in rows if name.startswith("idx_")}
     finally:
         conn.close()

@@ -44,7 +44,7 @@ def make_events(n: int, seed: int, start: float, end: float, node: str = "My-Nod
                 satellite_id="12EayRS2V1kEsWESU9QMRseFhdxYxKicsiFmxrsLZHeLUtdps3S",
                 piece_id=f"{node}-{seed}-{i}",
                 remote_ip="203.0.113.1",
-                duration_ms=rnd.lognormvariate(6.0, 1.3) if has else None,
+                duration_ms=round(rnd.lognormvariate(6.0, 1.3), 3) if has else None,  # µs: stored
                 duration_source=("precise" if rnd.random() < 0.7 else "log_seconds")
                 if has
                 else None,
@@ -259,7 +259,7 @@ def test_slow_operations_without_the_partial_index(conn: sqlite3.Connection) -> 
     events = make_events(300, 14, NOW - 600, NOW)
     events[7].duration_ms = 70_000.0
     ingest(conn, events)
-    conn.execute("DROP INDEX idx_events_slow")  # a database from before the index
+    conn.execute("DROP INDEX idx_piece_ops_slow")  # an import killed before building it
     slow = stats(conn, ["My-Node"], 1, threshold=5000, limit=1)["slow_operations"]
     assert [s["piece_id"] for s in slow] == [events[7].piece_id]
 

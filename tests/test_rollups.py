@@ -52,7 +52,7 @@ def synthetic(n: int, seed: int, t0: float = T0, span: float = 7200.0) -> list[E
                 error_category=rnd.choice(("timeout", "broken pipe"))
                 if status == "failed"
                 else None,
-                duration_ms=rnd.choice((0.0, rnd.lognormvariate(6, 1.5))) if has else None,
+                duration_ms=rnd.choice((0.0, round(rnd.lognormvariate(6, 1.5), 3))) if has else None,
                 duration_source=rnd.choice(SOURCES) if has else None,  # type: ignore[arg-type]
             )
         )

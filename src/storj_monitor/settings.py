@@ -95,6 +95,7 @@ SETTINGS: tuple[Setting, ...] = (
     _s("DATA_DIR", "", str, "Directory of the default database: empty = `$XDG_DATA_HOME/storj_monitor` (`~/.local/share/storj_monitor`), or `/var/lib/storj_monitor` when run as root."),
     _s("DB_PATH", "storj_stats.db", str, "SQLite database file (flag --db). Left at its default, it lives in DATA_DIR; a path given by flag, environment or file is used as given."),
     _s("EVENTS_RETENTION_DAYS", 7.0, float, "Days raw events are kept; rollups outlive them.", 0.01),
+    _s("EVENTS_DETAIL_HOURS", 24.0, float, "Hours every raw event is kept (traffic details, the map, exact latency of small windows); after that only operations slower than LATENCY_WARNING_MS (what the slow-operations list shows) are kept until EVENTS_RETENTION_DAYS.", 1),
     _s("ROLLUP_MINUTE_RETENTION_DAYS", 14.0, float, "Days per-minute rollups are kept.", 0.01),
     _s("ROLLUP_HOUR_RETENTION_DAYS", 400.0, float, "Days per-hour rollups are kept.", 0.01),
     _s("HISTORY_RETENTION_DAYS", 400.0, float, "Days storage snapshots, reputation and payout history and resolved alerts are kept.", 0.01),

@@ -45,7 +45,7 @@ from storj_monitor.store import events as store_events
 from storj_monitor.store.bad_lines import BadLine
 from storj_monitor.store.bulk import BatchWriter, make_writer, usable_cpus
 from storj_monitor.store.database import connect
-from storj_monitor.store.events import EVENT_ROW_FAILED, LogOffset
+from storj_monitor.store.events import EVENT_ROW_FAILED, LogOffset, RawSince, raw_window
 from storj_monitor.store.schema import migrate
 
 DAY = 86400.0
@@ -118,7 +118,7 @@ def import_log(
     writer_process: bool | None = None,
     stop_at: int | None = None,
     should_stop: Callable[[], bool] | None = None,
-    raw_since: float | None = None,
+    raw_since: RawSince = None,
     processor: LineProcessor | None = None,
     defer_indexes: bool = False,
 ) -> ImportResult:
@@ -219,7 +219,7 @@ class _Importer:
         self.bad: list[BadLine] = []  # rejected lines of the batch being built
         self.conflict = False
         self.stop_at: int | None = None
-        self.raw_since: float | None = None
+        self.raw_since: RawSince = None
         self.should_stop: Callable[[], bool] | None = None
 
     def _budget(self, pos: int, held: int, block_bytes: int) -> int:
@@ -429,7 +429,10 @@ def _ingest_one(
             ttl_seconds=settings.pairing_ttl_seconds,
             block_bytes=max(IMPORT_BLOCK_BYTES, settings.log_read_block_bytes),
             on_progress=on_progress, on_start=on_start,
-            raw_since=time.time() - settings.events_retention_days * DAY,
+            raw_since=raw_window(
+                time.time(), settings.events_retention_days, settings.events_detail_hours,
+                settings.latency_warning_ms,
+            ),
             should_stop=interrupted.is_set, defer_indexes=True, processor=processor,
         )  # fmt: skip
     except LogImportError as exc:

@@ -37,7 +37,7 @@ from storj_monitor.settings import Settings
 from storj_monitor.store import events as store_events
 from storj_monitor.store.bad_lines import BadLine
 from storj_monitor.store.database import Store
-from storj_monitor.store.events import LogOffset
+from storj_monitor.store.events import LogOffset, raw_window
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +239,10 @@ class NodeIngest:
                 block_bytes=max(s.log_read_block_bytes, 4 << 20), clock=self.clock,
                 on_start=on_start, on_progress=on_progress,
                 stop_at=stop_at, should_stop=self._stop.is_set,
-                raw_since=self.clock() - s.events_retention_days * 86400.0,
+                raw_since=raw_window(
+                    self.clock(), s.events_retention_days, s.events_detail_hours,
+                    s.latency_warning_ms,
+                ),
                 processor=self.processor,  # the pairing state carries over to the follower
             )  # fmt: skip
         except (LogImportError, RuntimeError) as exc:

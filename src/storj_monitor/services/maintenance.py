@@ -1,5 +1,7 @@
 """Retention: raw events and log records older than EVENTS_RETENTION_DAYS go, and the
 history tables (snapshots, scores, payouts, resolved alerts) after HISTORY_RETENTION_DAYS.
+Raw events older than EVENTS_DETAIL_HOURS are thinned to those slower than
+LATENCY_WARNING_MS (store.piece_ops): only the slow-operations list reads raw rows that old.
 
 Runs once shortly after start and then every ``interval`` seconds. Deletes in bounded
 chunks, each its own write transaction, so the live pipeline's batches interleave instead
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 
@@ -29,16 +32,40 @@ DELETE_CHUNK = 20_000  # rows per delete transaction
 
 async def prune_raw_data(store: Store, cutoff: float) -> tuple[int, int]:
     """Delete events and log records older than ``cutoff`` (UTC unix seconds); the counts."""
-    totals = []
-    for delete in (store_events.delete_events_before, store_events.delete_records_before):
-        total = 0
-        while True:
-            n = await store.write(functools.partial(delete, cutoff=cutoff, limit=DELETE_CHUNK))
-            total += n
-            if n < DELETE_CHUNK:
-                break
-        totals.append(total)
-    return totals[0], totals[1]
+    events = await _until_none_left(
+        store, functools.partial(store_events.delete_events_before, cutoff=cutoff, limit=DELETE_CHUNK)
+    )
+    records = 0
+    while True:
+        n = await store.write(
+            functools.partial(
+                store_events.delete_records_before, cutoff=cutoff, limit=DELETE_CHUNK
+            )
+        )
+        records += n
+        if n < DELETE_CHUNK:
+            return events, records
+
+
+async def _until_none_left(store: Store, chunk: Callable[[sqlite3.Connection], int]) -> int:
+    """Run a chunked raw-event delete, one transaction per chunk, until a chunk deletes
+    nothing (a chunk may stop short of its limit at a timestamp boundary); the total."""
+    total = 0
+    while n := await store.write(chunk):
+        total += n
+    return total
+
+
+async def thin_raw_events(
+    store: Store, since: float | None, cutoff: float, keep_ms: float
+) -> int:
+    """Delete the raw events in ``[since, cutoff)`` faster than ``keep_ms``, in chunks;
+    the count."""
+    thin = functools.partial(
+        store_events.thin_events_before,
+        cutoff=cutoff, keep_ms=keep_ms, limit=DELETE_CHUNK, since=since,
+    )  # fmt: skip
+    return await _until_none_left(store, thin)
 
 
 class Maintenance:
@@ -60,6 +87,10 @@ class Maintenance:
         self.deleted_events = 0
         self.deleted_records = 0
         self.deleted_history = 0
+        self.thinned_events = 0
+        #: Where the last complete thinning pass ended (UTC unix seconds): the next one
+        #: starts there instead of walking the slow rows it kept again. None: from the start.
+        self._thinned_until: float | None = None
         self._periodic = PeriodicTask("retention", interval, self.run_once)
 
     async def start(self) -> None:
@@ -76,6 +107,7 @@ class Maintenance:
         self.deleted_records += records
         if events or records:
             log.info("retention: deleted %d events and %d log records", events, records)
+        await self._thin(cutoff)
         history_cutoff = self.clock() - self.settings.history_retention_days * DAY
         history = 0
         while True:
@@ -91,3 +123,20 @@ class Maintenance:
                 "retention: deleted %d history rows (snapshots, scores, payouts, alerts)", history
             )
         return events, records
+
+    async def _thin(self, retention_cutoff: float) -> None:
+        detail_cutoff = self.clock() - self.settings.events_detail_hours * 3600.0
+        if detail_cutoff <= retention_cutoff:
+            return  # the detail window covers the whole retention: nothing to thin
+        since = self._thinned_until
+        if since is not None and since >= detail_cutoff:
+            return
+        keep_ms = self.settings.latency_warning_ms
+        thinned = await thin_raw_events(self.store, since, detail_cutoff, keep_ms)
+        self._thinned_until = detail_cutoff
+        self.thinned_events += thinned
+        if thinned:
+            log.info(
+                "retention: %d raw events past the %.0f-hour detail window thinned to the "
+                "slow ones", thinned, self.settings.events_detail_hours
+            )

@@ -51,6 +51,7 @@ from storj_monitor.store.database import connect, transaction
 from storj_monitor.store.events import (
     LogOffset,
     OffsetConflictError,
+    RawSince,
     write_row_batch,
     write_with_retries,
 )
@@ -96,7 +97,7 @@ def _write(
     records: Sequence[LogRecord],
     offset: LogOffset,
     expected: int | None,
-    raw_since: float | None = None,
+    raw_since: RawSince = None,
     bad: Sequence[BadLine] = (),
     scores: Sequence[SatelliteScore] = (),
 ) -> Reply:
@@ -132,7 +133,7 @@ class BatchWriter(Protocol):
         records: Sequence[LogRecord],
         offset: LogOffset,
         expected: int | None,
-        raw_since: float | None = None,
+        raw_since: RawSince = None,
         bad: Sequence[BadLine] = (),
         scores: Sequence[SatelliteScore] = (),
     ) -> None: ...
@@ -156,7 +157,7 @@ class InlineWriter:
         records: Sequence[LogRecord],
         offset: LogOffset,
         expected: int | None,
-        raw_since: float | None = None,
+        raw_since: RawSince = None,
         bad: Sequence[BadLine] = (),
         scores: Sequence[SatelliteScore] = (),
     ) -> None:
@@ -247,7 +248,7 @@ class ProcessWriter:
         records: Sequence[LogRecord],
         offset: LogOffset,
         expected: int | None,
-        raw_since: float | None = None,
+        raw_since: RawSince = None,
         bad: Sequence[BadLine] = (),
         scores: Sequence[SatelliteScore] = (),
     ) -> None:

@@ -21,11 +21,12 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import orjson
 
 from storj_monitor.model import Event, LogRecord
+from storj_monitor.store import piece_ops
 from storj_monitor.store.bad_lines import BadLine, insert_bad_lines, quarantine_failing
 from storj_monitor.store.rollups import write_rollup_rows, write_rollups
 
@@ -50,10 +51,6 @@ _EVENT_COLUMNS = (
     "duration_ms",
     "duration_source",
 )
-_INSERT_EVENT = (
-    f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(_EVENT_COLUMNS))})"
-)
 #: One C call per event builds the row tuple (much faster than a Python-level tuple).
 _event_row = attrgetter(*_EVENT_COLUMNS)
 
@@ -65,8 +62,8 @@ _INSERT_RECORD = (
 
 
 def insert_events(conn: sqlite3.Connection, events: Iterable[Event]) -> None:
-    """Insert finished piece operations (one ``executemany``)."""
-    conn.executemany(_INSERT_EVENT, map(_event_row, events))
+    """Insert finished piece operations (into ``piece_ops``, store.piece_ops)."""
+    piece_ops.insert_rows(conn, list(map(_event_row, events)))
 
 
 def event_rows(events: Iterable[Event]) -> list[tuple[Any, ...]]:
@@ -78,8 +75,45 @@ def event_from_row(row: Sequence[Any]) -> Event:
     return Event(*row)  # the dataclass's field order is the column order
 
 
-def insert_event_rows(conn: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -> None:
-    conn.executemany(_INSERT_EVENT, rows)
+def insert_event_rows(conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> None:
+    piece_ops.insert_rows(conn, rows)
+
+
+class RawWindow(NamedTuple):
+    """Which event rows get a raw row (UTC unix seconds): none older than ``keep_since``
+    (the raw-event retention) and, older than ``full_since`` (the detail window), only
+    those of at least ``slow_ms``: what retention leaves of them."""
+
+    keep_since: float
+    full_since: float
+    slow_ms: float
+
+
+#: ``write_row_batch``'s ``raw_since``: a :class:`RawWindow`, a float (the retention cutoff
+#: only: every newer row gets a raw row) or None (every row).
+RawSince = RawWindow | float | None
+
+
+def raw_window(
+    now: float, retention_days: float, detail_hours: float, slow_ms: float
+) -> RawWindow:
+    """The :class:`RawWindow` of the settings (EVENTS_RETENTION_DAYS, EVENTS_DETAIL_HOURS,
+    LATENCY_WARNING_MS) at ``now`` (UTC unix seconds)."""
+    keep = now - retention_days * 86400.0
+    return RawWindow(keep, max(keep, now - detail_hours * 3600.0), slow_ms)
+
+
+def raw_rows(rows: Sequence[Sequence[Any]], raw_since: RawSince) -> Sequence[Sequence[Any]]:
+    """The rows of a batch that get a raw row (see :data:`RawSince`)."""
+    if raw_since is None:
+        return rows
+    if not isinstance(raw_since, RawWindow):
+        return [r for r in rows if r[0] >= raw_since]
+    keep, full, slow = raw_since
+    return [
+        r for r in rows
+        if r[0] >= full or (r[0] >= keep and r[10] is not None and r[10] >= slow)
+    ]  # fmt: skip
 
 
 _RECORD_COLUMNS = (
@@ -304,13 +338,13 @@ def write_row_batch(
     records: Sequence[LogRecord],
     offsets: Sequence[tuple[LogOffset, int | None]] = (),
     *,
-    raw_since: float | None = None,
+    raw_since: RawSince = None,
     bad: Sequence[BadLine] = (),
     quarantine: list[BadLine] | None = None,
 ) -> int:
     """:func:`write_batch` for events given as row tuples (see :func:`event_rows`).
 
-    ``raw_since`` (UTC unix seconds): older events go into the rollups only, not into
+    ``raw_since`` (:data:`RawSince`): events it excludes go into the rollups only, not into
     ``events`` (an import of old history does not write raw rows that retention would delete
     within the hour). Returns how many raw rows were inserted.
     """
@@ -320,7 +354,7 @@ def write_row_batch(
         stored = [0]
 
         def write_rows(c: sqlite3.Connection, part: Sequence[Sequence[Any]]) -> None:
-            raw = part if raw_since is None else [r for r in part if r[0] >= raw_since]
+            raw = raw_rows(part, raw_since)
             insert_event_rows(c, raw)
             write_rollup_rows(c, part)
             stored[0] += len(raw)  # only counted once the part's savepoint is kept
@@ -329,7 +363,7 @@ def write_row_batch(
         if bad:
             insert_bad_lines(conn, bad)
         return stored[0]
-    raw = rows if raw_since is None else [r for r in rows if r[0] >= raw_since]
+    raw = raw_rows(rows, raw_since)
     if raw:
         insert_event_rows(conn, raw)
     if rows:
@@ -344,13 +378,25 @@ def write_row_batch(
 def delete_events_before(conn: sqlite3.Connection, cutoff: float, limit: int = 50_000) -> int:
     """Delete at most ``limit`` raw events older than ``cutoff`` (UTC unix seconds).
 
-    Bounded so one retention pass never holds the write lock for long; returns the count.
+    Bounded so one retention pass never holds the write lock for long; returns the count
+    (0: none left; a chunk may stop short of ``limit`` at a timestamp boundary).
     """
-    cur = conn.execute(
-        "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE timestamp < ? LIMIT ?)",
-        (cutoff, limit),
-    )
-    return cur.rowcount
+    return piece_ops.delete_before(conn, cutoff, limit)
+
+
+def thin_events_before(
+    conn: sqlite3.Connection,
+    cutoff: float,
+    keep_ms: float,
+    limit: int = 50_000,
+    since: float | None = None,
+) -> int:
+    """Past the detail window (``cutoff``, UTC unix seconds) keep only the operations of at
+    least ``keep_ms`` (LATENCY_WARNING_MS: what the slow-operations list shows): delete at
+    most ``limit`` faster ones (or without a duration) with ``since <= timestamp <
+    cutoff``; the count (0: done). Nothing else reads raw rows that old: the
+    traffic details and the map read the detail window, latency reads the rollups."""
+    return piece_ops.thin_before(conn, since, cutoff, limit, keep_ms)
 
 
 def delete_records_before(conn: sqlite3.Connection, cutoff: float, limit: int = 50_000) -> int:
@@ -381,6 +427,8 @@ def event_status_counts(conn: sqlite3.Connection, node_name: str) -> dict[str, i
 __all__: Sequence[str] = (
     "LogOffset",
     "OffsetConflictError",
+    "RawSince",
+    "RawWindow",
     "advance_offset",
     "count_events",
     "delete_events_before",
@@ -390,7 +438,9 @@ __all__: Sequence[str] = (
     "get_offsets",
     "insert_events",
     "insert_records",
+    "raw_window",
     "source_key",
+    "thin_events_before",
     "write_batch",
     "write_row_batch",
     "write_with_retries",

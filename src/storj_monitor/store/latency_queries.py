@@ -29,6 +29,7 @@ import numpy as np
 
 from storj_monitor.analytics import latency, sketch
 from storj_monitor.model import ACTION_CATEGORY
+from storj_monitor.store import piece_ops
 from storj_monitor.store.latency_rollups import (
     Segment,
     accumulate,
@@ -43,8 +44,8 @@ from storj_monitor.store.rollups import SOURCES
 
 #: Windows with at most this many operations are computed from raw events (exact).
 RAW_SCAN_MAX = 5_000
-#: The literal of the partial index ``idx_events_slow`` (schema): only durations >= this.
-SLOW_INDEX_MIN_MS = 1000
+#: The literal of the partial index ``idx_piece_ops_slow``: only durations >= this (ms).
+SLOW_INDEX_MIN_MS = piece_ops.SLOW_MS
 AGGREGATE = "Aggregate"
 
 
@@ -95,7 +96,13 @@ def _raw_rows(
     ).fetchall()
 
 
-_SLOW_COLUMNS = "timestamp, action, duration_ms, piece_id, satellite_id, status"
+_SLOW_SELECT = (
+    "SELECT p.ts, a.name, p.duration_us / 1000.0, p.piece, sat.name, s.name FROM piece_ops p "
+    "{hint}JOIN names a ON a.id = p.action JOIN names s ON s.id = p.status "
+    "LEFT JOIN names sat ON sat.id = p.satellite "
+    "WHERE p.node IN (SELECT id FROM names WHERE name IN ({nodes})) AND p.duration_us > ? "
+    "{partial}AND p.ts >= ? AND p.ts <= ? ORDER BY p.duration_us DESC, p.ts LIMIT ?"
+)
 
 
 def _slow_rows(
@@ -107,29 +114,25 @@ def _slow_rows(
     cutoff_ms: float,
     limit: int,
 ) -> list[tuple[Any, ...]]:
-    """Raw operations slower than ``threshold_ms`` (and than ``cutoff_ms``), slowest first."""
-    where, params = node_filter(nodes)
-    floor = max(threshold_ms, cutoff_ms)
-    args = [*params, floor, start, end, limit]
-    if floor >= SLOW_INDEX_MIN_MS:
+    """Raw operations slower than ``threshold_ms`` (and than ``cutoff_ms``), slowest first:
+    ``(timestamp, action, duration_ms, piece_id, satellite_id, status)``."""
+    floor_us = round(max(threshold_ms, cutoff_ms) * 1000.0)
+    marks = ", ".join("?" * len(nodes))
+    args = [*nodes, floor_us, start, end, limit]
+    if floor_us >= SLOW_INDEX_MIN_MS * 1000:
         # The literal term makes the partial index usable (its WHERE is implied). It must
-        # come AFTER ``duration_ms > ?``: SQLite takes the first lower bound it meets as the
+        # come AFTER ``duration_us > ?``: SQLite takes the first lower bound it meets as the
         # range start, and starting at 1 s would walk every slow-ish operation ever stored.
-        sql = (
-            f"SELECT {_SLOW_COLUMNS} FROM events INDEXED BY idx_events_slow "
-            f"WHERE {where} AND duration_ms > ? AND duration_ms >= {SLOW_INDEX_MIN_MS} "
-            "AND timestamp >= ? AND timestamp <= ? ORDER BY duration_ms DESC, timestamp LIMIT ?"
+        sql = _SLOW_SELECT.format(
+            hint="INDEXED BY idx_piece_ops_slow ",
+            nodes=marks,
+            partial=f"AND p.duration_us >= {SLOW_INDEX_MIN_MS * 1000} ",
         )
         try:
             return conn.execute(sql, args).fetchall()
-        except sqlite3.OperationalError:  # a database created before the index existed
+        except sqlite3.OperationalError:  # the index is missing (an import killed early)
             pass
-    sql = (
-        f"SELECT {_SLOW_COLUMNS} FROM events "
-        f"WHERE {where} AND duration_ms > ? AND timestamp >= ? AND timestamp <= ? "
-        "ORDER BY duration_ms DESC, timestamp LIMIT ?"
-    )
-    return conn.execute(sql, args).fetchall()
+    return conn.execute(_SLOW_SELECT.format(hint="", nodes=marks, partial=""), args).fetchall()
 
 
 def _slow_cutoff(hist: sketch.Hist, limit: int) -> float:

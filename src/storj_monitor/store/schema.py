@@ -9,9 +9,13 @@ scores percent (0..100).
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
 
+from storj_monitor.store import piece_ops
+
+log = logging.getLogger(__name__)
 Migration = Callable[[sqlite3.Connection], None]
 
 
@@ -276,24 +280,30 @@ def _v4_log_millis(conn: sqlite3.Connection) -> None:
         conn.execute(f"ALTER TABLE {table} ADD COLUMN log_millis_count INTEGER NOT NULL DEFAULT 0")
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_core, _v2_payouts, _v3_bad_lines, _v4_log_millis)
+def _v5_piece_ops(conn: sqlite3.Connection) -> None:
+    """Raw events move to the compact ``piece_ops`` table (store.piece_ops); ``events``
+    becomes a view of it with the same columns. A one-time copy: logged, because a big
+    database takes a while."""
+    (rows,) = conn.execute("SELECT COUNT(*) FROM events").fetchone()
+    if rows:
+        log.info("schema v5: moving %d raw events to the compact table (once)", rows)
+    piece_ops.migrate_from_events(conn)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _v1_core, _v2_payouts, _v3_bad_lines, _v4_log_millis, _v5_piece_ops,
+)  # fmt: skip
 SCHEMA_VERSION = len(MIGRATIONS)
 
-#: The indexes of ``events`` as the migrations create them. A bulk import into an empty
-#: ``events`` table drops them and builds each once at its end (three times cheaper than
-#: keeping them up to date row by row, store.bulk); :func:`migrate` recreates any that an
-#: import killed before its end left missing.
-EVENT_INDEXES: dict[str, str] = {
-    "idx_events_node_time": "CREATE INDEX IF NOT EXISTS idx_events_node_time "
-    "ON events(node_name, timestamp)",
-    "idx_events_time": "CREATE INDEX IF NOT EXISTS idx_events_time ON events(timestamp)",
-    "idx_events_slow": "CREATE INDEX IF NOT EXISTS idx_events_slow "
-    "ON events(node_name, duration_ms, timestamp) WHERE duration_ms >= 1000",
-}
+#: The secondary indexes of the raw-event table (``piece_ops``). A bulk import into an
+#: empty table drops them and builds each once at its end (cheaper than keeping them up to
+#: date row by row, store.bulk); :func:`migrate` recreates any that an import killed before
+#: its end left missing.
+EVENT_INDEXES: dict[str, str] = {"idx_piece_ops_slow": piece_ops.SLOW_INDEX}
 
 
 def ensure_event_indexes(conn: sqlite3.Connection) -> None:
-    """Create whichever ``events`` index is missing (a no-op when all exist)."""
+    """Create whichever raw-event index is missing (a no-op when all exist)."""
     present = {
         row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
     }
@@ -303,9 +313,9 @@ def ensure_event_indexes(conn: sqlite3.Connection) -> None:
 
 
 def drop_event_indexes_if_empty(conn: sqlite3.Connection) -> bool:
-    """Drop the ``events`` indexes when the table holds no row (the start of a bulk
+    """Drop the raw-event indexes when the table holds no row (the start of a bulk
     import); True if dropped. Run inside the caller's transaction."""
-    if conn.execute("SELECT 1 FROM events LIMIT 1").fetchone() is not None:
+    if conn.execute("SELECT 1 FROM piece_ops LIMIT 1").fetchone() is not None:
         return False
     for name in EVENT_INDEXES:
         conn.execute(f"DROP INDEX IF EXISTS {name}")
@@ -338,6 +348,6 @@ def migrate(conn: sqlite3.Connection) -> int:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-    if version >= 1:
+    if version >= len(MIGRATIONS):
         ensure_event_indexes(conn)  # after an import that was killed before its end
     return SCHEMA_VERSION

@@ -180,16 +180,19 @@ def get_traffic_stats(
     *,
     top_errors: int = 10,
     top_pieces_limit: int = 10,
+    detail_floor: float | None = None,
 ) -> dict[str, Any]:
     """Everything ``traffic_stats`` shows for ``node_names`` over the last ``hours`` (now: UTC s).
 
     Returns the :func:`analytics.traffic.summarize_traffic` fields plus ``series``
     (``{"step_seconds", "points"}``), ``size_buckets``, ``top_pieces``, ``start``/``end``
-    (ISO) and ``details_window_hours`` (what the raw-event parts cover).
+    (ISO) and ``details_window_hours`` (what the raw-event parts cover). ``detail_floor``
+    (UTC unix seconds): where raw events are complete (EVENTS_DETAIL_HOURS before the real
+    now; older ones are thinned to the slow ones), so the details never read earlier.
     """
     start = now - hours * 3600.0
     agg, series_rows, step = traffic_rows(conn, node_names, start, now, hours)
-    detail_start = details_start(conn, node_names, start, now)
+    detail_start = details_start(conn, node_names, start, now, floor=detail_floor)
     out = summarize_traffic(agg, top_errors=top_errors)
     out["series"] = {
         "step_seconds": step,
@@ -201,7 +204,7 @@ def get_traffic_stats(
     out["end"] = iso_utc(now)
     out["hours"] = hours
     out["details_start"] = iso_utc(detail_start)
-    out["details_window_hours"] = round((now - detail_start) / 3600.0, 3)
+    out["details_window_hours"] = round(max(0.0, now - detail_start) / 3600.0, 3)
     return out
 
 
@@ -211,11 +214,17 @@ def details_start(
     start: float,
     now: float,
     max_events: int = DETAIL_MAX_EVENTS,
+    *,
+    floor: float | None = None,
 ) -> float:
     """Where the raw-event details of a window begin (UTC unix seconds): the later of the
-    window start, ``now - RAW_MAX_HOURS`` and, per node, the time of its ``max_events``-th
-    newest operation (so the details read at most ``max_events`` rows per node)."""
+    window start, ``now - RAW_MAX_HOURS``, ``floor`` (where raw events are complete) and,
+    per node, the time of its ``max_events``-th newest operation (so the details read at
+    most ``max_events`` rows per node). After ``now`` when the window is older than
+    ``floor``: the details then cover nothing."""
     begin = max(start, now - RAW_MAX_HOURS * 3600.0)
+    if floor is not None and floor > begin:
+        begin = floor
     for name in node_names:
         row = conn.execute(
             "SELECT timestamp FROM events WHERE node_name = ? AND timestamp <= ? "
@@ -249,6 +258,8 @@ def get_geo_stats(
     now: float,
     lookup: Callable[[str], str | None],
     city_lookup: Callable[[str], dict[str, Any] | None] | None = None,
+    *,
+    detail_floor: float | None = None,
 ) -> dict[str, Any]:
     """Traffic by country of the remote address over the end of the last ``hours``
     (the same details window as :func:`get_traffic_stats`, see :func:`details_start`).
@@ -257,8 +268,8 @@ def get_geo_stats(
     ``city_lookup`` (a City database, optional) adds ``cities`` map points, else ``cities``
     is None.
     """
-    start = details_start(conn, node_names, now - hours * 3600.0, now)
-    window = round((now - start) / 3600.0, 3)
+    start = details_start(conn, node_names, now - hours * 3600.0, now, floor=detail_floor)
+    window = round(max(0.0, now - start) / 3600.0, 3)
     rows = remote_ip_rows(conn, node_names, start, now)
     countries = summarize_countries(rows, lookup)
     return {

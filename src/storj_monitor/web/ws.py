@@ -79,6 +79,7 @@ UI_SETTINGS = (
     "node_api_poll_interval",
     "stats_push_interval",
     "events_retention_days",
+    "events_detail_hours",
 )
 
 HandlerFn = Callable[[ApiContext, dict[str, Any], Client | None], Awaitable[dict[str, Any]]]
@@ -233,13 +234,17 @@ def _window(p: dict[str, Any], now: float) -> tuple[float, float]:
 @handler("get_traffic_stats", "traffic_stats", (VIEW, HOURS, FROM_DATE, TO_DATE))
 async def _traffic_stats(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
     hours, now = _window(p, ctx.clock())
-    data = await ctx.store.read(lambda conn: get_traffic_stats(conn, p["view"], hours, now))
+    floor = ctx.clock() - ctx.settings.events_detail_hours * 3600.0
+    data = await ctx.store.read(
+        lambda conn: get_traffic_stats(conn, p["view"], hours, now, detail_floor=floor)
+    )
     return {"view": p["view_label"], "hours": p["hours"], "data": data}
 
 
 @handler("get_geo_stats", "geo_stats", (VIEW, HOURS, FROM_DATE, TO_DATE))
 async def _geo_stats(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> dict[str, Any]:
     _hours, now = _window(p, ctx.clock())
+    floor = ctx.clock() - ctx.settings.events_detail_hours * 3600.0
     data = await ctx.store.read(
         lambda conn: get_geo_stats(
             conn,
@@ -248,6 +253,7 @@ async def _geo_stats(ctx: ApiContext, p: dict[str, Any], _c: Client | None) -> d
             now,
             ctx.geo.country,
             ctx.geo.city if ctx.geo.has_cities else None,
+            detail_floor=floor,
         )
     )
     return {"view": p["view_label"], "hours": p["hours"], "data": data}
