@@ -11,7 +11,8 @@ import pytest
 
 from loglines import text, transfer, transfers
 from storj_monitor.cli import main
-from storj_monitor.services.history import import_log, run_history_ingest
+from storj_monitor.services.history import import_log
+from storj_monitor.services.ingest_log_command import run_history_ingest
 from storj_monitor.settings import defaults
 from storj_monitor.store import events as se
 from storj_monitor.store.database import connect, transaction
@@ -210,11 +211,12 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_imports_the_rest(
     import signal
 
     import storj_monitor.services.history as history
+    import storj_monitor.services.ingest_log_command as command
 
     log, db = tmp_path / "node.log", tmp_path / "s.db"
     recent = time.time() - 3600
     log.write_text(text(transfers(0, 200, recent)))
-    monkeypatch.setattr(history, "IMPORT_BLOCK_BYTES", 4096)
+    monkeypatch.setattr(command, "IMPORT_BLOCK_BYTES", 4096)
     settings = defaults().replace(db_path=str(db), log_read_block_bytes=4096)
     real_budget = history._Importer._budget
     reads = {"n": 0}
