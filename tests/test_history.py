@@ -93,7 +93,7 @@ def test_import_composes_with_offsets_a_live_follower_stored(tmp_path: Path) -> 
     log.write_text(text(lines))
     # A live follower already stored the first 4 transfers (8 lines) of this file.
     head = text(lines[:8]).encode()
-    from storj_monitor.logs.tail import fingerprint_of
+    from storj_monitor.logs.rotation import fingerprint_of
 
     fp = fingerprint_of(head)
     assert fp is not None
@@ -115,7 +115,7 @@ def test_import_skips_past_lines_another_writer_stored_meanwhile(
     log, db = tmp_path / "node.log", tmp_path / "s.db"
     lines = transfers(0, 20)
     log.write_text(text(lines))
-    from storj_monitor.logs.tail import fingerprint_of
+    from storj_monitor.logs.rotation import fingerprint_of
 
     fp = fingerprint_of(log.read_bytes())
     assert fp is not None

@@ -32,8 +32,9 @@ import orjson
 from storj_monitor.logs import compressed
 from storj_monitor.logs.blocks import BlockLines
 from storj_monitor.logs.compressed import CorruptArchiveError, LogStream, open_log_stream
+from storj_monitor.logs.open_file import match_offset
 from storj_monitor.logs.pipeline import LineProcessor
-from storj_monitor.logs.tail import fingerprint_of, match_offset
+from storj_monitor.logs.rotation import fingerprint_of
 from storj_monitor.model import LogRecord, SatelliteScore
 from storj_monitor.services.log_watch import score_from_record
 from storj_monitor.store import events as store_events
