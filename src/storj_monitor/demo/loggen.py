@@ -54,7 +54,6 @@ from storj_monitor.demo.background import background_lines
 from storj_monitor.demo.piecestore_lines import (
     NEW_KEYS,
     OLD_KEYS,
-    PiecestoreLine,
     race_lost_lines,
     result_line,
     start_line,
@@ -273,8 +272,8 @@ class LogGenerator:
             self._push(start, self._start_line(start, action, keys, sat, piece, peer, size))
         end = start + latency
         if status == "canceled" and action == "GET" and rng.random() < 0.05:
-            for race_line in race_lost_lines(self.debug, keys, sat, piece, peer, size):
-                self._push(end, self._piecestore(end, race_line))
+            for level, message, fields in race_lost_lines(self.debug, keys, sat, piece, peer, size):
+                self._push(end, self._format(end, level, "piecestore", message, fields))
         else:
             self._push(end, self._result_line(end, action, status, keys, sat, piece, peer, size, error))  # fmt: skip
 
@@ -290,7 +289,8 @@ class LogGenerator:
     ) -> str:
         if action.startswith("PUT"):
             self._available -= size  # each upload lowers what the next one reports
-        return self._piecestore(at, start_line(action, keys, sat, piece, peer, size, self._available))  # fmt: skip
+        level, message, fields = start_line(action, keys, sat, piece, peer, size, self._available)
+        return self._format(at, level, "piecestore", message, fields)
 
     def _result_line(
         self,
@@ -304,8 +304,10 @@ class LogGenerator:
         size: int,
         error: str | None,
     ) -> str:
-        line = result_line(self._rng, self.debug, action, status, keys, sat, piece, peer, size, error)  # fmt: skip
-        return self._piecestore(at, line)
+        level, message, fields = result_line(
+            self._rng, self.debug, action, status, keys, sat, piece, peer, size, error
+        )
+        return self._format(at, level, "piecestore", message, fields)
 
     def _background(self, at: float) -> list[tuple[float, str]]:
         """One background occurrence as (time, line) pairs."""
@@ -359,10 +361,6 @@ class LogGenerator:
         if action in ("GET_AUDIT", "GET_REPAIR", "PUT_REPAIR"):
             return f"{rng.choice(self._workers)}:{rng.randrange(1024, 65536)}"
         return rng.choice(self._customers)
-
-    def _piecestore(self, at: float, line: PiecestoreLine) -> str:
-        level, message, fields = line
-        return self._format(at, level, "piecestore", message, fields)
 
     def _format(self, at: float, level: str, logger: str, message: str, fields: str) -> str:
         second = int(at)
