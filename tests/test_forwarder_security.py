@@ -29,8 +29,8 @@ from storj_monitor.logs.forwarder import (
     cert_fingerprint,
     server_tls_context,
 )
+from storj_monitor.logs.open_file import Chunk
 from storj_monitor.logs.sources import ForwarderTls, RemoteFollower, forwarder_tls
-from storj_monitor.logs.tail import Chunk
 from storj_monitor.settings import SettingsError, defaults
 
 TOKEN = "tok-7f3a9c-do-not-leak"

@@ -11,7 +11,8 @@ import pytest
 
 from loglines import text, transfer, transfers
 from storj_monitor.cli import main
-from storj_monitor.services.history import import_log, run_history_ingest
+from storj_monitor.services.history import import_log
+from storj_monitor.services.ingest_log_command import run_history_ingest
 from storj_monitor.settings import defaults
 from storj_monitor.store import events as se
 from storj_monitor.store.database import connect, transaction
@@ -92,7 +93,7 @@ def test_import_composes_with_offsets_a_live_follower_stored(tmp_path: Path) -> 
     log.write_text(text(lines))
     # A live follower already stored the first 4 transfers (8 lines) of this file.
     head = text(lines[:8]).encode()
-    from storj_monitor.logs.tail import fingerprint_of
+    from storj_monitor.logs.rotation import fingerprint_of
 
     fp = fingerprint_of(head)
     assert fp is not None
@@ -114,7 +115,7 @@ def test_import_skips_past_lines_another_writer_stored_meanwhile(
     log, db = tmp_path / "node.log", tmp_path / "s.db"
     lines = transfers(0, 20)
     log.write_text(text(lines))
-    from storj_monitor.logs.tail import fingerprint_of
+    from storj_monitor.logs.rotation import fingerprint_of
 
     fp = fingerprint_of(log.read_bytes())
     assert fp is not None
@@ -210,11 +211,12 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_imports_the_rest(
     import signal
 
     import storj_monitor.services.history as history
+    import storj_monitor.services.ingest_log_command as command
 
     log, db = tmp_path / "node.log", tmp_path / "s.db"
     recent = time.time() - 3600
     log.write_text(text(transfers(0, 200, recent)))
-    monkeypatch.setattr(history, "IMPORT_BLOCK_BYTES", 4096)
+    monkeypatch.setattr(command, "IMPORT_BLOCK_BYTES", 4096)
     settings = defaults().replace(db_path=str(db), log_read_block_bytes=4096)
     real_budget = history._Importer._budget
     reads = {"n": 0}

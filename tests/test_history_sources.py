@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from loglines import SAT, stamp, text, transfers
 from storj_monitor.cli import main
 from storj_monitor.logs import logfiles
-from storj_monitor.services.history import LogFileError, import_log, run_history_ingest
+from storj_monitor.services.history import LogFileError, import_log
+from storj_monitor.services.ingest_log_command import run_history_ingest
 from storj_monitor.settings import defaults
 
 COMPRESS: dict[str, Callable[[bytes], bytes]] = {
@@ -359,10 +360,11 @@ def test_ctrl_c_in_a_set_stops_there_and_a_rerun_imports_the_rest(
     import signal
 
     import storj_monitor.services.history as history
+    import storj_monitor.services.ingest_log_command as command
 
     paths, total = _rotation_set(tmp_path, time.time() - 7200)
     db = tmp_path / "s.db"
-    monkeypatch.setattr(history, "IMPORT_BLOCK_BYTES", 4096)
+    monkeypatch.setattr(command, "IMPORT_BLOCK_BYTES", 4096)
     settings = defaults().replace(db_path=str(db), log_read_block_bytes=4096)
     real_budget = history._Importer._budget
     reads = {"n": 0}

@@ -15,7 +15,10 @@ from hypothesis import strategies as st
 
 from rotator import RotatedLog
 from storj_monitor.logs import rotation
-from storj_monitor.logs.tail import Chunk, FileFollower, fingerprint_of
+from storj_monitor.logs.forwarder import STANDALONE_FILES
+from storj_monitor.logs.open_file import Chunk
+from storj_monitor.logs.rotation import fingerprint_of
+from storj_monitor.logs.tail import FileFollower
 
 
 @dataclass(frozen=True)
@@ -335,15 +338,17 @@ def test_any_rotations_polls_and_restarts_read_each_line_once(
     assert state.lines == log.written
 
 
-def test_the_forwarder_runs_from_its_three_copied_files(tmp_path: Path) -> None:
-    """On a node host without storj_monitor: rotation.py, tail.py and forwarder.py side by
-    side, standard library only (-S: no site-packages, so no storj_monitor)."""
+def test_the_forwarder_runs_from_its_copied_files(tmp_path: Path) -> None:
+    """On a node host without storj_monitor: STANDALONE_FILES (rotation.py, open_file.py,
+    tail.py, forwarder.py) side by side, standard library only (-S: no site-packages, so no
+    storj_monitor)."""
     import shutil
     import subprocess
     import sys
 
     src = Path(rotation.__file__).parent
-    for name in ("rotation.py", "tail.py", "forwarder.py"):
+    assert STANDALONE_FILES == ("rotation.py", "open_file.py", "tail.py", "forwarder.py")
+    for name in STANDALONE_FILES:
         shutil.copy(src / name, tmp_path / name)
     RotatedLog(tmp_path / "node.log").write(1)
     (tmp_path / "node.log").rename(tmp_path / "node.log.1")
@@ -360,6 +365,33 @@ def test_the_forwarder_runs_from_its_three_copied_files(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["rotation", f"[{str(tmp_path / 'node.log.1')!r}]"]
+
+
+def test_the_forwarder_files_import_only_each_other_and_the_standard_library() -> None:
+    """A module the forwarder's files start to import must join STANDALONE_FILES (and the
+    docs' copy instructions), or the forwarder copied to a node host breaks."""
+    import ast
+    import sys
+
+    src = Path(rotation.__file__).parent
+    ours = {name.removesuffix(".py") for name in STANDALONE_FILES}
+    imported: set[str] = set()
+    for name in STANDALONE_FILES:
+        for node in ast.walk(ast.parse((src / name).read_text(), name)):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module == "storj_monitor.logs":
+                imported.update(f"storj_monitor.logs.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                assert node.level == 0 and node.module is not None, name
+                imported.add(node.module)
+    outside = {
+        m for m in imported
+        if m.removeprefix("storj_monitor.logs.") not in ours
+        and m.split(".")[0] not in sys.stdlib_module_names | {"__future__"}
+    }  # fmt: skip
+    assert outside == set()
+    assert {m.removeprefix("storj_monitor.logs.") for m in imported} >= ours - {"forwarder"}
 
 
 def test_reposition_inside_a_rotated_gz(tmp_path: Path) -> None:

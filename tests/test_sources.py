@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storj_monitor.logs.tail import Chunk, FileFollower, fingerprint_of, split_lines
+from storj_monitor.logs.open_file import Chunk, split_lines
+from storj_monitor.logs.rotation import fingerprint_of
+from storj_monitor.logs.tail import FileFollower
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ import pytest
 
 from storj_monitor.logs import sources
 from storj_monitor.logs.forwarder import Forwarder
+from storj_monitor.logs.open_file import Chunk
 from storj_monitor.logs.sources import RemoteFollower, open_source, parse_host_port
-from storj_monitor.logs.tail import Chunk, FileFollower
+from storj_monitor.logs.tail import FileFollower
 from storj_monitor.model import NodeSpec
 
 TOKEN = "s3cret"

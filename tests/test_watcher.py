@@ -18,7 +18,8 @@ import pytest
 
 from loglines import text, transfers
 from storj_monitor.logs import watcher
-from storj_monitor.logs.tail import Chunk, FileFollower
+from storj_monitor.logs.open_file import Chunk
+from storj_monitor.logs.tail import FileFollower
 from storj_monitor.logs.watcher import open_watch
 from storj_monitor.model import NodeSpec
 from storj_monitor.services.bus import Bus

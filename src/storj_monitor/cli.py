@@ -187,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ingests:
         if not _start_input_ok(settings, serving=False):
             return 2
-        from storj_monitor.services.history import run_history_ingest
+        from storj_monitor.services.ingest_log_command import run_history_ingest
 
         status = 0
         for name, paths in ingests:

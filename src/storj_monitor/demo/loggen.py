@@ -21,6 +21,9 @@ spaced JSON) and a busy healthy node's mix (reference: storj-details.md A.12):
 * ``docker=True`` wraps every line as docker's json-file log, whose ``time`` is the
   line's exact (sub-second) time, so pairing can measure precise durations.
 
+The text of transfer lines is :mod:`storj_monitor.demo.piecestore_lines`, of background
+lines :mod:`storj_monitor.demo.background`; this module schedules them and stamps the time.
+
 Usage::
 
     gen = LogGenerator(seed=1)
@@ -48,6 +51,13 @@ from typing import Literal, TypedDict, Unpack
 import orjson
 
 from storj_monitor.demo.background import background_lines
+from storj_monitor.demo.piecestore_lines import (
+    NEW_KEYS,
+    OLD_KEYS,
+    race_lost_lines,
+    result_line,
+    start_line,
+)
 
 __all__ = ["DEFAULT_START", "SATELLITES", "LogGenerator"]
 
@@ -83,51 +93,11 @@ _OUTCOMES: dict[str, tuple[float, float]] = {
     "GET_REPAIR": (0.03, 0.015),
     "PUT_REPAIR": (0.05, 0.04),
 }
-_DOWNLOAD_ERRORS = (
-    "write tcp 172.17.0.3:28967->{peer}: write: broken pipe",
-    "manager closed: read tcp 172.17.0.3:28967->{peer}: read: connection reset by peer",
-    "context deadline exceeded",
-    "use of closed network connection",
-    "file does not exist",
-    "pieces error: filestore error: database is locked",
-)
-#: Upload errors: (text, DEBUG-level cancel-like error).
-_UPLOAD_ERRORS = (
-    ("unexpected EOF", True),
-    ("unexpected EOF", True),
-    ("context canceled", True),
-    ("speed too low, current:12345 < limit:65536", True),
-    ("manager closed: read tcp 172.17.0.3:28967->{peer}: read: connection reset by peer", False),
-    ("write tcp 172.17.0.3:28967->{peer}: write: broken pipe", False),
-    ("context deadline exceeded", False),
-    (
-        "pieces error: filestore error: write /app/storage/temp/blob-123.partial: no space left on device",
-        False,
-    ),
-)
-_CANCEL_REASONS = (
-    "context canceled",
-    "context canceled",
-    "stream closed by peer",
-    "downloaded size (327680 bytes) does not match received message size (579840 bytes)",
-)
 _SIZES = (2319360, 2319360, 2319360, 1048576, 181504, 92416, 36352, 9472, 2560, 1280)
-_OLD = ("Piece ID", "Satellite ID", "Action", "Remote Address", "Size", "Offset", "Available Space")
-_NEW = ("piece_id", "satellite_id", "action", "remote_address", "size", "offset", "available_space")
 
 
 #: byte -> one RFC 4648 base32 character (256 is a multiple of 32, so uniform).
 _BASE32_OF_BYTE = bytes(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567" * 8)
-
-
-def _head(keys: tuple[str, ...], piece: str, sat: str, action: str) -> str:
-    """The opening of a piecestore line's JSON column, up to and including the action."""
-    process = "Process" if keys is _OLD else "process"
-    return f'{{"{process}": "storagenode", "{keys[0]}": "{piece}", "{keys[1]}": "{sat}", "{keys[2]}": "{action}", '  # fmt: skip
-
-
-def _json_str(value: str) -> str:
-    return orjson.dumps(value).decode()
 
 
 class TransferOptions(TypedDict, total=False):
@@ -302,21 +272,10 @@ class LogGenerator:
             self._push(start, self._start_line(start, action, keys, sat, piece, peer, size))
         end = start + latency
         if status == "canceled" and action == "GET" and rng.random() < 0.05:
-            for line in self._race_lost_lines(end, keys, sat, piece, peer, size):
-                self._push(end, line)
+            for level, message, fields in race_lost_lines(self.debug, keys, sat, piece, peer, size):
+                self._push(end, self._format(end, level, "piecestore", message, fields))
         else:
             self._push(end, self._result_line(end, action, status, keys, sat, piece, peer, size, error))  # fmt: skip
-
-    def _race_lost_lines(
-        self, at: float, keys: tuple[str, ...], sat: str, piece: str, peer: str, size: int
-    ) -> list[str]:
-        """The rare race-lost cancel: an INFO line, then (DEBUG) its twin with the error."""
-        _, _, _, k_addr, k_size, k_offset, _ = keys
-        fields = _head(keys, piece, sat, "GET") + f'"{k_offset}": 0, "{k_size}": {size}, "{k_addr}": "{peer}"'  # fmt: skip
-        lines = [self._format(at, "INFO", "piecestore", "download canceled (race lost or node shutdown)", fields + "}")]  # fmt: skip
-        if self.debug:
-            lines.append(self._format(at, "DEBUG", "piecestore", "download canceled", fields + ', "error": "context canceled"}'))  # fmt: skip
-        return lines
 
     def _start_line(
         self,
@@ -328,14 +287,10 @@ class LogGenerator:
         peer: str,
         size: int,
     ) -> str:
-        _, _, _, k_addr, k_size, k_offset, k_space = keys
-        head = _head(keys, piece, sat, action)
         if action.startswith("PUT"):
-            self._available -= size
-            body = f'"{k_addr}": "{peer}", "{k_space}": {self._available}}}'
-            return self._format(at, "DEBUG", "piecestore", "upload started", head + body)
-        body = f'"{k_offset}": 0, "{k_size}": {size}, "{k_addr}": "{peer}"}}'
-        return self._format(at, "DEBUG", "piecestore", "download started", head + body)
+            self._available -= size  # each upload lowers what the next one reports
+        level, message, fields = start_line(action, keys, sat, piece, peer, size, self._available)
+        return self._format(at, level, "piecestore", message, fields)
 
     def _result_line(
         self,
@@ -349,52 +304,15 @@ class LogGenerator:
         size: int,
         error: str | None,
     ) -> str:
-        rng = self._rng
-        _, _, _, k_addr, k_size, k_offset, _ = keys
-        head = _head(keys, piece, sat, action)
-        level = "INFO"
-        if action.startswith("PUT"):
-            if status == "success":
-                message = "uploaded"
-            elif status == "canceled":
-                message = "upload canceled"
-                size = rng.randrange(0, size + 1, 256)
-            else:
-                message = "upload failed"
-                if error is None:
-                    text, cancel_like = rng.choice(_UPLOAD_ERRORS)
-                    if cancel_like and not self.debug:
-                        text, cancel_like = _UPLOAD_ERRORS[6]
-                    error = text.format(peer=peer)
-                else:
-                    cancel_like = False
-                level = "DEBUG" if cancel_like else "WARN" if keys is _NEW and ("pipe" in error or "reset" in error) else "ERROR"  # fmt: skip
-                size = rng.randrange(0, size + 1, 256)
-            body = f'"{k_addr}": "{peer}", "{k_size}": {size}'
-        else:
-            offset = rng.randrange(0, 2319104, 256) if action == "GET_AUDIT" else 0
-            body = f'"{k_offset}": {offset}, "{k_size}": {size}, "{k_addr}": "{peer}"'
-            if status == "success":
-                message = "downloaded"
-            elif status == "canceled":
-                message = "download canceled"
-                reason = error or rng.choice(_CANCEL_REASONS)
-                body += f', "reason": {_json_str(reason)}'
-                error = None
-            else:
-                message = "download failed"
-                level = "ERROR"
-                if error is None:
-                    error = rng.choice(_DOWNLOAD_ERRORS).format(peer=peer)
-        if error is not None:
-            escaped = _json_str(error)
-            body += f', "error": {escaped}, "errorVerbose": {escaped[:-1]}\\n\\tstorj.io/common/rpc/rpcstatus.NamedWrap:93"'  # fmt: skip
-        return self._format(at, level, "piecestore", message, head + body + "}")
+        level, message, fields = result_line(
+            self._rng, self.debug, action, status, keys, sat, piece, peer, size, error
+        )
+        return self._format(at, level, "piecestore", message, fields)
 
     def _background(self, at: float) -> list[tuple[float, str]]:
         """One background occurrence as (time, line) pairs."""
         sat = self._rng.choices(self._sat_ids, cum_weights=self._sat_weights)[0]
-        old = self._keys(None) is _OLD
+        old = self._keys(None) is OLD_KEYS
         lines = background_lines(self._rng, sat, old)
         if len(lines) > 1:  # a job with a start and an end: not while the same one runs
             job = (lines[0][3], sat)
@@ -422,8 +340,8 @@ class LogGenerator:
     def _keys(self, dialect: Literal["old", "new"] | None) -> tuple[str, ...]:
         choice = dialect or self.dialect
         if choice == "mixed":
-            return _OLD if self._rng.random() < 0.5 else _NEW
-        return _OLD if choice == "old" else _NEW
+            return OLD_KEYS if self._rng.random() < 0.5 else NEW_KEYS
+        return OLD_KEYS if choice == "old" else NEW_KEYS
 
     def _piece_id(self) -> str:
         """52 base32 characters, as a 32-byte piece id encodes (the last one is A or Q)."""

@@ -10,7 +10,7 @@ import codecs
 import os
 from typing import Protocol
 
-from storj_monitor.logs.tail import MAX_LINE_BYTES
+from storj_monitor.logs.open_file import MAX_LINE_BYTES
 
 
 class ByteStream(Protocol):

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from storj_monitor.logs.blocks import ByteStream
-from storj_monitor.logs.tail import FINGERPRINT_BYTES, open_log, read_prefix
+from storj_monitor.logs.open_file import open_log, read_prefix
+from storj_monitor.logs.rotation import FINGERPRINT_BYTES
 
 #: Compression kind → a decompressing binary stream over an open file (closing it leaves the
 #: file open), the suffix logrotate gives it and the magic bytes its data starts with.

@@ -3,8 +3,8 @@
 Run it next to the node; the monitor connects to it::
 
     python -m storj_monitor.logs.forwarder --listen 0.0.0.0:9000 --token SECRET /var/log/node.log
-    # or, without installing storj_monitor on the node host: copy logs/rotation.py,
-    # logs/tail.py and logs/forwarder.py side by side and run  python3 forwarder.py ...
+    # or, without installing storj_monitor on the node host: copy STANDALONE_FILES (logs/
+    # rotation.py, open_file.py, tail.py, forwarder.py) side by side; python3 forwarder.py ...
     # on the monitor:  storj_monitor --node "Remote:nas.local:9000" --set forwarder_token=SECRET
 
 The token (or ``STORJ_MONITOR_FORWARDER_TOKEN``) never travels: each side proves it knows it
@@ -59,6 +59,8 @@ MAX_PENDING = 16  # unauthenticated connections; the oldest is evicted for a new
 MAX_MONITORS = 8  # authenticated monitors streaming at the same time
 REFUSAL_LOG_INTERVAL = 10.0  # seconds between refusal log lines (a flood is one line)
 _LABEL = b"storj_monitor forwarder v2"
+#: Copy these (storj_monitor/logs/) to run the forwarder without storj_monitor: stdlib only.
+STANDALONE_FILES = ("rotation.py", "open_file.py", "tail.py", "forwarder.py")
 
 
 def auth_mac(token: str, role: str, nonce: str, cnonce: str) -> str:

@@ -1,7 +1,7 @@
 """The rotation set of a log file: its rotated siblings, oldest first, and which of them to read.
 
 Standard library only: the log forwarder, which runs on a node host, uses it through
-``tail.py`` (copy ``rotation.py``, ``tail.py`` and ``forwarder.py`` side by side).
+``tail.py`` (copy ``forwarder.STANDALONE_FILES`` side by side).
 
 A file's identity is its **head fingerprint**: the sha1 of its first line (up to and including
 the first ``\\n``, at most ``FINGERPRINT_BYTES``). The first line carries a timestamp, so two log
@@ -81,7 +81,7 @@ class Member:
 
 @dataclass(frozen=True, slots=True)
 class Position:
-    """A consumed byte offset of one identity (``tail.OffsetLike``)."""
+    """A consumed byte offset of one identity (``open_file.OffsetLike``)."""
 
     fingerprint: str
     fingerprint_len: int

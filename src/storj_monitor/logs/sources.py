@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from storj_monitor.logs.forwarder import PROTOCOL_VERSION, auth_mac
-from storj_monitor.logs.tail import Chunk, FileFollower, FileIdentity, OffsetLike, split_lines
+from storj_monitor.logs.open_file import Chunk, FileIdentity, OffsetLike, split_lines
+from storj_monitor.logs.tail import FileFollower
 from storj_monitor.logs.threaded_source import ThreadedSource
 from storj_monitor.model import NodeSpec
 

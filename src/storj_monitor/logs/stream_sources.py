@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import IO
 
-from storj_monitor.logs.tail import Chunk, FileIdentity, OffsetLike
+from storj_monitor.logs.open_file import Chunk, FileIdentity, OffsetLike
 from storj_monitor.logs.threaded_source import ThreadedSource
 
 log = logging.getLogger(__name__)

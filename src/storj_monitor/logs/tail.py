@@ -1,6 +1,7 @@
 """Follow one log file by identity and byte offset: the local half of every log source.
 
-Standard library only (the log forwarder, which runs on a node host, imports this file).
+Standard library only (the log forwarder, which runs on a node host, imports this file; the
+files it needs are ``forwarder.STANDALONE_FILES``). One file's bytes: ``logs/open_file.py``.
 
 A file's identity is a fingerprint of its first line (sha1 of the bytes up to and including
 the first ``\\n``, at most ``FINGERPRINT_BYTES``), not its path or inode: the first line
@@ -31,66 +32,42 @@ blocks; the caller decides how long to wait between polls.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import io
 import logging
 import os
-import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 try:
     from storj_monitor.logs import rotation
-except ImportError:  # copied next to rotation.py on a host without storj_monitor
+    from storj_monitor.logs.open_file import (
+        MAX_LINE_BYTES,
+        Chunk,
+        FileIdentity,
+        OffsetLike,
+        OpenFile,
+        match_offset,
+        open_log,
+        pread,
+        read_prefix,
+        split_lines,
+    )
+except ImportError:  # copied next to rotation.py and open_file.py on a host without storj_monitor
     import rotation  # type: ignore[no-redef, import-not-found]  # standalone copy
+    from open_file import (  # type: ignore[no-redef, import-not-found]  # standalone copy
+        MAX_LINE_BYTES,
+        Chunk,
+        FileIdentity,
+        OffsetLike,
+        OpenFile,
+        match_offset,
+        open_log,
+        pread,
+        read_prefix,
+        split_lines,
+    )
 
 log = logging.getLogger(__name__)
-
-FINGERPRINT_BYTES = rotation.FINGERPRINT_BYTES
-fingerprint_of = rotation.fingerprint_of
-#: A "line" longer than this is cut and handed on, so one corrupt file cannot eat memory.
-MAX_LINE_BYTES = 8 * 1024 * 1024
-
-
-class OffsetLike(Protocol):
-    """What the follower needs of a stored offset (``store.events.LogOffset`` has it)."""
-
-    @property
-    def fingerprint(self) -> str: ...
-    @property
-    def fingerprint_len(self) -> int: ...
-    @property
-    def offset(self) -> int: ...
-
-
-@dataclass(frozen=True, slots=True)
-class FileIdentity:
-    """Which file bytes came from: its path when read and its first-line fingerprint."""
-
-    path: str
-    fingerprint: str
-    fingerprint_len: int
-
-
-@dataclass(slots=True)
-class Chunk:
-    """Complete lines read in one go, and where they sit in their file.
-
-    ``start``/``end`` are byte offsets: ``end`` is where to resume after these lines.
-    ``arrival`` is the clock (UTC unix seconds) when the bytes were read, set only for
-    lines read live (after the follower first reached the end of the file), None for
-    the historical backlog.
-    """
-
-    lines: list[str]
-    identity: FileIdentity
-    start: int
-    end: int
-    arrival: float | None
-
 
 LOG_OK, LOG_MISSING, LOG_UNREADABLE = "ok", "missing", "unreadable"
 #: A path gone while its file is open (between logrotate's rename and create) counts as
@@ -108,104 +85,6 @@ class LogState:
     path: str
     error: str | None
     since: float
-
-
-def match_offset(rows: Sequence[OffsetLike], prefix: bytes) -> OffsetLike | None:
-    """The stored offset whose fingerprint matches the file starting with ``prefix``."""
-    for row in rows:
-        n = row.fingerprint_len
-        if 0 < n <= len(prefix) and hashlib.sha1(prefix[:n]).hexdigest() == row.fingerprint:
-            return row
-    return None
-
-
-def split_lines(data: bytes) -> tuple[list[str], int]:
-    """Complete lines of ``data`` and how many bytes they cover (the rest is a partial line)."""
-    cut = data.rfind(b"\n") + 1
-    if not cut:
-        return [], 0
-    body = data[:cut] if cut < len(data) else data
-    if b"\r" in body:
-        body = body.replace(b"\r\n", b"\n")
-    lines = body.decode("utf-8", "replace").split("\n")
-    lines.pop()  # the empty string after the last newline
-    return lines, cut
-
-
-def pread(fd: int, size: int, offset: int) -> bytes:
-    """Read ``size`` bytes at ``offset`` without moving the file position (also on Windows,
-    which has no ``os.pread``)."""
-    if hasattr(os, "pread"):
-        return os.pread(fd, size, offset)
-    here = os.lseek(fd, 0, os.SEEK_CUR)
-    try:
-        os.lseek(fd, offset, os.SEEK_SET)
-        return os.read(fd, size)
-    finally:
-        os.lseek(fd, here, os.SEEK_SET)
-
-
-def read_prefix(fd: int) -> bytes:
-    """The bytes a fingerprint may cover."""
-    return pread(fd, FINGERPRINT_BYTES, 0)
-
-
-class _Open:
-    """One open file: handle, identity once known, read position, held-back bytes."""
-
-    __slots__ = ("fd", "final", "held", "identity", "ino", "path", "pos", "stream")
-
-    def __init__(
-        self,
-        path: str,
-        fd: int,
-        pos: int,
-        *,
-        final: bool = False,
-        stream: io.BufferedIOBase | None = None,
-    ):
-        self.path = path
-        self.final = final  # a rotated file: read to its end, then move on
-        self.fd = fd
-        self.stream = stream  # decompresses a rotated .gz (None: read fd)
-        self.pos = pos  # bytes consumed into lines (a line boundary)
-        self.held = b""  # bytes after pos not yet ending in a newline
-        st = os.fstat(fd)
-        self.ino = (st.st_dev, st.st_ino)
-        self.identity: FileIdentity | None = None
-
-    def identify(self) -> FileIdentity | None:
-        if self.identity is None:
-            fp = fingerprint_of(read_prefix(self.fd))
-            if fp is not None:
-                self.identity = FileIdentity(self.path, fp[0], fp[1])
-        return self.identity
-
-    def read(self, size: int) -> bytes:
-        if self.stream is not None:
-            return rotation.read_block(self.stream, size)
-        return os.read(self.fd, size)
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            if self.stream is not None:
-                self.stream.close()
-            else:
-                os.close(self.fd)
-
-
-def open_log(path: str) -> tuple[int | None, str | None]:
-    """(fd, None), or (None, why) when the path is missing, unreadable or not a file."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    except FileNotFoundError:
-        return None, None
-    except OSError as exc:
-        return None, exc.strerror or str(exc)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        return None, "not a regular file"
-    return fd, None
 
 
 class FileFollower:
@@ -232,7 +111,7 @@ class FileFollower:
         self.max_bytes_per_poll = max(block_bytes, max_bytes_per_poll)
         self._from_end = from_end
         self.clock = clock
-        self._cur: _Open | None = None
+        self._cur: OpenFile | None = None
         self._older: list[tuple[rotation.Member, int]] = []  # rotated files to read first
         self._continues = False  # the rotation set held a known file: the path is no first sight
         self._read: dict[str, rotation.Position] = {}  # fingerprint → consumed in this run
@@ -305,7 +184,7 @@ class FileFollower:
             self._cur = None
 
     # --- reading ---------------------------------------------------------------------
-    def _take(self, cur: _Open, data: bytes, chunks: list[Chunk]) -> None:
+    def _take(self, cur: OpenFile, data: bytes, chunks: list[Chunk]) -> None:
         if cur.held:
             data = cur.held + data
         lines, used = split_lines(data)
@@ -324,7 +203,7 @@ class FileFollower:
         arrival = self.clock() if self.caught_up else None
         chunks.append(Chunk(lines, identity, start, cur.pos, arrival))
 
-    def _consumed(self, cur: _Open) -> None:
+    def _consumed(self, cur: OpenFile) -> None:
         ident = cur.identity
         if ident is not None:
             self._read[ident.fingerprint] = rotation.Position(
@@ -364,7 +243,7 @@ class FileFollower:
             return self._open_next()
         return self._check_truncated(cur, verify=False)
 
-    def _check_truncated(self, cur: _Open, *, verify: bool) -> bool:
+    def _check_truncated(self, cur: OpenFile, *, verify: bool) -> bool:
         """Copytruncate: the file shrank below what we read, or its first line changed
         (truncated and written again past our offset). Then read it again from byte 0,
         after the rotated files that hold what we did not read yet (NAME.1: the copy).
@@ -380,7 +259,7 @@ class FileFollower:
         changed, self.size, self._stamp = stamp != self._stamp, fsize, stamp
         truncated = fsize < cur.pos + len(cur.held)
         if not truncated and verify and changed and cur.identity is not None:
-            fp = fingerprint_of(read_prefix(cur.fd))
+            fp = rotation.fingerprint_of(read_prefix(cur.fd))
             truncated = fp is None or fp[0] != cur.identity.fingerprint
         fresh = cur.pos == 0 and not cur.held and fsize > 0  # nothing of it consumed yet
         if not truncated and not fresh:
@@ -400,7 +279,7 @@ class FileFollower:
         cur.pos, cur.held, cur.identity = 0, b"", None
         return True
 
-    def _finish(self, cur: _Open, chunks: list[Chunk]) -> None:
+    def _finish(self, cur: OpenFile, chunks: list[Chunk]) -> None:
         """Close a file we will not come back to; a partial last line is passed on."""
         if cur.held and cur.identify() is not None:
             start = cur.pos
@@ -434,7 +313,7 @@ class FileFollower:
                 continue
             self._tried.add((member.fingerprint, offset))
             log.info("reading rotated file %s from byte %d", opened.path, offset)
-            self._cur = _Open(opened.path, opened.fd, offset, final=True, stream=opened.stream)
+            self._cur = OpenFile(opened.path, opened.fd, offset, final=True, stream=opened.stream)
             self._cur.identity = FileIdentity(
                 opened.path, member.fingerprint, member.fingerprint_len
             )
@@ -448,7 +327,7 @@ class FileFollower:
             return False
         offset = self._resume_offset(fd, from_end=self._from_end and first and not self._continues)
         os.lseek(fd, offset, os.SEEK_SET)
-        self._cur = _Open(self.path, fd, offset)
+        self._cur = OpenFile(self.path, fd, offset)
         self.size = os.fstat(fd).st_size
         self._cur.identify()
         if first and offset < self.size:

@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 
-from storj_monitor.logs.tail import Chunk
+from storj_monitor.logs.open_file import Chunk
 
 CLOSE_TIMEOUT = 2.0  # seconds close() waits for the reader thread (a daemon)
 

@@ -1,4 +1,5 @@
-"""``--ingest-log NAME:PATH``: import a whole log file once, as fast as the disk allows.
+"""Import a whole log file once, as fast as the disk allows (``--ingest-log``, and a live
+follower's large backlog).
 
 A synchronous fast path (no event loop): one loop reads large blocks and parses and pairs
 them (durations included); a writer process (``store.bulk``, inline for small files) inserts
@@ -9,46 +10,40 @@ stopped, and an import composes with a live follower of the same file: whichever
 line first owns it, the other skips past it.
 
 ``.gz``/``.bz2``/``.xz`` files (``logs.compressed``) are read as their decompressed bytes, after
-one pass that checks they decompress (nothing of a corrupt file is stored). ``node.log*``
-patterns name a log's rotated files (``logs.logfiles``), imported oldest first with one parser
-and pairer, so a transfer that spans two files keeps its duration. ``node scores`` lines
-become ``reputation_history`` rows (``source = 'log'``) in the same transaction as their offset.
+one pass that checks they decompress (nothing of a corrupt file is stored). ``node scores``
+lines become ``reputation_history`` rows (``source = 'log'``) in the same transaction as their
+offset. The ``--ingest-log`` command (``services.ingest_log_command``: ``node.log*`` patterns,
+progress, summary, Ctrl-C) imports a rotation set oldest first through one ``processor``, so
+a transfer that spans two files keeps its duration.
 """
 
 from __future__ import annotations
 
 import gc
-import os
-import signal
 import sqlite3
-import sys
-import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import itemgetter
 
 import orjson
-from rich.console import Console
 
-from storj_monitor.logs import compressed, logfiles
+from storj_monitor.logs import compressed
 from storj_monitor.logs.blocks import BlockLines
 from storj_monitor.logs.compressed import CorruptArchiveError, LogStream, open_log_stream
+from storj_monitor.logs.open_file import match_offset
 from storj_monitor.logs.pipeline import LineProcessor
-from storj_monitor.logs.tail import fingerprint_of, match_offset
+from storj_monitor.logs.rotation import fingerprint_of
 from storj_monitor.model import LogRecord, SatelliteScore
 from storj_monitor.services.log_watch import score_from_record
-from storj_monitor.services.progress import new_progress
-from storj_monitor.settings import Settings
 from storj_monitor.store import events as store_events
 from storj_monitor.store.bad_lines import BadLine
 from storj_monitor.store.bulk import BatchWriter, make_writer, usable_cpus
 from storj_monitor.store.database import connect
-from storj_monitor.store.events import EVENT_ROW_FAILED, LogOffset, RawSince, raw_window
+from storj_monitor.store.events import EVENT_ROW_FAILED, LogOffset, RawSince
 from storj_monitor.store.schema import migrate
 
-DAY = 86400.0
 #: Rows (events + records) per transaction of an import.
 IMPORT_BATCH_ROWS = 20_000
 #: Imports with more than this many bytes to read write in a child process (store.bulk).
@@ -336,122 +331,3 @@ def _scores(records: list[LogRecord]) -> list[SatelliteScore]:
     """The reputation rows of ``node scores`` records, as live ingest makes them (log_watch)."""
     found = (score_from_record(r) for r in records if r.kind == "reputation")
     return [s for s in found if s is not None]
-
-
-def _summary(console: Console, r: ImportResult) -> None:
-    statuses = ", ".join(f"{k} {v:,}" for k, v in sorted(r.by_status.items())) or "none"
-    lines = [
-        f"[bold]{r.node_name}[/]: {r.path}",
-        f"  lines read      {r.lines:,}",
-        f"  events stored   {r.events:,} ({statuses})",
-    ]
-    if r.raw_events < r.events:
-        lines.append(
-            f"                  {r.events - r.raw_events:,} of them older than the raw-event "
-            "retention: kept in the rollups only"
-        )
-    lines += [
-        f"  records stored  {r.records:,}" + (f" ({r.scores:,} scores)" if r.scores else ""),
-        f"  lines skipped   {r.ignored:,} not piece or record lines, {r.unparseable:,} unparseable",
-        f"  bad lines       {r.rejected + r.quarantined:,} skipped and kept in bad_lines "
-        f"({r.rejected:,} rejected: time outside the sane window or a negative size; "
-        f"{r.quarantined:,} failed to write)",
-        f"  time            {r.seconds:.1f} s ({r.lines_per_second:,.0f} lines/s)",
-        f"  bytes           {r.start_offset:,} → {r.end_offset:,}",
-    ]
-    if r.partial_tail_bytes:
-        lines[-1] += f" ({r.partial_tail_bytes:,} bytes of an unfinished last line left)"
-    console.print("\n".join(lines))
-
-
-def run_history_ingest(settings: Settings, node_name: str, paths: str | Sequence[str]) -> int:
-    """The ``--ingest-log`` command: import the files named by ``paths`` (paths or glob
-    patterns) oldest first with one parser and pairer, show progress and a summary per file;
-    exit code (1 if any file failed: the others are still imported; 130 on Ctrl-C)."""
-    patterns = [paths] if isinstance(paths, str) else list(paths)
-    try:
-        files = logfiles.expand(patterns)
-    except logfiles.NoMatchError as exc:
-        print(f"storj_monitor: error: {exc}", file=sys.stderr)
-        return 1
-    processor = LineProcessor(
-        node_name, max_pending=settings.pairing_max_pending,
-        ttl_seconds=settings.pairing_ttl_seconds,
-    )  # fmt: skip
-    interrupted = threading.Event()  # Ctrl-C: stop cleanly, everything read so far is kept
-    try:
-        previous = signal.signal(signal.SIGINT, lambda *_: interrupted.set())
-    except ValueError:  # not the main thread: no handler
-        previous = None
-    status = 0
-    try:
-        for path in files:
-            code, go_on = _ingest_one(settings, node_name, path, processor, interrupted)
-            status = max(status, code)
-            if not go_on:  # interrupted, or the database cannot be written
-                break
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
-    return status
-
-
-def _ingest_one(
-    settings: Settings,
-    node_name: str,
-    path: str,
-    processor: LineProcessor,
-    interrupted: threading.Event,
-) -> tuple[int, bool]:
-    """Import one file: (exit code, whether the next file of the set may follow)."""
-    console = Console(stderr=True)
-    out = Console(soft_wrap=True)
-    progress = new_progress(console)
-    name = os.path.basename(path)
-    task = progress.add_task(f"{node_name}: {name}", total=None, lines_per_s=0.0)
-    t0 = time.perf_counter()
-    shown = threading.Event()  # the bar was started (on a terminal)
-
-    def on_start(offset: int, size: int) -> None:
-        progress.update(task, total=size, completed=offset)
-        if console.is_terminal and offset < size:
-            progress.start()
-            shown.set()
-
-    def on_progress(offset: int, lines: int) -> None:
-        rate = lines / max(time.perf_counter() - t0, 1e-6)
-        progress.update(task, completed=offset, lines_per_s=rate)
-
-    try:
-        result = import_log(
-            settings.db_path, node_name, path,
-            max_pending=settings.pairing_max_pending,
-            ttl_seconds=settings.pairing_ttl_seconds,
-            block_bytes=max(IMPORT_BLOCK_BYTES, settings.log_read_block_bytes),
-            on_progress=on_progress, on_start=on_start,
-            raw_since=raw_window(
-                time.time(), settings.events_retention_days, settings.events_detail_hours,
-                settings.latency_warning_ms,
-            ),
-            should_stop=interrupted.is_set, defer_indexes=True, processor=processor,
-        )  # fmt: skip
-    except LogImportError as exc:
-        print(f"storj_monitor: error: {exc}", file=sys.stderr)
-        return 1, isinstance(exc, LogFileError)
-    except (sqlite3.Error, RuntimeError) as exc:  # e.g. a database of a newer version
-        print(f"storj_monitor: error: database {settings.db_path}: {exc}", file=sys.stderr)
-        return 1, False
-    finally:
-        if shown.is_set():
-            progress.stop()
-    if interrupted.is_set():
-        _summary(out, result)
-        out.print("interrupted: run the same command again to import the rest")
-        return 130, False
-    if result.start_offset > 0:
-        out.print(f"{path}: already imported up to byte {result.start_offset:,}")
-        if result.lines == 0:
-            out.print("nothing new to import")
-            return 0, True
-    _summary(out, result)
-    return 0, True

@@ -22,10 +22,11 @@ from collections.abc import Callable
 
 from storj_monitor.analytics.line_rate import LineRate
 from storj_monitor.logs import rotation
+from storj_monitor.logs.open_file import Chunk
 from storj_monitor.logs.pipeline import LineProcessor, Processed
 from storj_monitor.logs.rejects import BAD_SIZE, BAD_TIME
 from storj_monitor.logs.sources import LogSource, forwarder_tls, open_source
-from storj_monitor.logs.tail import Chunk, FileFollower, LogState
+from storj_monitor.logs.tail import FileFollower, LogState
 from storj_monitor.logs.watcher import Watch, open_watch
 from storj_monitor.model import Event, LogRecord, NodeSpec
 from storj_monitor.services.bus import Bus
