@@ -38,7 +38,7 @@ def _offset_of(db: Path, first_line: str) -> int | None:
 
 def test_kill_9_while_reading_a_rotated_file_then_restart_counts_exactly(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
-    base = time.time() - 86400  # recent (retention keeps them), one second per transfer
+    base = time.time() - 8 * 3600  # inside the detail window: every one keeps a raw row
     log = RotatedLog(
         tmp_path / "node.log",
         lambda i: transfer(i, base + i, dialect="old" if i % 2 else "new"),
