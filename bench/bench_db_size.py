@@ -78,6 +78,8 @@ async def simulate(db: str, rate: float, days: float, pool: list[tuple[Any, ...]
         total_minutes = int(days * 1440)
         per_minute = rate * 60.0
         carry = 0.0
+        minute_days = settings.rollup_minute_retention_days
+        hour_days = settings.rollup_hour_retention_days
         while minute < total_minutes:
             base = start + minute * 60.0
             carry += per_minute
@@ -94,10 +96,7 @@ async def simulate(db: str, rate: float, days: float, pool: list[tuple[Any, ...]
             if minute % 60 == 0:  # an hourly retention pass, as the monitor runs it
                 await maint.run_once()
                 await store.write(
-                    lambda c, t=now: compact_rollups(
-                        c, t, settings.rollup_minute_retention_days,
-                        settings.rollup_hour_retention_days,
-                    )  # fmt: skip
+                    lambda c, t=now: compact_rollups(c, t, minute_days, hour_days)
                 )
             if minute % 1440 == 0:
                 print(f"  simulated day {minute // 1440}: {written:,} operations written")

@@ -319,3 +319,16 @@ def test_one_usable_cpu_writes_inline(tmp_path: Path, monkeypatch: pytest.Monkey
         monkeypatch.setattr(history, "usable_cpus", lambda cpus=cpus: cpus)
         import_log(str(tmp_path / db), "n1", str(log), max_pending=100, ttl_seconds=60)
     assert made == [False, True]
+
+
+def test_rows_cross_to_the_writer_process_marshalled_or_pickled() -> None:
+    from decimal import Decimal
+
+    from storj_monitor.store import bulk
+
+    plain = [(1.5, "n", "GET", "success", 10, "sat", "P", "1.2.3.4", None, None, 2.0, "log_millis")]
+    data = bulk._rows_to_bytes(plain)
+    assert data[:1] == b"m" and bulk._rows_from_bytes(data) == plain
+    odd = [(Decimal("1.5"), "n")]  # nothing the parser makes, but never a lost batch
+    data = bulk._rows_to_bytes(odd)
+    assert data[:1] == b"p" and bulk._rows_from_bytes(data) == odd
