@@ -286,7 +286,10 @@ def _v5_piece_ops(conn: sqlite3.Connection) -> None:
     database takes a while."""
     (rows,) = conn.execute("SELECT COUNT(*) FROM events").fetchone()
     if rows:
-        log.info("schema v5: moving %d raw events to the compact table (once)", rows)
+        log.warning(
+            "schema v5: moving %d raw events to the compact table, once (about %.0f s; the "
+            "file keeps its size, its freed pages are reused)", rows, rows / 250_000
+        )
     piece_ops.migrate_from_events(conn)
 
 
