@@ -141,6 +141,7 @@ def ip_text(code: Any) -> str | None:
 
 
 _INSERT = "INSERT INTO piece_ops VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#: IPv4 text -> code, across batches (bounded in :func:`ip_code`); only pure conversions.
 _ip_cache: dict[str, Any] = {}
 
 
@@ -150,35 +151,50 @@ def insert_rows(conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> None
     duration_source) as compact ``piece_ops`` rows."""
     if not rows:
         return
-    wanted: set[str] = set()
-    for r in rows:
-        wanted.update((r[1], r[2], r[3]))
-        if r[5] is not None:
-            wanted.add(r[5])
-        if r[9] is not None:
-            wanted.add(r[9])
-        if r[11] is not None:
-            wanted.add(r[11])
-    ids = name_ids(conn, wanted)
-    get = ids.get
     (seq,) = conn.execute(
         "UPDATE counters SET value = value + ? WHERE name = 'piece_ops' RETURNING value - ?",
         (len(rows), len(rows)),
     ).fetchone()
+    ids: dict[str | None, int | None] = {}
+    ids.update(name_ids(conn, ()))
+    try:  # the names are nearly always known: no pass over the batch to collect them
+        out = _encode(rows, ids, seq)
+    except KeyError:
+        ids.update(name_ids(conn, _names_in(rows)))
+        out = _encode(rows, ids, seq)
+    conn.executemany(_INSERT, out)
+
+
+def _names_in(rows: Sequence[Sequence[Any]]) -> set[str]:
+    wanted: set[str] = set()
+    for r in rows:
+        wanted.update(x for x in (r[1], r[2], r[3], r[5], r[9], r[11]) if x is not None)
+    return wanted
+
+
+def _encode(
+    rows: Sequence[Sequence[Any]], ids: dict[str | None, int | None], seq: int
+) -> list[tuple[Any, ...]]:
+    """``piece_ops`` rows; raises KeyError for a name without an id (``ids[None]`` is None)."""
+    ids[None] = None
     cache = _ip_cache
-    out = []
+    out: list[tuple[Any, ...]] = []
+    append = out.append
+    downloads = DOWNLOAD_ACTIONS
     for ts, node, action, status, size, sat, piece, ip, error, cat, dur, source in rows:
-        if piece is not None and status == "success" and action not in DOWNLOAD_ACTIONS and (
+        if piece is not None and status == "success" and action not in downloads and (
             dur is None or dur < SLOW_MS
         ):
             piece = None  # a fast successful upload: nothing shows its id
-        out.append((
-            ids[node], ts, seq, ids[action], ids[status], size, get(sat), piece,
-            ip_code(ip, cache), error, get(cat),
-            None if dur is None else round(dur * 1000.0), get(source),
+        code = cache.get(ip) if ip is not None else None
+        if code is None and ip is not None:
+            code = ip_code(ip, cache)
+        append((
+            ids[node], ts, seq, ids[action], ids[status], size, ids[sat], piece, code, error,
+            ids[cat], None if dur is None else round(dur * 1000.0), ids[source],
         ))  # fmt: skip
         seq += 1
-    conn.executemany(_INSERT, out)
+    return out
 
 
 def delete_before(conn: sqlite3.Connection, cutoff: float, limit: int) -> int:
