@@ -131,7 +131,8 @@ def main() -> int:
         print(
             f"{written:,} operations at {args.rate:g}/s over {args.days:g} simulated days in "
             f"{elapsed:.0f} s; retention: raw {s.events_retention_days:g} d (every row for "
-            f"{s.events_detail_hours:g} h), rollups {s.rollup_minute_retention_days:g} d "
+            f"{getattr(s, 'events_detail_hours', s.events_retention_days * 24):g} h), "
+            f"rollups {s.rollup_minute_retention_days:g} d "
             f"minute / {s.rollup_hour_retention_days:g} d hour"
         )
         print(f"per operation of one raw retention period ({week_ops:,.0f} operations):")
