@@ -39,6 +39,7 @@ MODULES = [
     "analytics.traffic",
     "analytics.earnings",
     "analytics.maintenance",
+    "analytics.maintenance_status",
     "analytics.node_health",
     "logs.pairing",
     "alerts.storage_rules",
@@ -57,6 +58,8 @@ _LT = "storj_monitor.analytics.latency."
 _TR = "storj_monitor.analytics.traffic."
 _PA = "storj_monitor.logs.pairing.xǁPairerǁ"
 _ST = "storj_monitor.alerts.storage_rules."
+_EA = "storj_monitor.analytics.earnings."
+_MT = "storj_monitor.analytics.maintenance.x_runs_from_records__mutmut_"
 _SAME_DTYPE = "astype/dtype None is float64, what the values are anyway"
 _ZIP = "zip(strict=...) over two sequences of equal length by construction"
 _LOOPS = (
@@ -168,6 +171,24 @@ EQUIVALENT: dict[str, str] = {
     },
     "storj_monitor.alerts.log_rules.x_failed_audit_condition__mutmut_17": (
         "'xxxx' contains none of the missing-piece hints"
+    ),
+    _EA + "x__spread__mutmut_2": "with 0 days left the formula's sqrt(0 + 0) gives 0 as well",
+    _EA + "x_project_month__mutmut_32": _ZIP,
+    _EA + "x_project_month__mutmut_35": _ZIP,
+    _EA + "x_project_month__mutmut_36": _ZIP,
+    _EA + "x_project_month__mutmut_77": "a 0-hour tally adds 0 to the covered hours",
+    _EA + "x_project_month__mutmut_107": (
+        "sums every day's net negated: the standard deviation is the same"
+    ),
+    _EA + "x_project_month__mutmut_112": (
+        "adds 1.0 to every day's net: the standard deviation is the same (up to rounding)"
+    ),
+    **{
+        _MT + str(n): "the placeholder run's status is replaced by completed/failed before use"
+        for n in (102, 111, 112)
+    },
+    "storj_monitor.analytics.maintenance_status.x_status_rows__mutmut_67": (
+        "names are keyed by satellite IDs: neither '' nor 'XXXX' is one"
     ),
 }
 

@@ -15,7 +15,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.registry import Collector
 
-from storj_monitor.analytics.maintenance_status import human_duration, status_rows
+from storj_monitor.analytics.maintenance_status import status_rows
 from storj_monitor.demo.fake_node_api import FakeNodeApi, scenario
 from storj_monitor.model import LogRecord, NodeSpec
 from storj_monitor.services.alert_engine import AlertEngine
@@ -203,11 +203,3 @@ async def test_failed_run_alert_resolves_when_a_run_completes(env: Env) -> None:
     await env.watch.run_once()
     assert env.alerts() == []
 
-
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [(0, "0 s"), (45.9, "45 s"), (27 * 60 + 7, "27 min"), (3 * 3600 + 12 * 60, "3 h 12 min"),
-     (2 * 86400 + 4 * 3600 + 59, "2 d 4 h"), (-5, "0 s")],
-)  # fmt: skip
-def test_human_duration(seconds: float, text: str) -> None:
-    assert human_duration(seconds) == text

@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from storj_monitor.analytics.node_health import DiskView, disk_comparison, learned_rate, silence
+from storj_monitor.analytics.node_health import (
+    DiskView,
+    Silence,
+    disk_comparison,
+    learned_rate,
+    silence,
+)
 
 T = 1_796_000_000.0
 
@@ -60,3 +66,43 @@ def test_disk_views_partly_unknown() -> None:
     # More paid than held (a tally ahead of a deletion): no negative garbage.
     assert disk_comparison(DiskView(used=100, trash=0), 150.0, None)["gaps"]["uncollected_garbage"] == 0.0
     assert disk_comparison(None, None, DiskView(free=5))["gaps"]["trash"] is None
+
+
+def test_silence_fields_when_not_judged() -> None:
+    # No line yet: nothing is silent, the rate is passed through, no due time.
+    assert silence(last_line_at=None, lines_per_minute=7.5, now=T) == Silence(False, 0.0, 7.5, None)
+    # No rate (or a nonsense negative one): the gap is still reported, the rate reads 0.
+    for rate in (0.0, -3.0):
+        got = silence(last_line_at=T, lines_per_minute=rate, now=T + 42)
+        assert got == Silence(False, 42.0, 0.0, None)
+
+
+def test_silence_fields_when_judged() -> None:
+    def at(now: float, last: float = T) -> Silence:
+        return silence(last_line_at=last, lines_per_minute=2.0, now=now)
+
+    # 2 lines/min: 10 lines are due after 300 s (equal to the floor).
+    assert at(T + 299) == Silence(False, 299.0, 2.0, 300.0)
+    assert at(T + 300) == Silence(True, 300.0, 2.0, 300.0)
+    # A line stamped at `now` (or a clock behind it) is a gap of 0, not negative.
+    assert at(T) == Silence(False, 0.0, 2.0, 300.0)
+    assert at(T, last=T + 5) == Silence(False, 0.0, 2.0, 300.0)
+
+
+def test_learned_rate_over_short_windows() -> None:
+    assert learned_rate(1, 0.5) == 120.0  # half a second is still a window
+    assert learned_rate(3, 1.0) == 180.0
+    assert learned_rate(3, -1.0) == 0.0
+
+
+def test_disk_view_dicts_and_clamped_gaps() -> None:
+    node = DiskView(used=100, trash=None, free=70, total=200)
+    fs = DiskView(used=1, trash=2, free=60, total=4)
+    out = disk_comparison(node, 50.0, fs)
+    assert out == {
+        "node": {"used": 100, "trash": None, "free": 70, "total": 200},
+        "paid_bytes": 50.0,
+        "filesystem": {"used": 1, "trash": 2, "free": 60, "total": 4},
+        # Unknown trash counts as none; less filesystem free than node free hides nothing.
+        "gaps": {"trash": None, "uncollected_garbage": 50.0, "hidden_by_allocation": 0},
+    }
