@@ -21,6 +21,7 @@ export class App {
     this.ready = false; // true once `init` arrived on the current connection
     this.thresholds = {}; // init.thresholds: {name: {warning, critical, direction, unit, ...}}
     this.severityRank = { info: 0, warning: 1, critical: 2 }; // init.severity_rank (model.py)
+    this.settings = {}; // init.settings: the few settings the page needs (events_detail_hours, ...)
     this.seq = 0;
     this.pending = new Map(); // request id -> request type, to route errors to the card
     ws.on("error", (msg) => {

@@ -158,3 +158,22 @@ export function shortId(id, n = 10) {
   if (!id) return DASH;
   return id.length > n ? `${id.slice(0, n)}…` : id;
 }
+
+/** A window length in hours as "24 h", "1.5 h", "17 min" (for "last …" labels). */
+export function hoursLabel(hours) {
+  if (!isNum(hours)) return DASH;
+  if (hours >= 0.995) return `${+hours.toFixed(hours < 10 ? 1 : 0)} h`;
+  const m = Math.round(hours * 60);
+  return m >= 1 ? `${m} min` : "< 1 min";
+}
+
+/**
+ * Why a details window (raw events: sizes, pieces, the map) is shorter than the window asked
+ * for: raw rows are kept `detailHours` (init settings.events_detail_hours), or, on a busy node,
+ * only the newest operations are read.
+ */
+export function detailsReason(windowHours, detailHours) {
+  return isNum(detailHours) && Math.abs(windowHours - detailHours) < 0.02 * detailHours + 0.01
+    ? `raw operations are kept for ${hoursLabel(detailHours)}`
+    : "the newest operations only";
+}

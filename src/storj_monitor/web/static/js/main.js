@@ -149,6 +149,7 @@ function parseNodes(msg) {
 ws.on("init", (msg) => {
   if (msg.thresholds && typeof msg.thresholds === "object") app.thresholds = msg.thresholds;
   if (msg.severity_rank && typeof msg.severity_rank === "object") app.severityRank = msg.severity_rank;
+  if (msg.settings && typeof msg.settings === "object") app.settings = msg.settings;
   app.setNodes(parseNodes(msg));
   app.ready = true;
   setText("footer-info", msg.version ? `v${msg.version}` : "");

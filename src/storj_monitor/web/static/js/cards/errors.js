@@ -1,8 +1,10 @@
 // Errors card: the most frequent error categories of the last 24 hours, and a world map of
 // where the traffic came from (GeoIP of the remote addresses, resolved by the monitor).
+// The map reads raw events, so it covers the `geo_stats` details window (`window_hours`, at
+// most EVENTS_DETAIL_HOURS back), which its caption names.
 
 import { h, replace } from "../dom.js";
-import { compact, num, pct } from "../format.js";
+import { compact, dateTime, detailsReason, hoursLabel, isNum, num, pct } from "../format.js";
 import { empty, sectionTitle, waiting } from "../ui.js";
 import { every, sameView } from "../app.js";
 import { WorldMap } from "../worldmap.js";
@@ -22,9 +24,11 @@ export class ErrorsCard {
     this.countriesEl = h("div", { dataset: { testid: "country-list" } });
     const mapBox = h("div", { class: "map", dataset: { testid: "world-map" } });
     this.map = new WorldMap(mapBox);
+    this.mapCaption = h("div", { class: "map-caption", dataset: { testid: "map-window" } });
     replace(this.body,
       sectionTitle("Traffic by country"),
       mapBox,
+      this.mapCaption,
       h("div", { class: "two-col" },
         h("div", {}, sectionTitle("Top countries"), this.countriesEl),
         h("div", {}, sectionTitle("Top error categories"), this.errorsEl)));
@@ -80,8 +84,27 @@ export class ErrorsCard {
           h("span", { class: "bl-bar" }, h("span", { style: { width: `${(e.count / max) * 100}%` } }))))));
   }
 
+  /** The caption under the map: which window the map and the country list cover. */
+  renderCaption(g) {
+    const w = g && g.window_hours;
+    this.mapCaption.title = g && g.start ? `${dateTime(g.start)} – ${dateTime(g.end)}` : "";
+    if (!isNum(w)) {
+      this.mapCaption.textContent = "";
+    } else if (w <= 0) {
+      const n = this.app.settings.events_detail_hours;
+      this.mapCaption.textContent = "No remote addresses for this window: they are kept for the last "
+        + `${isNum(n) ? hoursLabel(n) : "day"} only (EVENTS_DETAIL_HOURS).`;
+    } else if (isNum(g.hours) && w < g.hours * 0.98) {
+      this.mapCaption.textContent = `Map and countries: last ${hoursLabel(w)} of ${hoursLabel(g.hours)} `
+        + `(${detailsReason(w, this.app.settings.events_detail_hours)})`;
+    } else {
+      this.mapCaption.textContent = `Map and countries: last ${hoursLabel(w)}`;
+    }
+  }
+
   renderGeo() {
     const g = this.geo;
+    this.renderCaption(g);
     if (!g) {
       this.map.render([]);
       replace(this.countriesEl, waiting("remote addresses"));

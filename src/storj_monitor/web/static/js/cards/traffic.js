@@ -3,13 +3,16 @@
 //
 // Data: `traffic_stats` (requested for the window, refreshed every few seconds) gives the totals,
 // the per-satellite split and the time series; `stats_update` (pushed about every 2 s) gives the
-// live rates, which refresh the KPI tiles between two requests.
+// live rates, which refresh the KPI tiles between two requests. Its `size_buckets` and
+// `top_pieces` feed the piece details (./piece_details.js); the 5-minute view takes them from
+// a 1-hour request (the shortest the server answers).
 
 import { h, replace } from "../dom.js";
 import { Chart, line } from "../charts.js";
 import { bitrate, bitrateShort, bytes, compact, isNum, num, pct, satelliteName, tick, toUnix } from "../format.js";
 import { empty, kpi, rateTone, sectionTitle, segmented, table, waiting } from "../ui.js";
 import { every, sameView } from "../app.js";
+import { PieceDetails } from "./piece_details.js";
 
 const WINDOWS = [
   { value: 5 / 60, label: "5 min" },
@@ -18,6 +21,7 @@ const WINDOWS = [
   { value: 24, label: "24 h" },
 ];
 const LIVE_STEP = 5;
+const MIN_REQUEST_HOURS = 1;
 const SERIES_KEYS = ["get", "put", "audit", "repair", "other", "failed", "ingress_bytes", "egress_bytes"];
 const RATES = [
   ["get", "Downloads"],
@@ -33,24 +37,33 @@ export class TrafficCard {
     this.body = section.querySelector("[data-body]");
     this.hours = 1;
     this.stats = null;
+    this.details = null; // the last traffic_stats payload (piece details), also in the 5-min view
+    this.pieceDetails = new PieceDetails(app);
     this.live = null;
     this.liveBuf = new Map(); // unix second -> 1-second point of the live push
     this.opsChart = null;
     this.bwChart = null;
     segmented(section.querySelector("#traffic-window"), WINDOWS, this.hours, (v) => {
+      if (this.requestHours(v) !== this.requestHours()) this.details = null;
       this.hours = v;
       this.stats = v < 1 ? this.live : null;
       this.render();
       this.refresh();
     });
     app.ws.on("traffic_stats", (m) => {
-      if (!sameView(app, m) || this.hours < 1 || (m.hours !== undefined && m.hours !== this.hours)) return;
+      if (!sameView(app, m) || (m.hours !== undefined && m.hours !== this.requestHours())) return;
+      this.details = m.data || null;
+      if (this.hours < 1) {
+        this.renderDetails();
+        return;
+      }
       this.stats = m.data || null;
       this.render();
     });
     app.ws.on("stats_update", (m) => this.onLive(m));
     app.onView(() => {
       this.stats = null;
+      this.details = null;
       this.live = null;
       this.liveBuf.clear();
       this.render();
@@ -76,8 +89,13 @@ export class TrafficCard {
     }
   }
 
+  /** The window asked of the server: the card's, at least MIN_REQUEST_HOURS. */
+  requestHours(hours = this.hours) {
+    return Math.max(hours, MIN_REQUEST_HOURS);
+  }
+
   refresh() {
-    if (this.hours >= 1) this.app.request("get_traffic_stats", { hours: this.hours });
+    this.app.request("get_traffic_stats", { hours: this.requestHours() });
   }
 
   /** The chart's points: the live buffer in 5-second steps, or the requested series. */
@@ -127,6 +145,11 @@ export class TrafficCard {
     this.renderRates();
     this.renderCharts();
     this.renderSatellites();
+    this.renderDetails();
+  }
+
+  renderDetails() {
+    if (this.detailsEl) this.pieceDetails.render(this.details, this.requestHours());
   }
 
   layout() {
@@ -135,6 +158,8 @@ export class TrafficCard {
     const opsBox = h("div", { class: "chart", dataset: { testid: "ops-chart" } });
     const bwBox = h("div", { class: "chart", dataset: { testid: "bw-chart" } });
     this.satEl = h("div", { dataset: { testid: "satellites" } });
+    this.detailsEl = this.pieceDetails.el;
+    this.pieceDetails.shown = undefined;
     replace(this.body,
       this.kpiEl,
       sectionTitle("Success rate"),
@@ -143,7 +168,8 @@ export class TrafficCard {
         h("div", {}, sectionTitle("Operations / s"), opsBox),
         h("div", {}, sectionTitle("Bandwidth"), bwBox)),
       sectionTitle("Per satellite"),
-      this.satEl);
+      this.satEl,
+      this.detailsEl);
     this.opsChart = new Chart(opsBox, (p) => ({
       series: [
         {},
