@@ -35,7 +35,7 @@ import orjson
 from storj_monitor.demo.loggen import LogGenerator
 from storj_monitor.services.history import import_log
 from storj_monitor.settings import defaults
-from storj_monitor.store.events import raw_window
+from storj_monitor.store.raw_window import raw_window
 
 
 def _peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:

@@ -17,6 +17,7 @@ from storj_monitor.services.maintenance import DAY, Maintenance
 from storj_monitor.settings import defaults
 from storj_monitor.store import events as se
 from storj_monitor.store import piece_ops, schema
+from storj_monitor.store import raw_window as rw
 from storj_monitor.store.database import Store, connect, transaction
 from storj_monitor.store.schema import migrate
 from storj_monitor.store.traffic import get_traffic_stats
@@ -168,39 +169,49 @@ def test_v5_moves_old_rows_into_the_compact_table(tmp_path: Path) -> None:
 
 
 def test_thinning_keeps_the_detail_window_and_the_slow_ones(conn: sqlite3.Connection) -> None:
-    rows = [ev(float(t), dur=d) for t in range(100) for d in (None, 100.0, 4999.0, 5000.0, 9e4)]
+    rows = [ev(float(t), dur=d, node=n) for n in ("n1", "n2") for t in range(100)
+            for d in (None, 100.0, 4999.0, 5000.0, 9e4)]  # fmt: skip
     transaction(conn, lambda c: se.insert_events(c, rows))
-    deleted = 0
-    while True:  # small chunks: the loop a retention pass runs
-        n = transaction(conn, lambda c: se.thin_events_before(c, 60.0, 5000.0, limit=7))
-        assert n <= 7
-        deleted += n
-        if n == 0:
-            break
-    left = conn.execute("SELECT timestamp, duration_ms FROM events").fetchall()
-    keep = [(e.timestamp, e.duration_ms) for e in rows
+    deleted, chunks = 0, 0
+    for node in se.raw_event_nodes(conn):  # the loop a retention pass runs
+        since: float | None = None
+        while True:
+            n, reached = transaction(
+                conn, lambda c, s=since, k=node: se.thin_events_chunk(c, k, s, 60.0, 5000.0, 7)
+            )
+            assert n <= 7 and (since is None or reached > since)  # always forward
+            deleted, chunks = deleted + n, chunks + 1
+            if reached >= 60.0:
+                break
+            since = reached
+    left = conn.execute("SELECT node_name, timestamp, duration_ms FROM events").fetchall()
+    keep = [(e.node_name, e.timestamp, e.duration_ms) for e in rows
             if e.timestamp >= 60.0 or (e.duration_ms or 0) >= 5000.0]  # fmt: skip
     assert sorted(left, key=repr) == sorted(keep, key=repr)
-    assert deleted == len(rows) - len(keep) == 60 * 3
+    assert deleted == len(rows) - len(keep) == 2 * 60 * 3
+    assert chunks <= 2 * (60 * 3 // 6 + 1) + len(se.raw_event_nodes(conn))  # ~7 per chunk
 
 
 def test_chunked_deletes_finish_when_many_rows_share_one_time(conn: sqlite3.Connection) -> None:
     transaction(conn, lambda c: se.insert_events(c, [ev(5.0) for _ in range(50)] + [ev(9.0)]))
-    assert transaction(conn, lambda c: se.thin_events_before(c, 8.0, 1000.0, limit=10)) == 50
+    (node,) = conn.execute("SELECT id FROM names WHERE name = 'n1'").fetchone()
+    n, reached = transaction(conn, lambda c: se.thin_events_chunk(c, node, None, 8.0, 1000.0, 10))
+    assert (n, reached) == (50, 5.0)  # all 50 at one time, past the limit: still progress
+    assert transaction(conn, lambda c: se.thin_events_chunk(c, node, 5.0, 8.0, 1000.0, 10)) == (0, 8.0)
     assert transaction(conn, lambda c: se.delete_events_before(c, 10.0, limit=10)) == 1
     assert se.count_events(conn) == 0
 
 
 def test_raw_window_of_an_import() -> None:
-    window = se.raw_window(1000 * DAY, 7, 24, 5000.0)
-    assert window == se.RawWindow(993 * DAY, 999 * DAY, 5000.0)
+    window = rw.raw_window(1000 * DAY, 7, 24, 5000.0)
+    assert window == rw.RawWindow(993 * DAY, 999 * DAY, 5000.0)
     rows = se.event_rows([
         ev(992 * DAY, dur=9e4), ev(994 * DAY, dur=100.0), ev(994 * DAY, dur=5000.0),
         ev(994 * DAY, dur=None), ev(999.5 * DAY, dur=None),
     ])  # fmt: skip
-    assert se.raw_rows(rows, window) == [rows[2], rows[4]]
-    assert se.raw_rows(rows, 993 * DAY) == rows[1:]  # a plain cutoff: retention only
-    assert se.raw_window(1000 * DAY, 0.5, 24, 1.0).full_since == 999.5 * DAY  # never before
+    assert rw.raw_rows(rows, window) == [rows[2], rows[4]]
+    assert rw.raw_rows(rows, 993 * DAY) == rows[1:]  # a plain cutoff: retention only
+    assert rw.raw_window(1000 * DAY, 0.5, 24, 1.0).full_since == 999.5 * DAY  # never before
 
 
 async def test_retention_thins_past_the_detail_window_once(tmp_path: Path) -> None:

@@ -41,7 +41,8 @@ from storj_monitor.store import events as store_events
 from storj_monitor.store.bad_lines import BadLine
 from storj_monitor.store.bulk import BatchWriter, make_writer, usable_cpus
 from storj_monitor.store.database import connect
-from storj_monitor.store.events import EVENT_ROW_FAILED, LogOffset, RawSince
+from storj_monitor.store.events import EVENT_ROW_FAILED, LogOffset
+from storj_monitor.store.raw_window import RawSince
 from storj_monitor.store.schema import migrate
 
 #: Rows (events + records) per transaction of an import.

@@ -38,7 +38,8 @@ from storj_monitor.settings import Settings
 from storj_monitor.store import events as store_events
 from storj_monitor.store.bad_lines import BadLine
 from storj_monitor.store.database import Store
-from storj_monitor.store.events import LogOffset, raw_window
+from storj_monitor.store.events import LogOffset
+from storj_monitor.store.raw_window import raw_window
 
 log = logging.getLogger(__name__)
 

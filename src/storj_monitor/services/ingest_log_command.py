@@ -29,7 +29,7 @@ from storj_monitor.services.history import (
 )
 from storj_monitor.services.progress import new_progress
 from storj_monitor.settings import Settings
-from storj_monitor.store.events import raw_window
+from storj_monitor.store.raw_window import raw_window
 
 DAY = 86400.0
 

@@ -59,13 +59,22 @@ async def _until_none_left(store: Store, chunk: Callable[[sqlite3.Connection], i
 async def thin_raw_events(
     store: Store, since: float | None, cutoff: float, keep_ms: float
 ) -> int:
-    """Delete the raw events in ``[since, cutoff)`` faster than ``keep_ms``, in chunks;
-    the count."""
-    thin = functools.partial(
-        store_events.thin_events_before,
-        cutoff=cutoff, keep_ms=keep_ms, limit=DELETE_CHUNK, since=since,
-    )  # fmt: skip
-    return await _until_none_left(store, thin)
+    """Delete the raw events in ``[since, cutoff)`` faster than ``keep_ms``: node by node,
+    one transaction per chunk, each chunk starting where the last one ended; the count."""
+    total = 0
+    for node in await store.read(store_events.raw_event_nodes):
+        start = since
+        while True:
+            chunk = functools.partial(
+                store_events.thin_events_chunk,
+                node=node, since=start, cutoff=cutoff, keep_ms=keep_ms, limit=DELETE_CHUNK,
+            )  # fmt: skip
+            n, reached = await store.write(chunk)
+            total += n
+            if reached >= cutoff:
+                break
+            start = reached
+    return total
 
 
 class Maintenance:

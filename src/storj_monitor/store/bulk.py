@@ -53,10 +53,10 @@ from storj_monitor.store.database import connect, transaction
 from storj_monitor.store.events import (
     LogOffset,
     OffsetConflictError,
-    RawSince,
     write_row_batch,
     write_with_retries,
 )
+from storj_monitor.store.raw_window import RawSince
 from storj_monitor.store.schema import drop_event_indexes_if_empty, ensure_event_indexes
 from storj_monitor.store.snapshots import insert_reputation
 

@@ -21,13 +21,14 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 import orjson
 
 from storj_monitor.model import Event, LogRecord
 from storj_monitor.store import piece_ops
 from storj_monitor.store.bad_lines import BadLine, insert_bad_lines, quarantine_failing
+from storj_monitor.store.raw_window import RawSince, raw_rows
 from storj_monitor.store.rollups import write_rollup_rows, write_rollups
 
 log = logging.getLogger(__name__)
@@ -77,43 +78,6 @@ def event_from_row(row: Sequence[Any]) -> Event:
 
 def insert_event_rows(conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> None:
     piece_ops.insert_rows(conn, rows)
-
-
-class RawWindow(NamedTuple):
-    """Which event rows get a raw row (UTC unix seconds): none older than ``keep_since``
-    (the raw-event retention) and, older than ``full_since`` (the detail window), only
-    those of at least ``slow_ms``: what retention leaves of them."""
-
-    keep_since: float
-    full_since: float
-    slow_ms: float
-
-
-#: ``write_row_batch``'s ``raw_since``: a :class:`RawWindow`, a float (the retention cutoff
-#: only: every newer row gets a raw row) or None (every row).
-RawSince = RawWindow | float | None
-
-
-def raw_window(
-    now: float, retention_days: float, detail_hours: float, slow_ms: float
-) -> RawWindow:
-    """The :class:`RawWindow` of the settings (EVENTS_RETENTION_DAYS, EVENTS_DETAIL_HOURS,
-    LATENCY_WARNING_MS) at ``now`` (UTC unix seconds)."""
-    keep = now - retention_days * 86400.0
-    return RawWindow(keep, max(keep, now - detail_hours * 3600.0), slow_ms)
-
-
-def raw_rows(rows: Sequence[Sequence[Any]], raw_since: RawSince) -> Sequence[Sequence[Any]]:
-    """The rows of a batch that get a raw row (see :data:`RawSince`)."""
-    if raw_since is None:
-        return rows
-    if not isinstance(raw_since, RawWindow):
-        return [r for r in rows if r[0] >= raw_since]
-    keep, full, slow = raw_since
-    return [
-        r for r in rows
-        if r[0] >= full or (r[0] >= keep and r[10] is not None and r[10] >= slow)
-    ]  # fmt: skip
 
 
 _RECORD_COLUMNS = (
@@ -384,19 +348,26 @@ def delete_events_before(conn: sqlite3.Connection, cutoff: float, limit: int = 5
     return piece_ops.delete_before(conn, cutoff, limit)
 
 
-def thin_events_before(
+def raw_event_nodes(conn: sqlite3.Connection) -> list[int]:
+    """The keys :func:`thin_events_chunk` takes (store.piece_ops ids)."""
+    return piece_ops.node_ids(conn)
+
+
+def thin_events_chunk(
     conn: sqlite3.Connection,
+    node: int,
+    since: float | None,
     cutoff: float,
     keep_ms: float,
     limit: int = 50_000,
-    since: float | None = None,
-) -> int:
+) -> tuple[int, float]:
     """Past the detail window (``cutoff``, UTC unix seconds) keep only the operations of at
     least ``keep_ms`` (LATENCY_WARNING_MS: what the slow-operations list shows): delete at
-    most ``limit`` faster ones (or without a duration) with ``since <= timestamp <
-    cutoff``; the count (0: done). Nothing else reads raw rows that old: the
-    traffic details and the map read the detail window, latency reads the rollups."""
-    return piece_ops.thin_before(conn, since, cutoff, limit, keep_ms)
+    most about ``limit`` faster ones (or without a duration) of one node (a
+    :func:`raw_event_nodes` key) with ``since <= timestamp < cutoff``. Returns the count
+    and where the next chunk starts (``cutoff``: done). Nothing else reads raw rows that
+    old: the traffic details and the map read the detail window, latency the rollups."""
+    return piece_ops.thin_node(conn, node, since, cutoff, limit, keep_ms)
 
 
 def delete_records_before(conn: sqlite3.Connection, cutoff: float, limit: int = 50_000) -> int:
@@ -427,8 +398,6 @@ def event_status_counts(conn: sqlite3.Connection, node_name: str) -> dict[str, i
 __all__: Sequence[str] = (
     "LogOffset",
     "OffsetConflictError",
-    "RawSince",
-    "RawWindow",
     "advance_offset",
     "count_events",
     "delete_events_before",
@@ -438,9 +407,9 @@ __all__: Sequence[str] = (
     "get_offsets",
     "insert_events",
     "insert_records",
-    "raw_window",
+    "raw_event_nodes",
     "source_key",
-    "thin_events_before",
+    "thin_events_chunk",
     "write_batch",
     "write_row_batch",
     "write_with_retries",

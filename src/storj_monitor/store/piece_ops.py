@@ -204,35 +204,43 @@ def delete_before(conn: sqlite3.Connection, cutoff: float, limit: int) -> int:
     return _each_node(conn, None, cutoff, limit, "")
 
 
-def thin_before(
-    conn: sqlite3.Connection, since: float | None, cutoff: float, limit: int, keep_ms: float
-) -> int:
-    """Delete at most about ``limit`` operations with ``since <= ts < cutoff`` faster than
-    ``keep_ms`` (or without a duration): past the detail window only the slow-operations
-    list reads raw rows. Returns the count (0: done, as for :func:`delete_before`)."""
+def node_ids(conn: sqlite3.Connection) -> list[int]:
+    """Ids that may key raw rows (every name: a few dozen; the others hold no rows)."""
+    return [int(i) for (i,) in conn.execute("SELECT id FROM names ORDER BY id")]
+
+
+def thin_node(
+    conn: sqlite3.Connection, node: int, since: float | None, cutoff: float, limit: int,
+    keep_ms: float,
+) -> tuple[int, float]:  # fmt: skip
+    """Delete at most about ``limit`` of one node's operations with ``since <= ts <
+    cutoff`` faster than ``keep_ms`` (or without a duration): past the detail window only
+    the slow-operations list reads raw rows. Returns the count and the time reached:
+    ``cutoff`` when done, else where the next chunk starts (so no chunk walks again over
+    the slow rows an earlier one kept)."""
     keep_us = round(keep_ms * 1000.0)
-    return _each_node(
-        conn, since, cutoff, limit, f"AND (duration_us IS NULL OR duration_us < {keep_us}) "
-    )
+    fast = f"AND (duration_us IS NULL OR duration_us < {keep_us}) "
+    return _delete_range(conn, node, since, cutoff, limit, fast)
 
 
 def _each_node(
     conn: sqlite3.Connection, since: float | None, cutoff: float, limit: int, extra: str
 ) -> int:
     deleted = 0
-    for (node,) in conn.execute("SELECT id FROM names").fetchall():
+    for node in node_ids(conn):
         if deleted >= limit:
             break
-        deleted += _delete_range(conn, int(node), since, cutoff, limit - deleted, extra)
+        deleted += _delete_range(conn, node, since, cutoff, limit - deleted, extra)[0]
     return deleted
 
 
 def _delete_range(
     conn: sqlite3.Connection, node: int, since: float | None, cutoff: float, limit: int,
     extra: str,
-) -> int:  # fmt: skip
+) -> tuple[int, float]:  # fmt: skip
     """Delete one node's rows in ``[since, cutoff)`` matching ``extra``, about ``limit`` of
-    them when the range holds more (a chunk ends at a whole timestamp)."""
+    them when the range holds more (a chunk ends at a whole timestamp); the count and the
+    time up to which the range is done."""
     low = "" if since is None else "AND ts >= ? "
     args: list[Any] = [node] + ([] if since is None else [since])
     where = f"node = ? {low}AND ts < ? {extra}"
@@ -248,7 +256,7 @@ def _delete_range(
                 f"DELETE FROM piece_ops WHERE node = ? {low}AND ts = ? {extra}", [*args, end]
             ).rowcount
         )
-    return n
+    return n, end
 
 
 def migrate_from_events(conn: sqlite3.Connection) -> None:
