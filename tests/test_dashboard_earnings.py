@@ -110,6 +110,11 @@ def test_aggregate_and_phone_width(browser: Any, server: BackgroundMonitor) -> N
         assert {n["source"] for n in body["data"]} == {"api", "log"}
         total = sum(n["total"]["net_usd"] for n in body["data"])
         wait_until(lambda: number(kpi(card, "earn-net")) == pytest.approx(total, abs=0.02))
+        # Beta's API never answered: its log estimate says whose prices it used.
+        assert [n.get("prices_source") for n in body["data"] if n["source"] == "log"] == [
+            "defaults"
+        ]
+        wait_until(lambda: "production prices" in pg.locator("#earnings-note").inner_text())
         card.locator('[data-testid="earnings-chart"] canvas').first.wait_for()
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         card.scroll_into_view_if_needed()

@@ -337,6 +337,7 @@ async def test_node_without_api_is_estimated_from_its_log(tmp_path: Path) -> Non
         node = body["data"][0]
         assert node["source"] == "log" and node["node_estimate"] is None
         assert node["held_back"] == [] and node["comparison"] is None
+        assert node["prices_source"] == "defaults"  # its API never answered
         (row,) = node["satellites"]
         assert row["satellite_id"] == sat and row["held_rate_percent"] is None
         # 0.4 TB of downloads at $2/TB, 0.05 TB of repair at $2/TB: dollars, not cents.
@@ -354,3 +355,54 @@ async def test_node_without_api_is_estimated_from_its_log(tmp_path: Path) -> Non
         assert storage["satellite_name"] == "all satellites (storage from the disk)"
         hours = 9 * 24 + 15.5
         assert storage["storage_usd"] == pytest.approx(2.0 * hours / 720 * 1.5)
+
+
+async def test_a_restart_without_the_api_keeps_the_nodes_last_prices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The node's priceModel ($3/TB egress here) outlives a restart during which its API is
+    down: the log's egress is priced as the node last said, and the payload says so."""
+    from storj_monitor.demo import fake_payouts
+
+    model = {**fake_payouts.PRICE_MODEL, "EgressBandwidth": 300}  # cents per TB
+    monkeypatch.setattr(fake_payouts, "PRICE_MODEL", model)
+    state = scenario("healthy")
+    state.now = NOW
+    api = await FakeNodeApi(state).start()
+    log = tmp_path / "p.log"
+    log.write_text("", encoding="utf-8")
+    settings = defaults().replace(
+        db_path=str(tmp_path / "monitor.db"), host="127.0.0.1", port=0,
+        node_api_poll_interval=0.2, node_api_timeout=2.0, node_api_retries=0,
+    )  # fmt: skip
+    first = Monitor(settings, [NodeSpec("P", str(log), api.url)], clock=lambda: NOW)
+    try:
+        await first.start()
+        rt = first.runtime
+        assert rt is not None
+        async def priced() -> bool:
+            return rt.earnings["P"].prices is not None
+
+        await poll_until(priced)
+        assert rt.earnings["P"].prices.egress_usd_per_tb == pytest.approx(3.0)  # type: ignore[union-attr]
+    finally:
+        await first.stop()
+        await api.stop()
+    down = f"http://127.0.0.1:{free_port()}"
+    second = Monitor(settings, [NodeSpec("P", str(log), down)], clock=lambda: NOW)
+    try:
+        await second.start()
+        assert second.web is not None
+        sat = "12EayRS2V1kEsWESU9QMRseFhdxYxKicsiFmxrsLZHeLUtdps3S"
+        await second.store.write(lambda c: write_rollups(c, [ev(D1 + 100, "P", "GET", 5 * 10**11, sat)]))
+        async with aiohttp.ClientSession() as session:
+            status, body = await _get(
+                session, f"http://127.0.0.1:{second.web.port}/api/earnings?view=P"
+            )
+        assert status == 200
+        node = body["data"][0]
+        assert (node["source"], node["prices_source"]) == ("log", "stored")
+        row = next(r for r in node["satellites"] if r["satellite_id"] == sat)
+        assert row["egress_usd"] == pytest.approx(0.5 * 3.0)  # not the default $2/TB
+    finally:
+        await second.stop()

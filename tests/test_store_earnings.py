@@ -83,3 +83,21 @@ def test_daily_egress_and_traffic_from_the_log(conn: sqlite3.Connection) -> None
         {"day_start": D0 + DAY, "egress_usage": 2040, "egress_repair": 0, "egress_audit": 0,
          "ingress_usage": 0, "ingress_repair": 0},
     ]  # fmt: skip
+
+
+def test_prices_are_kept_per_node_and_a_bad_row_reads_as_none(tmp_path: Path) -> None:
+    from storj_monitor.analytics.earnings import Prices
+    from storj_monitor.store.earnings import load_prices, save_prices
+
+    conn = connect(tmp_path / "p.db")
+    migrate(conn)
+    assert load_prices(conn, "n1") is None
+    mine = Prices(egress_usd_per_tb=3.0, repair_usd_per_tb=1.0, audit_usd_per_tb=1.0,
+                  storage_usd_per_tb_month=1.25)  # fmt: skip
+    transaction(conn, lambda c: save_prices(c, "n1", mine, 100.0))
+    transaction(conn, lambda c: save_prices(c, "n1", mine, 200.0))  # one row, replaced
+    assert load_prices(conn, "n1") == mine and load_prices(conn, "n2") is None
+    assert conn.execute("SELECT COUNT(*), MIN(updated_at) FROM node_info").fetchone() == (1, 100.0)
+    conn.execute("UPDATE node_info SET prices = '{\"egress_usd_per_tb\": \"x\"}'")
+    assert load_prices(conn, "n1") is None  # unreadable: the defaults apply, no crash
+    conn.close()

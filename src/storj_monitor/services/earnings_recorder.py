@@ -105,8 +105,11 @@ class EarningsRecorder:
             return
         now = self.clock()
         prices = last_prices(data)
-        if prices is not None:
-            self.prices = prices
+        if prices is not None and prices != self.prices:
+            self.prices = prices  # kept for a restart without the API (store.earnings)
+            await self.store.write(
+                lambda c: earnings_q.save_prices(c, self.node_name, prices, now)
+            )
         due = self._held_checked_at is None or now - self._held_checked_at >= self.held_every
         if due:
             self._held_checked_at = now

@@ -10,9 +10,12 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict, fields
 from typing import Any
 
-from storj_monitor.analytics.earnings import DayBandwidth
+import orjson
+
+from storj_monitor.analytics.earnings import DayBandwidth, Prices
 from storj_monitor.payout_replies import HeldTotal, PaidMonth
 from storj_monitor.store.rollups import HOUR
 
@@ -149,3 +152,25 @@ def daily_traffic(
         row = days.setdefault(float(day), {"day_start": float(day), **dict.fromkeys(kinds.values(), 0)})
         row[kind] += int(total or 0)
     return [days[d] for d in sorted(days)]
+
+
+def save_prices(conn: sqlite3.Connection, node_name: str, prices: Prices, now: float) -> None:
+    """Keep a node's last price model (USD) in ``node_info.prices``."""
+    conn.execute(
+        "INSERT INTO node_info (node_name, updated_at, prices) VALUES (?, ?, ?) "
+        "ON CONFLICT(node_name) DO UPDATE SET prices = excluded.prices",
+        (node_name, now, orjson.dumps(asdict(prices)).decode()),
+    )
+
+
+def load_prices(conn: sqlite3.Connection, node_name: str) -> Prices | None:
+    """The price model :func:`save_prices` kept, or None (never seen, or unreadable)."""
+    row = conn.execute("SELECT prices FROM node_info WHERE node_name = ?", (node_name,)).fetchone()
+    if row is None or not row[0]:
+        return None
+    try:
+        stored = orjson.loads(row[0])
+        values = {f.name: float(stored[f.name]) for f in fields(Prices)}
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+    return Prices(**values)

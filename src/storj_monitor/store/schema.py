@@ -293,8 +293,14 @@ def _v5_piece_ops(conn: sqlite3.Connection) -> None:
     piece_ops.migrate_from_events(conn)
 
 
+def _v6_prices(conn: sqlite3.Connection) -> None:
+    """A node's last price model (store.earnings): a restart without the node API prices
+    the log's egress as the node last said, not at the defaults."""
+    conn.execute("ALTER TABLE node_info ADD COLUMN prices TEXT")  # JSON of Prices (USD)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
-    _v1_core, _v2_payouts, _v3_bad_lines, _v4_log_millis, _v5_piece_ops,
+    _v1_core, _v2_payouts, _v3_bad_lines, _v4_log_millis, _v5_piece_ops, _v6_prices,
 )  # fmt: skip
 SCHEMA_VERSION = len(MIGRATIONS)
 

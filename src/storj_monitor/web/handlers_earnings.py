@@ -86,16 +86,16 @@ async def node_earnings(ctx: ApiContext, name: str, period: str, now: float) -> 
     data = coordinator.data if coordinator is not None else None
     start, end = month_bounds(period)
 
-    def read(conn: sqlite3.Connection) -> tuple[list[Any], list[Any], Any, Any]:
+    def read(conn: sqlite3.Connection) -> tuple[list[Any], list[Any], Any, Any, Any]:
         held = earnings_q.held_totals(conn, [name])
         history = earnings_q.payout_history(conn, [name], period, period)
         if history or (period == period_of(now) and data is not None and data.details):
-            return held, history, None, None
+            return held, history, None, None, None
         egress = earnings_q.daily_egress_from_log(conn, name, start, min(end, now))
         snap = latest_storage_snapshot(conn, name, min(end, now))
-        return held, history, egress, snap
+        return held, history, egress, snap, earnings_q.load_prices(conn, name)
 
-    held, history, egress, snap = await ctx.store.read(read)
+    held, history, egress, snap, stored_prices = await ctx.store.read(read)
     if egress is None and history and period != period_of(now):
         node = from_history(name, period, history)
     elif egress is None and data is not None:
@@ -106,8 +106,14 @@ async def node_earnings(ctx: ApiContext, name: str, period: str, now: float) -> 
         if snap is not None and snap.get("used_bytes") is not None:
             stored = float(snap["used_bytes"]) - float(snap.get("trash_bytes") or 0.0)
         names = api_money(data).names if data is not None else {}
-        prices = recorder.prices if recorder is not None and recorder.prices else Prices()
+        if recorder is not None and recorder.prices:
+            prices, prices_from = recorder.prices, "api"
+        elif stored_prices is not None:
+            prices, prices_from = stored_prices, "stored"  # the node's, from before a restart
+        else:
+            prices, prices_from = Prices(), "defaults"
         node = from_log(name, period, now, LogMoney(egress or {}, stored, names, prices))
+        node["prices_source"] = prices_from
     node["held_back"] = held_back(held)
     return node
 

@@ -15,6 +15,12 @@ const SOURCES = {
   log: "estimated from the log (no API: egress only, storage from the disk)",
   history: "from the node's payout history",
 };
+/** Where a log estimate's prices came from (``prices_source``). */
+const PRICES = {
+  api: "the node's prices",
+  stored: "the node's last known prices",
+  defaults: "production prices (the node never answered)",
+};
 
 /** "$12.34"; under a dollar with cents; — for nothing. */
 export function usd(v, digits = 2) {
@@ -79,6 +85,7 @@ export function combine(nodes) {
   return {
     satellites: [...sats.values()], total, projection, node_estimate: estimate,
     sources: [...new Set(nodes.map((n) => n.source))], explanation: comparisons[0]?.explanation || null,
+    prices: [...new Set(nodes.map((n) => n.prices_source).filter(Boolean))],
     held_back: held,
   };
 }
@@ -164,7 +171,10 @@ export class EarningsCard {
       return;
     }
     const c = combine(this.data);
-    this.note.textContent = c.sources.map((s) => SOURCES[s] || s).join(" · ");
+    this.note.textContent = [
+      ...c.sources.map((s) => SOURCES[s] || s),
+      ...c.prices.map((s) => PRICES[s] || s),
+    ].join(" · ");
     const kept = c.total.gross_usd > 0 ? (c.total.net_usd / c.total.gross_usd) * 100 : null;
     const p = c.projection;
     const est = c.node_estimate;
