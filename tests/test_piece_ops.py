@@ -240,3 +240,13 @@ def test_traffic_details_never_read_thinned_rows(conn: sqlite3.Connection) -> No
     recent = get_traffic_stats(conn, ["n1"], 24, now, detail_floor=floor)
     assert [p["piece_id"] for p in recent["top_pieces"]] == ["P1"]
     assert recent["details_window_hours"] == 24.0
+
+
+def test_the_address_cache_stays_bounded() -> None:
+    cache: dict[str, object] = {}
+    for i in range(piece_ops.IP_CACHE_MAX + 5):
+        assert piece_ops.ip_code(f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}", cache) == (
+            (10 << 24) + i - 2**31
+        )
+        assert len(cache) <= piece_ops.IP_CACHE_MAX
+    assert piece_ops.ip_code("not an address", cache) == "not an address"

@@ -37,6 +37,8 @@ SLOW_US = SLOW_MS * 1000
 #: Actions whose piece ids feed the most-requested-pieces list.
 DOWNLOAD_ACTIONS = frozenset({"GET", "GET_AUDIT", "GET_REPAIR"})
 _IP_BIAS = 1 << 31  # IPv4 as a signed 32-bit integer: 4 bytes in the record, not 6
+#: Addresses whose code is remembered (about 3 MB); a full cache starts over.
+IP_CACHE_MAX = 20_000
 
 _IP4 = "(p.ip + 2147483648)"
 EVENTS_VIEW = f"""
@@ -127,7 +129,7 @@ def ip_code(ip: str | None, cache: dict[str, Any]) -> Any:
             code = int(ipaddress.IPv4Address(ip)) - _IP_BIAS
         except ValueError:
             code = ip
-        if len(cache) > 200_000:
+        if len(cache) >= IP_CACHE_MAX:
             cache.clear()
         cache[ip] = code
     return code
