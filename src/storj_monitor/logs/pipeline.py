@@ -33,7 +33,14 @@ import orjson
 from storj_monitor.logs.errors import categorize_error
 from storj_monitor.logs.pairing import Pairer
 from storj_monitor.logs.parser import LineParser
-from storj_monitor.logs.piece_lines import LEVELS, PIECE_MESSAGES, PLAIN, PieceLine, split_remote_ip
+from storj_monitor.logs.piece_lines import (
+    LEVELS,
+    PIECE_MESSAGES,
+    PLAIN,
+    TS_CACHE_MAX,
+    PieceLine,
+    split_remote_ip,
+)
 from storj_monitor.logs.rejects import MAX_SIZE
 from storj_monitor.logs.timestamps import (
     FRACTION_MARKS,
@@ -43,8 +50,6 @@ from storj_monitor.logs.timestamps import (
 )
 from storj_monitor.model import Event, LogRecord
 
-#: Whole-second stamps the fast path remembers before starting the cache afresh.
-_TS_CACHE_MAX = 8192
 #: The piece messages the fast path takes: message -> (is a start line, status).
 _FAST_MESSAGES = {m: spec[:2] for m, spec in PIECE_MESSAGES.items() if spec[2] == PLAIN}
 
@@ -157,7 +162,7 @@ class LineProcessor:
                         if ts_text[19:20] in marks:  # parser.has_subsecond, inlined
                             fine = len(ts_text) > 22 and ts_text[20:23].isdigit()
                         elif window_start <= timestamp <= window_end:  # as the parser does
-                            if len(ts_cache) >= _TS_CACHE_MAX:
+                            if len(ts_cache) >= TS_CACHE_MAX:
                                 ts_cache.clear()
                             ts_cache[ts_text] = timestamp
                 if timestamp is None or not window_start <= timestamp <= window_end:
