@@ -3,15 +3,20 @@
 Starts ``storj_monitor`` (one node, its own database and log in a temporary directory, no
 node API) with ``--clients`` WebSocket clients connected, appends ``--rate`` piece
 operations/s (DEBUG start + INFO finish lines, 50 ms slices) for ``--minutes``, and prints
-the monitor's RSS every minute. With ``--trace`` the monitor runs under a small wrapper that
-also reports, every minute, Python's traced heap (tracemalloc), SQLite's own allocator
-(``sqlite3_memory_used``: page caches, statements) and the allocation sites that grew most
-since minute 1 — what grows, if something does.
+the monitor's RSS every minute, split from ``/proc/PID/smaps`` into anonymous (heaps,
+Python's arenas, stacks) and file-backed (libraries, a mapped database), with the mappings
+that grew most since the start. With ``--probe`` the monitor runs under a small wrapper that
+also reports, every minute, the C allocator's counters (glibc ``mallinfo2``: arenas, in use,
+free), SQLite's own allocator (``sqlite3_memory_used``: page caches, statements) and Python's
+allocated blocks; ``--trace`` adds Python's traced heap (tracemalloc) and the allocation
+sites that grew most since minute ``--trace-from`` (RSS is then inflated by tracemalloc) —
+what grows, if something does. Structures keyed on log time that fill over hours are
+measured by ``bench_log_time.py`` (hours of log in seconds).
 
 Verdict: the first ``--warmup`` minutes are warm-up; after them RSS is **flat** when its
 last-third mean exceeds its first-third mean by less than 2 MiB (and 3 %).
 
-    python bench/bench_soak.py [--minutes 60] [--rate 1000] [--clients 20] [--trace]
+    python bench/bench_soak.py [--minutes 60] [--rate 1000] [--clients 20] [--probe | --trace]
 """
 
 from __future__ import annotations
