@@ -53,7 +53,7 @@ def test_timestamp_caches_stay_bounded_over_hours_of_live_log(ts: str) -> None:
     assert most_stamps <= TS_CACHE_MAX
     assert most_heads <= HEAD_CACHE_MAX
     if ts == "seconds":
-        assert most_stamps == TS_CACHE_MAX  # it was used, and started afresh when full
+        assert most_stamps > TS_CACHE_MAX - 10  # it was used up to its bound (sampled every 10 s)
 
 
 def test_a_cleared_head_cache_still_reads_every_stamp() -> None:
