@@ -13,7 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from storj_monitor.demo.loggen import LogGenerator
-from storj_monitor.logs.parser import PIECE_MESSAGES, PLAIN, PieceLine
+from storj_monitor.logs.parser import PIECE_MESSAGES, PieceLine
+from storj_monitor.logs.piece_lines import (
+    CANCELED,
+    DELETE,
+    RACE_LOST,
+    RACE_LOST_PUT,
+    UPLOAD_FAILED,
+)
 from storj_monitor.logs.pipeline import LineProcessor
 from storj_monitor.model import Event, LogRecord
 from storj_monitor.store.events import event_rows
@@ -219,14 +226,72 @@ def test_sub_second_stamps_stay_on_the_fast_path(
         proc, "_slow_line", lambda line, *a: slow_calls.append(line) or real_slow(line, *a)
     )
     rows = proc.process_rows(lines).rows
-    plain = [line for line in lines if PIECE_MESSAGES[line.split("\t")[3]][2] == PLAIN]
-    assert len(plain) > 2500
-    assert len(slow_calls) == len(lines) - len(plain)  # only the special cases go slow
+    assert slow_calls == _special_cases(lines)  # only the special cases go slow
+    assert len(lines) - len(slow_calls) > 2900
     measured = [row for row in rows if row[10] is not None]
     assert len(measured) > 1000
     assert {row[11] for row in measured} == {source}
     whole = all(row[10] % 1000.0 == 0.0 for row in measured)
     assert whole is durations_whole_seconds
+
+
+def _special_cases(lines: list[str]) -> list[str]:
+    """The lines the fast path leaves to the parser: race-lost and delete lines, and the
+    DEBUG twin (``download canceled`` / ``upload failed``) of a race-lost transfer."""
+    race_lost: set[str] = set()
+    special = []
+    for line in lines:
+        _ts, level, _logger, message, body = line.split("\t")
+        kind = PIECE_MESSAGES[message][2]
+        fields = orjson.loads(body)
+        piece = fields.get("piece_id", fields.get("Piece ID"))
+        if kind in (RACE_LOST, RACE_LOST_PUT, DELETE):
+            special.append(line)
+            if kind != DELETE:
+                race_lost.add(piece)
+        elif kind in (CANCELED, UPLOAD_FAILED) and level == "DEBUG" and piece in race_lost:
+            special.append(line)
+            race_lost.discard(piece)
+    return special
+
+
+def test_canceled_and_failed_lines_take_the_fast_path_unless_a_race_lost_twin(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``download canceled`` and ``upload failed`` are events on the fast path; only the
+    DEBUG twin of a race-lost line (not an event) goes to the parser, which drops it."""
+
+    def line(ts: str, level: str, message: str, piece: str, action: str) -> str:
+        body = orjson.dumps({"piece_id": piece, "satellite_id": "S", "action": action,
+                             "remote_address": "1.2.3.4:5", "error": "context canceled"})  # fmt: skip
+        return f"2026-11-28T10:30:{ts}Z\t{level}\tpiecestore\t{message}\t{body.decode()}"
+
+    lines = [
+        line("15.100", "DEBUG", "download started", "A", "GET"),
+        line("15.200", "DEBUG", "download started", "B", "GET"),
+        line("15.300", "DEBUG", "upload started", "C", "PUT"),
+        line("16.000", "INFO", "download canceled (race lost or node shutdown)", "A", "GET"),
+        line("16.001", "DEBUG", "download canceled", "A", "GET"),  # the twin: not an event
+        line("16.500", "DEBUG", "download canceled", "B", "GET"),  # no race lost: an event
+        line("16.700", "ERROR", "upload failed", "C", "PUT"),
+    ]
+    proc = LineProcessor("n", max_pending=100, ttl_seconds=3600.0)
+    slow_calls: list[str] = []
+    real_slow = proc._slow_line
+    monkeypatch.setattr(
+        proc, "_slow_line", lambda line, *a: slow_calls.append(line) or real_slow(line, *a)
+    )
+    rows = proc.process_rows(lines).rows
+    assert slow_calls == [lines[3], lines[4]]
+    assert [(r[2], r[3], r[6], r[11]) for r in rows] == [
+        ("GET", "canceled", "A", "log_millis"),
+        ("GET", "canceled", "B", "log_millis"),
+        ("PUT", "failed", "C", "log_millis"),
+    ]
+    assert [round(r[10]) for r in rows] == [900, 1300, 1400]
+    assert rows[1][9] == "context canceled"
+    assert proc.parser.race_lost == {}  # the twin was taken off
+    assert proc.ignored == 1
 
 
 def test_log_millis_durations_are_exact_to_the_millisecond() -> None:

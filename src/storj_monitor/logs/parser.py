@@ -106,8 +106,9 @@ class LineParser:
         self.ts_cache: dict[str, float] = {}
         #: Piece ids of recent race-lost transfers, whose DEBUG ``download canceled`` /
         #: ``upload failed`` twin must not become a second event (the oldest race-lost
-        #: lines carry only the piece id, so the id alone is the key).
-        self._race_lost: dict[str | None, None] = {}
+        #: lines carry only the piece id, so the id alone is the key). Shared (never
+        #: replaced) with the pipeline's fast path, which only reads it.
+        self.race_lost: dict[str | None, None] = {}
 
     @property
     def lines(self) -> int:
@@ -359,7 +360,7 @@ class LineParser:
             remote_addr = remote_ip = None
 
         if special:
-            race_lost = self._race_lost
+            race_lost = self.race_lost
             twin = special in (CANCELED, UPLOAD_FAILED)
             if twin and level == "DEBUG" and piece_id in race_lost:
                 del race_lost[piece_id]

@@ -34,10 +34,12 @@ from storj_monitor.logs.errors import categorize_error
 from storj_monitor.logs.pairing import Pairer
 from storj_monitor.logs.parser import LineParser
 from storj_monitor.logs.piece_lines import (
+    CANCELED,
     LEVELS,
     PIECE_MESSAGES,
     PLAIN,
     TS_CACHE_MAX,
+    UPLOAD_FAILED,
     PieceLine,
     split_remote_ip,
 )
@@ -50,8 +52,14 @@ from storj_monitor.logs.timestamps import (
 )
 from storj_monitor.model import Event, LogRecord
 
-#: The piece messages the fast path takes: message -> (is a start line, status).
-_FAST_MESSAGES = {m: spec[:2] for m, spec in PIECE_MESSAGES.items() if spec[2] == PLAIN}
+#: The piece messages the fast path takes: message -> (is a start line, status, may be the
+#: DEBUG twin of a race-lost line). A twin (``download canceled``, ``upload failed``) at DEBUG
+#: whose piece the parser saw race lost is not an event: the parser takes it.
+_FAST_MESSAGES = {
+    m: (spec[0], spec[1], spec[2] != PLAIN)
+    for m, spec in PIECE_MESSAGES.items()
+    if spec[2] in (PLAIN, CANCELED, UPLOAD_FAILED)
+}
 
 #: An events row: the fields of ``model.Event`` in order (= the ``events`` columns).
 Row = tuple[Any, ...]
@@ -120,6 +128,7 @@ class LineProcessor:
         next_sweep, max_pending = pairer.next_sweep, pairer.max_pending
         paired = unmatched = 0
         ts_cache, parse_ts, marks = self.parser.ts_cache, parse_timestamp, FRACTION_MARKS
+        race_lost = self.parser.race_lost
         heads, millis_z = HEAD_SECONDS, MILLIS_Z
         messages, levels, node, intern = _FAST_MESSAGES, LEVELS, self.node_name, sys.intern
         # Lines the parser saw before: every line not taken here goes through it once, so
@@ -128,27 +137,42 @@ class LineProcessor:
         max_size = MAX_SIZE  # a local: read once per line
         window_start, window_end = self.parser.window_start, self.parser.window_end
         space: tuple[float, int] | None = None
+        # The last millisecond stamp's head and its seconds: the next line nearly always shares it.
+        last_head, last_secs = "", 0.0
         for line in lines:
-            parts = line.split("\t")
-            if len(parts) != 5:
+            try:
+                ts_text, level, logger, message, fields_text = line.split("\t")
+            except ValueError:  # not five columns
                 space, next_sweep = slow(line, arrival, out, space)
                 continue
-            ts_text, level, logger, message, fields_text = parts
             spec = messages.get(message)
             if spec is None or logger != "piecestore" or level not in levels:
                 space, next_sweep = slow(line, arrival, out, space)
                 continue
-            timestamp = ts_cache.get(ts_text)
-            fine = False  # ts_cache holds stamps without a fraction only
-            if timestamp is None:
-                # ``…:15.123Z`` to ``…:15.123456789Z``: parse_timestamp's own arithmetic,
-                # inlined (a head it has read once, the fraction from a table or by slicing)
+            # ``…:15.123Z`` (the storagenode's own millisecond stamps): parse_timestamp's
+            # arithmetic inlined, the head's seconds (the last line's, or one it has read
+            # once) plus the fraction from a table; no whole-second cache lookup first (such
+            # a stamp is never in it)
+            if len(ts_text) == 24 and (fraction := millis_z.get(ts_text[19:])) is not None:
+                head = ts_text[:19]
+                if head != last_head and (secs := heads.get(head)) is not None:
+                    last_head, last_secs = head, secs
+                timestamp = last_secs + fraction if head == last_head else None
+            else:
+                timestamp = None
+            if timestamp is not None:
+                fine = True
+                if not window_start <= timestamp <= window_end:
+                    space, next_sweep = slow(line, arrival, out, space)
+                    continue
+            elif (timestamp := ts_cache.get(ts_text)) is not None:
+                fine = False  # ts_cache holds stamps without a fraction only
+            else:
+                # ``…:15.1Z`` to ``…:15.123456789Z``: as above, the fraction sliced off
+                fine = False
                 secs = heads.get(ts_text[:19])
                 rest = ts_text[19:]
-                fraction = millis_z.get(rest)
-                if fraction is not None and secs is not None:
-                    timestamp, fine = secs + fraction, True
-                elif (
+                if (
                     secs is not None
                     and rest[:1] == "."
                     and rest[-1:] == "Z"
@@ -175,13 +199,18 @@ class LineProcessor:
             if type(fields) is not dict:
                 space, next_sweep = slow(line, arrival, out, space)
                 continue
-            get = fields.get
-            if "piece_id" in fields:  # v1.146 and later
-                action, piece_id, satellite_id = get("action"), get("piece_id"), get("satellite_id")
-                size, remote_addr = get("size"), get("remote_address")
-            else:
-                action, piece_id, satellite_id = get("Action"), get("Piece ID"), get("Satellite ID")
-                size, remote_addr = get("Size"), get("Remote Address")
+            try:  # a missing key: the parser's .get gives None, which it does not take either
+                if "piece_id" in fields:  # v1.146 and later
+                    action, piece_id = fields["action"], fields["piece_id"]
+                    satellite_id, remote_addr = fields["satellite_id"], fields["remote_address"]
+                    size = fields.get("size")
+                else:
+                    action, piece_id = fields["Action"], fields["Piece ID"]
+                    satellite_id, remote_addr = fields["Satellite ID"], fields["Remote Address"]
+                    size = fields.get("Size")
+            except KeyError:
+                space, next_sweep = slow(line, arrival, out, space)
+                continue
             if (
                 type(action) is not str
                 or type(piece_id) is not str
@@ -191,33 +220,41 @@ class LineProcessor:
             ):
                 space, next_sweep = slow(line, arrival, out, space)
                 continue
+            starts, status, twin = spec
+            if twin and level == "DEBUG" and piece_id in race_lost:
+                space, next_sweep = slow(line, arrival, out, space)  # not an event
+                continue
             key = (piece_id, satellite_id, action, remote_addr)
             if timestamp >= next_sweep:
                 next_sweep = pairer.sweep(timestamp)
-            if spec[0]:  # a start line: remembered by the pairer
-                free = get("Available Space", get("available_space"))
+            if starts:  # a start line: remembered by the pairer
+                free = fields.get("Available Space", fields.get("available_space"))
                 if free is not None:
                     if type(free) is not int:
                         space, next_sweep = slow(line, arrival, out, space)
                         continue
                     space = (timestamp, free)
-                take(key, None)  # a repeated start replaces the old one, at the back
-                waiting[key] = (timestamp, None, arrival, fine)
-                if len(waiting) > max_pending:
+                pending = len(waiting)
+                waiting[key] = entry = (timestamp, None, arrival, fine)
+                if len(waiting) == pending:  # a repeated start replaces the old one, at the back
+                    del waiting[key]
+                    waiting[key] = entry
+                elif pending >= max_pending:
                     pairer.bound()
                 continue
-            status = spec[1]
-            error = get("error")
+            error = fields.get("error")
             if error is None and status == "canceled":
-                error = get("reason")
+                error = fields.get("reason")
             if error is not None:
                 if type(error) is not str:
                     error = str(error)
                 category = categorize_error(error)
             else:
                 category = None
-            host, sep, _port = remote_addr.rpartition(":")
-            remote_ip = host if sep and host and ":" not in host else split_remote_ip(remote_addr)
+            cut = remote_addr.rfind(":")  # "ip:port": the ip (else split_remote_ip's way)
+            remote_ip = remote_addr[:cut] if cut > 0 else None
+            if remote_ip is None or ":" in remote_ip:
+                remote_ip = split_remote_ip(remote_addr)
             # Pairer.finish inlined; this line has no docker time, so no "precise" duration.
             started = take(key, None)
             if started is None:
@@ -225,12 +262,13 @@ class LineProcessor:
                 duration_ms = source = None
             else:
                 paired += 1
-                if fine and started[3]:
-                    duration_ms, source = (timestamp - started[0]) * 1000.0, "log_millis"
-                elif arrival is not None and started[2] is not None:
-                    duration_ms, source = (arrival - started[2]) * 1000.0, "arrival"
+                start_ts, _precise, start_arrival, start_fine = started
+                if fine and start_fine:
+                    duration_ms, source = (timestamp - start_ts) * 1000.0, "log_millis"
+                elif arrival is not None and start_arrival is not None:
+                    duration_ms, source = (arrival - start_arrival) * 1000.0, "arrival"
                 else:
-                    duration_ms, source = (timestamp - started[0]) * 1000.0, "log_seconds"
+                    duration_ms, source = (timestamp - start_ts) * 1000.0, "log_seconds"
                 if duration_ms < 0.0:
                     duration_ms = 0.0
             # Interned: the same few strings on every row (cheap to pickle, hash and store).
