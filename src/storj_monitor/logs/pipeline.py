@@ -7,13 +7,17 @@ The fast path: about half of all lines are ``... started`` lines, and nearly all
 are plain console piecestore result lines (``TS⇥LEVEL⇥piecestore⇥MESSAGE⇥{JSON}``). Those are
 read right here, straight into the pairer (a start line becomes one dict entry keyed on a
 tuple) and into an events row tuple (``store.events`` column order), with no intermediate
-``PieceLine`` or ``Event``. Time stamps: a whole-second stamp is looked up in the parser's
-cache (it repeats line after line); any other is read by ``parse_timestamp`` (its second from
-a cache of heads, its fraction sliced off), so millisecond to nanosecond stamps stay on the
-fast path although nearly every one is new. Whatever the fast path is not sure about (another
-shape, a stamp that does not parse, a field of an unexpected type, broken JSON, cancel/delete
-special cases) goes through ``LineParser.parse`` and ``Pairer.feed`` unchanged, so both paths
-give the same results (the parser tests and the pipeline property test check it).
+``PieceLine`` or ``Event``. Time stamps: ``….123Z`` is the head's seconds (the last line's,
+or from ``parse_timestamp``'s cache of heads) plus the fraction from a fixed table; a
+whole-second stamp is looked up in the parser's cache (it repeats line after line); any other
+is read as ``parse_timestamp`` does (its second from the cache of heads, its fraction sliced
+off), so millisecond to nanosecond stamps stay on the fast path although nearly every one is
+new. ``download canceled`` and ``upload failed`` lines are read here too, unless one is the
+DEBUG twin of a race-lost line. Whatever the fast path is not sure about (another shape, a
+stamp that does not parse, a missing field or one of an unexpected type, broken JSON,
+race-lost and delete lines and their twins) goes through ``LineParser.parse`` and
+``Pairer.feed`` unchanged, so both paths give the same results (the parser tests and the
+pipeline property test check it).
 
 Bad lines (a log time outside the sane window around ``now``, a negative size) are not
 events: they come out in ``bad`` as (line, reason), for the store's ``bad_lines`` table.

@@ -39,7 +39,7 @@ from storj_monitor.model import LogRecord, SatelliteScore
 from storj_monitor.services.log_watch import score_from_record
 from storj_monitor.store import events as store_events
 from storj_monitor.store.bad_lines import BadLine
-from storj_monitor.store.bulk import BatchWriter, make_writer, usable_cpus
+from storj_monitor.store.bulk import BatchWriter, EncodedRows, make_writer, usable_cpus
 from storj_monitor.store.database import connect
 from storj_monitor.store.events import EVENT_ROW_FAILED, LogOffset
 from storj_monitor.store.raw_window import RawSince
@@ -210,8 +210,9 @@ class _Importer:
         self.clock = clock
         self.on_progress = on_progress
         self.processor: LineProcessor
-        # rows, records, scores of each batch in flight
-        self.sent: deque[tuple[list[tuple[object, ...]], int, int]] = deque()
+        # rows, their statuses, records, scores of each batch in flight
+        self.sent: deque[tuple[int, Counter[str], int, int]] = deque()
+        self.statuses: Counter[str] = Counter()  # of the rows of the batch being built
         self.bad: list[BadLine] = []  # rejected lines of the batch being built
         self.conflict = False
         self.stop_at: int | None = None
@@ -229,7 +230,7 @@ class _Importer:
     def run(self, pos: int, expected: int | None, block_bytes: int) -> None:
         r, source, processor = self.result, self.source, self.processor
         reader = BlockLines(source.file, block_bytes)
-        rows: list[tuple[object, ...]] = []
+        rows = self._new_rows()
         records: list[LogRecord] = []
         # this file's counts: a processor may have read other files (or a follower's lines)
         lines0, unparseable0 = processor.lines, processor.unparseable
@@ -249,14 +250,18 @@ class _Importer:
                 pos += used
             if lines:
                 out = processor.process_rows(lines, now=self.clock())
-                rows += out.rows
+                self.statuses.update(map(_status, out.rows))
+                if isinstance(rows, EncodedRows):
+                    rows.extend(out.rows)
+                else:
+                    rows += out.rows
                 records += out.records
                 if out.bad:
                     self._reject(out.bad, read_from)
             full = len(rows) + len(records) + len(self.bad) >= IMPORT_BATCH_ROWS
             if full or (last and (rows or records or pos != expected)):
                 self._submit(rows, records, pos, expected)
-                expected, rows, records = pos, [], []
+                expected, rows, records = pos, self._new_rows(), []
             if full or last:
                 self._collect(0 if last else 1)
                 if self.conflict:  # another writer stored part of this file: go past it
@@ -264,8 +269,8 @@ class _Importer:
                     r.conflicts += 1
                     source.file.seek(pos)
                     reader.reset()
-                    rows, records, self.conflict = [], [], False
-                    self.bad = []
+                    rows, records, self.conflict = self._new_rows(), [], False
+                    self.bad, self.statuses = [], Counter()
                     continue
             if self.on_progress is not None:
                 self.on_progress(pos, processor.lines - lines0)
@@ -283,9 +288,13 @@ class _Importer:
         node_name, path, now = self.result.node_name, self.result.path, self.clock()
         self.bad += [BadLine(node_name, path, offset, raw, why, now) for raw, why in bad]
 
+    def _new_rows(self) -> list[tuple[object, ...]] | EncodedRows:
+        """A batch's rows: encoded block by block when they go to a writer process."""
+        return EncodedRows() if self.writer.encodes else []
+
     def _submit(
         self,
-        rows: list[tuple[object, ...]],
+        rows: list[tuple[object, ...]] | EncodedRows,
         records: list[LogRecord],
         end: int,
         expected: int | None,
@@ -294,23 +303,23 @@ class _Importer:
         offset = LogOffset(node_name, path, self.fp[0], self.fp[1], end, self.clock())
         scores = _scores(records)
         self.writer.submit(rows, records, offset, expected, self.raw_since, self.bad, scores)
-        self.sent.append((rows, len(records), len(scores)))
-        self.bad = []
+        self.sent.append((len(rows), self.statuses, len(records), len(scores)))
+        self.bad, self.statuses = [], Counter()
 
     def _collect(self, keep: int) -> None:
         """Take replies until at most ``keep`` batches are in flight (all, on a conflict)."""
         while self.writer.in_flight > (0 if self.conflict else keep):
             kind, value = self.writer.result()
-            rows, n_records, n_scores = self.sent.popleft()
+            n_rows, statuses, n_records, n_scores = self.sent.popleft()
             if kind == "ok":
                 raw, quarantined = value
                 bad_events = [b for b in quarantined if b.reason.startswith(EVENT_ROW_FAILED)]
-                self.result.events += len(rows) - len(bad_events)
+                self.result.events += n_rows - len(bad_events)
                 self.result.raw_events += raw
                 self.result.records += n_records - (len(quarantined) - len(bad_events))
                 self.result.quarantined += len(quarantined)
                 self.result.scores += n_scores
-                self.result.by_status.update(map(_status, rows))
+                self.result.by_status.update(statuses)
                 if bad_events:
                     self.result.by_status.subtract(
                         orjson.loads(b.raw)["status"] for b in bad_events
