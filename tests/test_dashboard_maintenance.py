@@ -62,7 +62,8 @@ def test_demo_shows_maintenance_runs_and_disk_comparison(tmp_path: Path) -> None
             data = (_get(base, "/api/maintenance") or {}).get("data") or []
             rows = data[0]["runs"] if data else []
             tasks = {r["task"] for r in rows}
-            return rows if {"used_space", "compaction"} <= tasks else []
+            done = any(r["task"] == "compaction" and r["status"] == "completed" for r in rows)
+            return rows if {"used_space", "compaction"} <= tasks and done else []
 
         rows = wait_until(runs, timeout=60, step=0.5)
         compaction = next(r for r in rows if r["task"] == "compaction" and r["status"] == "completed")
