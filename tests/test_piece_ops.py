@@ -250,3 +250,17 @@ def test_the_address_cache_stays_bounded() -> None:
         )
         assert len(cache) <= piece_ops.IP_CACHE_MAX
     assert piece_ops.ip_code("not an address", cache) == "not an address"
+
+
+def test_an_upgrade_rebuilds_the_index_a_killed_import_left_missing(tmp_path: Path) -> None:
+    """A v5 database whose first import was killed before building its index gets the
+    index back in the same start that migrates it further (not one start later)."""
+    c = connect(tmp_path / "u.db")
+    migrate(c)
+    assert transaction(c, schema.drop_event_indexes_if_empty) is True
+    c.execute("ALTER TABLE node_info DROP COLUMN prices")  # as schema v5 left it
+    c.execute("DELETE FROM schema_version WHERE version > 5")
+    assert migrate(c) == schema.SCHEMA_VERSION
+    names = {n for (n,) in c.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "idx_piece_ops_slow" in names
+    c.close()

@@ -100,7 +100,7 @@ _SLOW_SELECT = (
     "SELECT p.ts, a.name, p.duration_us / 1000.0, p.piece, sat.name, s.name FROM piece_ops p "
     "{hint}JOIN names a ON a.id = p.action JOIN names s ON s.id = p.status "
     "LEFT JOIN names sat ON sat.id = p.satellite "
-    "WHERE p.node IN (SELECT id FROM names WHERE name IN ({nodes})) AND p.duration_us > ? "
+    "WHERE {nodes} AND p.duration_us > ? "
     "{partial}AND p.ts >= ? AND p.ts <= ? ORDER BY p.duration_us DESC, p.ts LIMIT ?"
 )
 
@@ -117,7 +117,7 @@ def _slow_rows(
     """Raw operations slower than ``threshold_ms`` (and than ``cutoff_ms``), slowest first:
     ``(timestamp, action, duration_ms, piece_id, satellite_id, status)``."""
     floor_us = round(max(threshold_ms, cutoff_ms) * 1000.0)
-    marks = ", ".join("?" * len(nodes))
+    in_nodes = piece_ops.nodes_named(len(nodes))
     args = [*nodes, floor_us, start, end, limit]
     if floor_us >= SLOW_INDEX_MIN_MS * 1000:
         # The literal term makes the partial index usable (its WHERE is implied). It must
@@ -125,14 +125,14 @@ def _slow_rows(
         # range start, and starting at 1 s would walk every slow-ish operation ever stored.
         sql = _SLOW_SELECT.format(
             hint="INDEXED BY idx_piece_ops_slow ",
-            nodes=marks,
+            nodes=in_nodes,
             partial=f"AND p.duration_us >= {SLOW_INDEX_MIN_MS * 1000} ",
         )
         try:
             return conn.execute(sql, args).fetchall()
         except sqlite3.OperationalError:  # the index is missing (an import killed early)
             pass
-    return conn.execute(_SLOW_SELECT.format(hint="", nodes=marks, partial=""), args).fetchall()
+    return conn.execute(_SLOW_SELECT.format(hint="", nodes=in_nodes, partial=""), args).fetchall()
 
 
 def _slow_cutoff(hist: sketch.Hist, limit: int) -> float:

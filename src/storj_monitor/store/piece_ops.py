@@ -103,10 +103,10 @@ INSERT OR IGNORE INTO counters(name, value) VALUES ('piece_ops', 1)
 """
 
 
-def _run(conn: sqlite3.Connection, script: str) -> None:
-    for statement in script.split(";"):
-        if statement.strip():
-            conn.execute(statement)
+def nodes_named(count: int) -> str:
+    """SQL: ``p.node`` (``piece_ops p``) is one of ``count`` node names given as
+    parameters (names become ids here, so the key's node column can be searched)."""
+    return f"p.node IN (SELECT id FROM names WHERE name IN ({', '.join('?' * count)}))"
 
 
 def name_ids(conn: sqlite3.Connection, wanted: Iterable[str]) -> dict[str, int]:
@@ -188,7 +188,7 @@ def _encode(
             dur is None or dur < SLOW_MS
         ):
             piece = None  # a fast successful upload: nothing shows its id
-        code = cache.get(ip) if ip is not None else None
+        code = cache.get(ip) if ip is not None else None  # ip_code's lookup, inlined: hot
         if code is None and ip is not None:
             code = ip_code(ip, cache)
         append((
@@ -262,9 +262,9 @@ def _delete_range(
 
 
 def migrate_from_events(conn: sqlite3.Connection) -> None:
-    """Schema v5: move the rows of the old ``events`` table into ``piece_ops`` (their ids
-    become ``seq``), drop it and create the view in its place."""
-    _run(conn, TABLES)
+    """Schema v5: move the rows of the old ``events`` table into ``piece_ops`` (created
+    from :data:`TABLES` by the caller; their ids become ``seq``), drop it and create the
+    view in its place."""
     conn.execute(
         "INSERT OR IGNORE INTO names(name) SELECT node_name FROM events UNION "
         "SELECT action FROM events UNION SELECT status FROM events UNION "

@@ -290,6 +290,7 @@ def _v5_piece_ops(conn: sqlite3.Connection) -> None:
             "schema v5: moving %d raw events to the compact table, once (about %.0f s; the "
             "file keeps its size, its freed pages are reused)", rows, rows / 250_000
         )
+    run_script(conn, piece_ops.TABLES)
     piece_ops.migrate_from_events(conn)
 
 
@@ -357,6 +358,5 @@ def migrate(conn: sqlite3.Connection) -> int:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-    if version >= len(MIGRATIONS):
-        ensure_event_indexes(conn)  # after an import that was killed before its end
+    ensure_event_indexes(conn)  # after an import that was killed before its end
     return SCHEMA_VERSION

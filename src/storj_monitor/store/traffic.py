@@ -34,6 +34,7 @@ from storj_monitor.analytics.traffic import (
     traffic_series,
 )
 from storj_monitor.model import iso_utc
+from storj_monitor.store import piece_ops
 from storj_monitor.store.piece_ops import ip_text
 
 #: Windows longer than this read whole hours from ``rollups_hour`` (minutes at the edges).
@@ -249,8 +250,8 @@ def remote_ip_rows(
     rows = conn.execute(
         "SELECT p.ip, COUNT(*), SUM(CASE WHEN p.status = "
         "(SELECT id FROM names WHERE name = 'success') THEN COALESCE(p.size, 0) ELSE 0 END) "
-        f"FROM piece_ops p WHERE p.node IN (SELECT id FROM names WHERE name IN "
-        f"({_in(node_names)})) AND p.ts >= ? AND p.ts <= ? AND p.ip IS NOT NULL GROUP BY p.ip",
+        f"FROM piece_ops p WHERE {piece_ops.nodes_named(len(node_names))} "
+        "AND p.ts >= ? AND p.ts <= ? AND p.ip IS NOT NULL GROUP BY p.ip",
         (*node_names, start, end),
     ).fetchall()
     return [(ip_text(code), n, b) for code, n, b in rows]
